@@ -1,0 +1,4 @@
+#ifndef TESSERA_CHWLOC_SHIM_H
+#define TESSERA_CHWLOC_SHIM_H
+#include <hwloc.h>
+#endif

@@ -1,0 +1,46 @@
+#ifndef TESSERA_CSHIMS_H
+#define TESSERA_CSHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Binds the calling thread to the given OS processor indexes (sched_setaffinity).
+/// Returns 0 on success, or the errno value on failure.
+int tessera_bind_current_thread(const int32_t *cpus, size_t count);
+
+/// Writes the OS processor indexes the calling thread may run on into `out` (at most `max`).
+/// Returns how many were written, or -errno on failure.
+int tessera_current_thread_affinity(int32_t *out, size_t max);
+
+/// Writes the OS processor indexes the whole process may run on into `out` (at most `max`).
+/// Returns how many were written, or -errno on failure.
+int tessera_process_affinity(int32_t *out, size_t max);
+
+/// The processor the calling thread is running on right now, or -1.
+int tessera_current_cpu(void);
+
+/// The kernel thread id of the calling thread.
+int64_t tessera_gettid(void);
+
+/// Names the calling thread (truncated to the kernel's 15 characters).
+void tessera_set_thread_name(const char *name);
+
+/// Records which pool and worker the calling thread belongs to (thread-local).
+void tessera_set_current_worker(const void *pool, intptr_t worker);
+
+/// The pool of the calling thread, or NULL when it is not a pool worker.
+const void *tessera_current_pool(void);
+
+/// The worker index of the calling thread inside `tessera_current_pool()`, or -1.
+intptr_t tessera_current_worker(void);
+
+/// A hint to the processor that the caller is spinning (x86 `pause`, ARM `yield`).
+static inline void tessera_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#endif

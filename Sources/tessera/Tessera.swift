@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// The `tessera` command: one binary for the grid, its tools and its benchmarks.
+@main
+struct Tessera: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tessera",
+        abstract: "An actor-based compute grid for satellite-image processing.",
+        subcommands: [TopologyCommand.self, BenchCommand.self]
+    )
+}
+
+/// `tessera bench …`: benchmarks that print figures (JSON with `--json`).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run benchmarks and print their figures.",
+        subcommands: [ExecutorBenchCommand.self]
+    )
+}
