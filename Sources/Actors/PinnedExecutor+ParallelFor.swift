@@ -23,7 +23,7 @@ extension PinnedExecutor {
         let runners = min(workers.count, chunks)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let loop = ParallelLoop(range: range, grain: grain, chunks: chunks, body: body, continuation: continuation)
-            let batch = [@Sendable () -> Void](repeating: { loop.run() }, count: runners)
+            let batch = [PoolJob](repeating: PoolJob { loop.run() }, count: runners)
             do {
                 try execute(batch: batch)
             } catch {

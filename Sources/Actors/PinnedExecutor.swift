@@ -40,17 +40,33 @@ public final class PinnedExecutor: TaskExecutor, CustomStringConvertible {
     ///
     /// - Throws: `ExecutorError.shutDown` once the pool is shut down.
     public func execute(_ body: @escaping @Sendable () -> Void) throws(ExecutorError) {
-        guard pool.submit(.closure(body), targets: workers, isTarget: isTarget, cursor: cursor) else {
+        guard pool.submit(.closure(PoolJob(body)), targets: workers, isTarget: isTarget, cursor: cursor) else {
             throw .shutDown(pool: pool.name)
         }
     }
 
-    /// Queues many closures with one lock per worker: the cheap path for fine-grained work.
+    /// Queues many jobs with one lock per worker: the cheap path for fine-grained work.
     ///
     /// - Throws: `ExecutorError.shutDown` once the pool is shut down.
-    public func execute(batch: [@Sendable () -> Void]) throws(ExecutorError) {
+    public func execute(batch: [PoolJob]) throws(ExecutorError) {
         guard pool.submit(batch: batch, targets: workers) else { throw .shutDown(pool: pool.name) }
     }
 
     public var description: String { "PinnedExecutor(\(name), workers \(workers))" }
+}
+
+/// A closure queued on a ``WorkerPool``: the unit of ``PinnedExecutor/execute(batch:)``.
+///
+/// Batches are arrays of this struct rather than arrays of closures on purpose: taking a closure out
+/// of an `Array<() -> Void>` converts it from the array's generic representation and allocates a
+/// thunk per element, which would cost more than a tiny job. A closure stored in a struct field keeps
+/// its concrete representation.
+public struct PoolJob: Sendable {
+    /// The work to run on a worker thread.
+    public let body: @Sendable () -> Void
+
+    /// Wraps `body` as a job.
+    public init(_ body: @escaping @Sendable () -> Void) {
+        self.body = body
+    }
 }

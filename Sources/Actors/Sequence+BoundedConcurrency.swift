@@ -23,7 +23,13 @@ extension Sequence where Element: Sendable {
                     try await group.next()
                     inFlight -= 1
                 }
-                group.addTask(executorPreference: executor) { try await body(element) }
+                // `addTask(executorPreference: nil)` first enqueues the child on the global executor and
+                // only then hops to the inherited preference: plain `addTask` inherits it directly.
+                if let executor {
+                    group.addTask(executorPreference: executor) { try await body(element) }
+                } else {
+                    group.addTask { try await body(element) }
+                }
                 inFlight += 1
             }
             try await group.waitForAll()
@@ -49,7 +55,11 @@ extension Sequence where Element: Sendable {
                     results[done] = value
                     inFlight -= 1
                 }
-                group.addTask(executorPreference: executor) { (index, try await transform(element)) }
+                if let executor {
+                    group.addTask(executorPreference: executor) { (index, try await transform(element)) }
+                } else {
+                    group.addTask { (index, try await transform(element)) }
+                }
                 inFlight += 1
             }
             while let (done, value) = try await group.next() { results[done] = value }

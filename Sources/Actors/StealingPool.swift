@@ -12,7 +12,7 @@ enum WorkItem: Sendable {
     /// A partial task from the Swift runtime, run on behalf of the executor that received it.
     case job(UnownedJob, UnownedTaskExecutor)
     /// A closure from the batched path (parallel loops, tiles).
-    case closure(@Sendable () -> Void)
+    case closure(PoolJob)
 }
 
 /// The engine under ``WorkerPool``: per-worker FIFO queues, NUMA-ordered stealing, parking.
@@ -125,7 +125,7 @@ final class StealingPool: Sendable {
     /// Queues many closures at once: one lock per target worker, at most one wake-up per worker.
     ///
     /// - Returns: `false` when the pool is stopping and nothing was queued.
-    func submit(batch: [@Sendable () -> Void], targets: [Int]) -> Bool {
+    func submit(batch: [PoolJob], targets: [Int]) -> Bool {
         guard !batch.isEmpty else { return true }
         let inside = currentWorker != nil
         if !inside { submitters.add(1, ordering: .sequentiallyConsistent) }
@@ -136,7 +136,7 @@ final class StealingPool: Sendable {
         for target in targets where start < batch.count {
             let end = min(start + share, batch.count)
             workers[target].queue.withLock { queue in
-                for body in batch[start..<end] { queue.append(.closure(body)) }
+                for job in batch[start..<end] { queue.append(.closure(job)) }
             }
             start = end
         }

@@ -24,12 +24,17 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
     @Option(help: "Child tasks per run.")
     var children: Int = 200_000
 
+    @Option(help: "Arithmetic jobs of about 1 ms per scaling run.")
+    var arithmeticJobs: Int = 2048
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        guard closures >= 1, children >= 1 else { throw ValidationError("--closures and --children must be at least 1") }
+        guard closures >= 1, children >= 1, arithmeticJobs >= 1 else {
+            throw ValidationError("--closures, --children and --arithmetic-jobs must be at least 1")
+        }
     }
 
     func run() async throws {
@@ -50,14 +55,14 @@ struct ExecutorBenchCommand: AsyncParsableCommand {
 
         let iterations = ExecutorWorkload.calibrateMillisecondJob()
         let single = try WorkerPool(plan: oneWorker, name: "bench1")
-        let oneSeconds = try await ExecutorWorkload.arithmeticJobs(single.executor, jobs: 2048, iterations: iterations)
+        let oneSeconds = try await ExecutorWorkload.arithmeticJobs(single.executor, jobs: arithmeticJobs, iterations: iterations)
         try single.shutdown()
-        let twoSeconds = try await ExecutorWorkload.arithmeticJobs(pool.executor, jobs: 2048, iterations: iterations)
+        let twoSeconds = try await ExecutorWorkload.arithmeticJobs(pool.executor, jobs: arithmeticJobs, iterations: iterations)
 
         let report = ExecutorBenchReport(
             workers: 2, cores: machine.topology.cores.count, closureJobs: closures, childTasks: children,
             closureJobNs: closureNs, pinnedChildTaskNs: pinnedNs, globalChildTaskNs: globalNs,
-            pinnedOverGlobal: pinnedNs / globalNs, arithmeticJobs: 2048,
+            pinnedOverGlobal: pinnedNs / globalNs, arithmeticJobs: arithmeticJobs,
             oneWorkerSeconds: oneSeconds, twoWorkerSeconds: twoSeconds, speedup2Workers: oneSeconds / twoSeconds)
         if json {
             try printJSON(report)
@@ -99,8 +104,8 @@ struct ExecutorBenchReport: Encodable {
               closure job            \(fixed(closureJobNs)) ns   (goal <= 150)
               child task, pinned     \(fixed(pinnedChildTaskNs)) ns
               child task, global     \(fixed(globalChildTaskNs)) ns   (pinned/global \(fixed(pinnedOverGlobal, 2)), goal <= 1.2)
-              2048 x 1 ms, 1 worker  \(fixed(oneWorkerSeconds, 3)) s
-              2048 x 1 ms, 2 workers \(fixed(twoWorkerSeconds, 3)) s   (speedup \(fixed(speedup2Workers, 2)), goal >= 1.8)
+              \(arithmeticJobs) x 1 ms, 1 worker  \(fixed(oneWorkerSeconds, 3)) s
+              \(arithmeticJobs) x 1 ms, 2 workers \(fixed(twoWorkerSeconds, 3)) s   (speedup \(fixed(speedup2Workers, 2)), goal >= 1.8)
             """
     }
 }

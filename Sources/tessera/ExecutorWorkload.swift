@@ -21,8 +21,7 @@ enum ExecutorWorkload {
         let start = ContinuousClock.now
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let countdown = Countdown(count, continuation)
-            let job: @Sendable () -> Void = { countdown.tick() }
-            let batch = [@Sendable () -> Void](repeating: job, count: 4096)
+            let batch = [PoolJob](repeating: PoolJob { countdown.tick() }, count: 4096)
             var submitted = 0
             do {
                 while submitted < count {

@@ -52,8 +52,8 @@ import Testing
                 var start = 0
                 while start < count {
                     let end = min(start + 10_000, count)
-                    let batch = (start..<end).map { value -> @Sendable () -> Void in
-                        { sum.wrappingAdd(value, ordering: .relaxed); countdown.tick() }
+                    let batch = (start..<end).map { value in
+                        PoolJob { sum.wrappingAdd(value, ordering: .relaxed); countdown.tick() }
                     }
                     try? pool.executor.execute(batch: batch)
                     start = end
@@ -125,7 +125,7 @@ import Testing
     @Test func shutdown_drainsQueuedWork() async throws {
         let pool = try WorkerPool(plan: syntheticPlan("package:1 core:2 pu:1"))
         let ran = Atomic<Int>(0)
-        try pool.executor.execute(batch: Array(repeating: { ran.wrappingAdd(1, ordering: .relaxed) }, count: 50_000))
+        try pool.executor.execute(batch: Array(repeating: PoolJob { ran.wrappingAdd(1, ordering: .relaxed) }, count: 50_000))
         try pool.shutdown()
         #expect(ran.load(ordering: .relaxed) == 50_000)
     }
@@ -210,20 +210,20 @@ import Testing
         let engine = StealingPool(plan: plan, name: "steal", settings: settings)
         let order = Mutex<[Int]>([])
         engine.workers[0].queue.withLock { queue in
-            for value in 0..<1_000 { queue.append(.closure { order.withLock { $0.append(value) } }) }
+            for value in 0..<1_000 { queue.append(.closure(PoolJob { order.withLock { $0.append(value) } })) }
         }
         guard case .closure(let first)? = engine.steal(for: engine.workers[1]) else {
             Issue.record("nothing stolen")
             return
         }
-        first()
+        first.body()
         #expect(order.withLock { $0 } == [0], "the thief runs the oldest job first")
         #expect(engine.workers[1].queue.withLock(\.count) == 9)
         #expect(engine.workers[0].queue.withLock(\.count) == 990)
 
         settings.maxStealBatch = 256
         let small = StealingPool(plan: plan, name: "steal", settings: settings)
-        small.workers[0].queue.withLock { queue in for _ in 0..<6 { queue.append(.closure {}) } }
+        small.workers[0].queue.withLock { queue in for _ in 0..<6 { queue.append(.closure(PoolJob {})) } }
         _ = small.steal(for: small.workers[1])
         #expect(small.workers[1].queue.withLock(\.count) == 2, "half of 6, one of them run at once")
     }
