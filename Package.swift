@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Actors", targets: ["Actors"]),
+        .library(name: "Grid", targets: ["Grid"]),
         .executable(name: "tessera", targets: ["tessera"]),
     ],
     dependencies: [
@@ -19,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -42,10 +44,23 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .target(
+            name: "Grid",
+            dependencies: [
+                "Actors",
+                "CShims",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "tessera",
             dependencies: [
                 "Actors",
+                "Grid",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -58,6 +73,14 @@ let package = Package(
                 "CShims",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "GridTests",
+            dependencies: [
+                "Grid",
+                "Actors",
             ],
             swiftSettings: strictSwift
         ),
