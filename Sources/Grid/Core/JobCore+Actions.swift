@@ -1,0 +1,117 @@
+/// The user's actions on a job and its tasks.
+extension JobCore {
+    /// Kills the job: running tasks ABORTED, the rest NOT_STARTED, the job KILLED.
+    public mutating func kill(now: Duration) throws(GridError) -> [Effect] {
+        guard status.isAlive else { throw .actionNotAllowed(action: "kill", target: "job \(id)", state: status.rawValue) }
+        var effects: [Effect] = []
+        end(as: .killed, now: now, &effects)
+        return effects
+    }
+
+    /// Pauses the job: tasks not started become PAUSED; running ones go on.
+    public mutating func pause(now: Duration) throws(GridError) -> [Effect] {
+        guard status.isAlive, !paused else { throw .actionNotAllowed(action: "pause", target: "job \(id)", state: status.rawValue) }
+        var effects: [Effect] = []
+        pauseTasks(now: now, &effects)
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Resumes a paused job: PAUSED tasks become PENDING (or SUBMITTED while they wait for parents).
+    public mutating func resume(now: Duration) throws(GridError) -> [Effect] {
+        guard status.isAlive, paused else { throw .actionNotAllowed(action: "resume", target: "job \(id)", state: status.rawValue) }
+        var effects: [Effect] = []
+        paused = false
+        for index in instances.indices where instances[index].status == .paused {
+            if instances[index].waitingOn == 0 {
+                makeEligible(index, now: now, &effects)
+            } else {
+                setStatus(index, .submitted, now: now, &effects)
+            }
+        }
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Changes the job's priority; HIGH and HIGHEST need an administrator.
+    public mutating func setPriority(_ new: JobPriority, admin: Bool) throws(GridError) {
+        guard status.isAlive else { throw .actionNotAllowed(action: "change the priority of", target: "job \(id)", state: status.rawValue) }
+        if new.needsAdmin && !admin { throw .priorityNeedsAdmin(new) }
+        priority = new
+    }
+
+    /// Kills one task: a running execution is stopped; the task becomes FAULTY and its successors go on.
+    public mutating func killTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
+        let index = try instance(name, for: "kill")
+        guard !instances[index].status.isTerminal else {
+            throw .actionNotAllowed(action: "kill", target: "task \(name)", state: instances[index].status.rawValue)
+        }
+        var effects: [Effect] = []
+        stopExecution(index, &effects)
+        timers.removeAll { $0.index == index }
+        instances[index].message = "killed by the user"
+        setStatus(index, .faulty, now: now, &effects)
+        release(index, now: now, &effects)
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Restarts a running task: its execution is stopped and the task queued again (counts as an execution).
+    public mutating func restartTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
+        let index = try instance(name, for: "restart")
+        let state = instances[index].status
+        guard state == .running || state == .waitingOnError || (state == .pending && instances[index].dispatched) else {
+            throw .actionNotAllowed(action: "restart", target: "task \(name)", state: state.rawValue)
+        }
+        var effects: [Effect] = []
+        stopExecution(index, &effects)
+        timers.removeAll { $0.index == index }
+        instances[index].notBefore = nil
+        makeEligible(index, now: now, &effects)
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Restarts an IN_ERROR task with its executions renewed.
+    public mutating func restartInErrorTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
+        let index = try inErrorInstance(name, for: "restart")
+        var effects: [Effect] = []
+        let task = workflow.tasks[instances[index].definition]
+        instances[index].executionsLeft = task.maxNumberOfExecution ?? workflow.maxNumberOfExecution
+        makeEligible(index, now: now, &effects)
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Marks an IN_ERROR task FINISHED (with a null result) so that its successors run.
+    public mutating func finishInErrorTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
+        let index = try inErrorInstance(name, for: "mark finished")
+        var effects: [Effect] = []
+        instances[index].result = instances[index].result ?? .null
+        instances[index].outputVariables = instances[index].outputVariables ?? instances[index].inputVariables
+        setStatus(index, .finished, now: now, &effects)
+        release(index, now: now, &effects)
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    func instance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
+        guard status.isAlive else { throw .actionNotAllowed(action: action, target: "task \(name)", state: "in job \(status)") }
+        guard let index = names[name] else { throw .taskNotFound(id, name.description) }
+        return index
+    }
+
+    func inErrorInstance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
+        let index = try instance(name, for: action)
+        guard instances[index].status == .inError else {
+            throw .actionNotAllowed(action: action, target: "task \(name)", state: instances[index].status.rawValue)
+        }
+        return index
+    }
+
+    mutating func stopExecution(_ index: Int, _ effects: inout [Effect]) {
+        guard instances[index].dispatched, let node = instances[index].node else { return }
+        effects.append(.abort(index: index, node: node, attempt: instances[index].executions))
+        instances[index].dispatched = false
+    }
+}

@@ -1,0 +1,247 @@
+import DequeModule
+
+/// Dispatch and the reports of nodes: started, ended, node lost; timers.
+extension JobCore {
+    /// Hands instance `index` to `node`: counts an execution and builds what the node runs.
+    ///
+    /// The instance stays PENDING until the node reports ``onStarted(_:attempt:node:now:)``.
+    public mutating func dispatch(_ index: Int, to node: NodeID) -> TaskAssignment {
+        instances[index].executions += 1
+        instances[index].dispatched = true
+        instances[index].node = node
+        let instance = instances[index]
+        let task = workflow.tasks[instance.definition]
+        let variables = inputVariables(for: index)
+        instances[index].inputVariables = variables
+        let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)
+        let lookup: (String) -> String? = { system[$0] ?? variables[$0] }
+        let executable: Executable
+        switch task.executable {
+        case .function(let name, let input):
+            executable = .function(name, input: input)
+        case .script(var script):
+            if case .code(let code) = script.source { script.source = .code(substituteVariables(code, lookup)) }
+            if case .file(let path) = script.source { script.source = .file(substituteVariables(path, lookup)) }
+            script.arguments = script.arguments.map { substituteVariables($0, lookup) }
+            executable = .script(script)
+        case .command(let argv):
+            executable = .command(argv.map { substituteVariables($0, lookup) })
+        }
+        let parentResults = instance.parents.compactMap { parent -> (name: TaskInstanceName, value: Value)? in
+            guard let result = instances[parent].result else { return nil }
+            return (instances[parent].name, result)
+        }
+        let outputs = task.outputs.map { substituteVariables($0, lookup) }
+        var fingerprint: UInt64?
+        if !outputs.isEmpty {
+            var hasher = StableHasher()
+            hasher.combine(definitionDigests[instance.definition])
+            for key in variables.keys.sorted() { hasher.combine(key + "=" + (variables[key] ?? "")) }
+            for parent in parentResults { hasher.combine(parent.name.description + ":" + parent.value.jsonText) }
+            for output in outputs { hasher.combine(output) }
+            fingerprint = hasher.value
+        }
+        let constraints = constraints(of: index)
+        return TaskAssignment(
+            job: id, jobName: workflow.name, index: index, attempt: instance.executions, name: instance.name,
+            executable: executable, variables: variables, parentResults: parentResults,
+            walltime: task.walltime ?? JobCore.walltime(task.genericInfo["WALLTIME"] ?? workflow.genericInfo["WALLTIME"]),
+            outputs: outputs, fingerprint: fingerprint, selection: constraints.selection,
+            excludedNodes: constraints.excluded, workingDirectory: workflow.workingDirectory)
+    }
+
+    /// A node could not take instance `index` after all (it was stopping): it goes back to the queue.
+    public mutating func undispatch(_ index: Int, attempt: Int) -> [Effect] {
+        guard instances[index].dispatched, instances[index].executions == attempt, instances[index].status == .pending else { return [] }
+        instances[index].dispatched = false
+        instances[index].executions -= 1
+        readyQueue.prepend(index)
+        return [.ready]
+    }
+
+    /// The node started execution `attempt` of instance `index`.
+    public mutating func onStarted(_ index: Int, attempt: Int, node: NodeID, now: Duration) -> [Effect] {
+        guard instances.indices.contains(index), instances[index].executions == attempt,
+            instances[index].dispatched, instances[index].status == .pending
+        else { return [] }
+        var effects: [Effect] = []
+        instances[index].node = node
+        everStarted = true
+        setStatus(index, .running, now: now, &effects)
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Execution `attempt` of instance `index` ended on `node`; late or unknown reports are ignored.
+    public mutating func onFinished(_ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration) -> [Effect] {
+        guard instances.indices.contains(index), instances[index].executions == attempt, instances[index].dispatched,
+            instances[index].status == .running || instances[index].status == .pending
+        else { return [] }
+        var effects: [Effect] = []
+        instances[index].dispatched = false
+        instances[index].node = node
+        everStarted = true
+        switch outcome {
+        case .success(let result, let variables):
+            succeed(index, result: result, variables: variables, alreadyDone: false, now: now, &effects)
+        case .alreadyDone(let result, let variables, let reason):
+            instances[index].message = reason
+            succeed(index, result: result, variables: variables, alreadyDone: true, now: now, &effects)
+        case .failure(let message):
+            fail(index, message: message, node: node, now: now, &effects)
+        }
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Time passed: instances whose retry delay or START_AT is over become eligible.
+    public mutating func onTick(now: Duration) -> [Effect] {
+        var effects: [Effect] = []
+        var due: [Int] = []
+        timers.removeAll { timer in
+            guard timer.at <= now else { return false }
+            due.append(timer.index)
+            return true
+        }
+        for index in due.sorted() {
+            let status = instances[index].status
+            guard status == .waitingOnError || status == .pending || status == .paused else { continue }
+            instances[index].notBefore = nil
+            if status == .paused { continue }
+            makeEligible(index, now: now, &effects)
+        }
+        if let next = nextWake { effects.append(.wake(at: next)) }
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// `node` is gone: what ran there runs again elsewhere, up to twice; after that the job FAILED.
+    public mutating func onNodeLost(_ node: NodeID, now: Duration) -> [Effect] {
+        var effects: [Effect] = []
+        for index in instances.indices where instances[index].dispatched && instances[index].node == node {
+            instances[index].dispatched = false
+            instances[index].failureRunsLeft -= 1
+            instances[index].message = "\(node) was lost"
+            if instances[index].failureRunsLeft > 0 {
+                setStatus(index, .waitingOnFailure, now: now, &effects)
+                instances[index].excludedNodes.insert(node)
+                makeEligible(index, now: now, &effects)
+            } else {
+                setStatus(index, .failed, now: now, &effects)
+                end(as: .failed, now: now, &effects)
+                break
+            }
+        }
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    // MARK: - Outcomes
+
+    mutating func succeed(_ index: Int, result: Value, variables: [String: String]?, alreadyDone: Bool, now: Duration, _ effects: inout [Effect]) {
+        instances[index].result = result
+        instances[index].alreadyDone = alreadyDone
+        instances[index].outputVariables = variables ?? instances[index].inputVariables
+        let decision: FlowDecision
+        do {
+            decision = try decideFlow(index)
+        } catch {
+            fail(index, message: error.description, node: instances[index].node, now: now, &effects)
+            return
+        }
+        setStatus(index, .finished, now: now, &effects)
+        apply(decision, of: index, now: now, &effects)
+        release(index, now: now, &effects)
+    }
+
+    mutating func fail(_ index: Int, message: String, node: NodeID?, now: Duration, _ effects: inout [Effect]) {
+        let task = workflow.tasks[instances[index].definition]
+        instances[index].message = message
+        instances[index].executionsLeft -= 1
+        if instances[index].executionsLeft > 0 {
+            let delay = task.taskRetryDelay ?? workflow.taskRetryDelay ?? RetryDelay.next(afterExecutions: instances[index].executions)
+            if let node, (task.restartTaskOnError ?? workflow.restartTaskOnError) == .elsewhere {
+                instances[index].excludedNodes.insert(node)
+            }
+            setStatus(index, .waitingOnError, now: now, &effects)
+            schedule(index, at: now + delay, &effects)
+            return
+        }
+        switch OnTaskError.effective(task: task.onTaskError, job: workflow.onTaskError) {
+        case .continueJobExecution, .none:
+            setStatus(index, .faulty, now: now, &effects)
+            release(index, now: now, &effects)
+        case .suspendTask:
+            setStatus(index, .inError, now: now, &effects)
+        case .pauseJob:
+            setStatus(index, .inError, now: now, &effects)
+            pauseTasks(now: now, &effects)
+        case .cancelJob:
+            setStatus(index, .faulty, now: now, &effects)
+            end(as: .canceled, now: now, &effects)
+        }
+    }
+
+    mutating func schedule(_ index: Int, at time: Duration, _ effects: inout [Effect]) {
+        instances[index].notBefore = time
+        timers.append((time, index))
+        effects.append(.wake(at: time))
+    }
+
+    /// Ends the job in a final state: running executions ABORTED, the rest NOT_STARTED or NOT_RESTARTED.
+    mutating func end(as final: JobStatus, now: Duration, _ effects: inout [Effect]) {
+        guard status.isAlive else { return }
+        for index in instances.indices {
+            let instance = instances[index]
+            if instance.dispatched, let node = instance.node {
+                effects.append(.abort(index: index, node: node, attempt: instance.executions))
+                instances[index].dispatched = false
+            }
+            switch instance.status {
+            case .running: setStatus(index, .aborted, now: now, &effects)
+            case .waitingOnError, .waitingOnFailure: setStatus(index, .notRestarted, now: now, &effects)
+            case .inError: setStatus(index, .faulty, now: now, &effects)
+            case .submitted, .pending, .paused: setStatus(index, .notStarted, now: now, &effects)
+            case .failed, .notStarted, .notRestarted, .aborted, .faulty, .finished, .skipped: break
+            }
+        }
+        timers.removeAll()
+        readyQueue.removeAll()
+        status = final
+        finishedAt = now
+        effects.append(.jobChanged(final))
+    }
+
+    // MARK: - Variables
+
+    /// Job variables, then what the parents propagate, then the task's own (an `inherited` one keeps a propagated value).
+    func inputVariables(for index: Int) -> [String: String] {
+        let instance = instances[index]
+        var variables: [String: String]
+        let parentVariables = instance.parents.compactMap { instances[$0].outputVariables }
+        if let first = parentVariables.first {
+            variables = first
+            for other in parentVariables.dropFirst() {
+                for (key, value) in other where variables[key] != value { variables[key] = value }
+            }
+        } else {
+            variables = jobVariables
+        }
+        let task = workflow.tasks[instance.definition]
+        if !task.variables.isEmpty {
+            let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)
+            for variable in task.variables where !(variable.inherited && variables[variable.name] != nil) {
+                variables[variable.name] = substituteVariables(variable.value) { system[$0] ?? variables[$0] }
+            }
+        }
+        return variables
+    }
+
+    static func walltime(_ text: String?) -> Duration? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ":").map { Int($0) }
+        guard !parts.isEmpty, parts.count <= 3, parts.allSatisfy({ $0 != nil }) else { return nil }
+        let seconds = parts.reduce(0) { $0 * 60 + ($1 ?? 0) }
+        return seconds > 0 ? .seconds(seconds) : nil
+    }
+}

@@ -1,0 +1,244 @@
+import DequeModule
+import Foundation
+
+/// One job: its task instances, their DAG and the state machine of ProActive's job and task states.
+///
+/// A pure value: every event method takes `now` and returns the ``Effect``s the shell must perform
+/// (abort an execution, wake up later, publish a change). Replication and loops add instances as the
+/// job runs; instance indexes never change, so they are stable handles for the shell and a journal.
+public struct JobCore: Sendable {
+    /// What the shell must do after an event.
+    public enum Effect: Sendable, Equatable {
+        /// Instance `index` changed state: publish it.
+        case taskChanged(Int)
+        /// The job's state changed: publish it.
+        case jobChanged(JobStatus)
+        /// Stop execution `attempt` of instance `index` on `node` (kill its process, drop it from the queue).
+        case abort(index: Int, node: NodeID, attempt: Int)
+        /// Call ``JobCore/onTick(now:)`` at this time (a retry delay or START_AT ends).
+        case wake(at: Duration)
+        /// Instances were added to the ready queue: schedule.
+        case ready
+    }
+
+    /// The job's identifier.
+    public let id: JobID
+    /// The workflow it runs.
+    public let workflow: Workflow
+    /// The owner may raise the priority above NORMAL.
+    public let isAdmin: Bool
+    /// Its priority; higher runs first.
+    public internal(set) var priority: JobPriority
+    /// Its state.
+    public internal(set) var status: JobStatus = .pending
+    /// Every instance so far, by index.
+    public internal(set) var instances: [TaskInstance] = []
+    /// When it was submitted.
+    public let submittedAt: Duration
+    /// When it reached a final state.
+    public internal(set) var finishedAt: Duration?
+
+    let plan: FlowPlan
+    /// Job variables after substitution.
+    let jobVariables: [String: String]
+    /// Digest of each definition, for self-healing fingerprints.
+    let definitionDigests: [UInt64]
+    var names: [TaskInstanceName: Int] = [:]
+    var nextReplication: [String: Int] = [:]
+    var readyQueue: Deque<Int> = []
+    var timers: [(at: Duration, index: Int)] = []
+    var paused = false
+    var everStarted = false
+    var runningCount = 0
+    var doneCount = 0
+    var failedCount = 0
+    var inErrorCount = 0
+
+    /// Makes the job's instances (one per definition) without starting anything.
+    ///
+    /// - Parameters:
+    ///   - id: the job's identifier.
+    ///   - workflow: a workflow that passed validation.
+    ///   - variables: values that override job variables (`--var NAME=VALUE`).
+    ///   - isAdmin: whether HIGH and HIGHEST are allowed.
+    ///   - now: the grid's time.
+    ///   - wallNow: the wall-clock time, to turn `START_AT` into grid time.
+    /// - Throws: `GridError.priorityNeedsAdmin`, `GridError.badStartAt`.
+    public init(
+        id: JobID, workflow: Workflow, variables overrides: [String: String] = [:], isAdmin: Bool = false,
+        now: Duration, wallNow: Date
+    ) throws(GridError) {
+        if workflow.priority.needsAdmin && !isAdmin { throw .priorityNeedsAdmin(workflow.priority) }
+        self.id = id
+        self.workflow = workflow
+        self.isAdmin = isAdmin
+        self.priority = workflow.priority
+        self.submittedAt = now
+        self.plan = FlowPlan(workflow.tasks)
+        var variables: [String: String] = [:]
+        let system = SystemValues(jobID: id, jobName: workflow.name, task: nil)
+        for variable in workflow.variables {
+            let raw = overrides[variable.name] ?? variable.value
+            variables[variable.name] = substituteVariables(raw) { system[$0] ?? variables[$0] }
+        }
+        for (name, value) in overrides where variables[name] == nil { variables[name] = value }
+        self.jobVariables = variables
+        self.definitionDigests = workflow.tasks.map(JobCore.digest(of:))
+        let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
+        instances.reserveCapacity(workflow.tasks.count)
+        for (index, task) in workflow.tasks.enumerated() {
+            var instance = TaskInstance(
+                name: TaskInstanceName(task: task.name), definition: index, parents: plan.parents[index],
+                executions: task.maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2)
+            instance.waitingOn = instance.parents.count
+            instance.since = now
+            instance.notBefore = try JobCore.startAt(task.genericInfo["START_AT"], now: now, wallNow: wallNow) ?? jobStart
+            names[instance.name] = index
+            instances.append(instance)
+        }
+        for index in instances.indices {
+            for parent in instances[index].parents { instances[parent].children.append(index) }
+        }
+    }
+
+    /// Starts the job: tasks without dependencies become PENDING.
+    public mutating func start(now: Duration) -> [Effect] {
+        var effects: [Effect] = []
+        for index in instances.indices where instances[index].waitingOn == 0 {
+            makeEligible(index, now: now, &effects)
+        }
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// The index of the instance with this name.
+    public func index(of name: TaskInstanceName) -> Int? { names[name] }
+
+    /// The definition an instance runs.
+    public func definition(of index: Int) -> TaskDefinition { workflow.tasks[instances[index].definition] }
+
+    /// Done, total, running and failed instances.
+    public var progress: JobProgress {
+        JobProgress(done: doneCount, total: instances.count, running: runningCount, failed: failedCount)
+    }
+
+    /// Whether instances wait in the ready queue.
+    public var hasReady: Bool { !readyQueue.isEmpty }
+
+    /// The earliest pending timer.
+    public var nextWake: Duration? { timers.map(\.at).min() }
+
+    /// Takes up to `limit` ready instances, oldest first (instances that left PENDING meanwhile are dropped).
+    public mutating func takeReady(limit: Int) -> [Int] {
+        var taken: [Int] = []
+        taken.reserveCapacity(min(limit, readyQueue.count))
+        while taken.count < limit, let index = readyQueue.popFirst() {
+            if instances[index].status == .pending && !instances[index].dispatched { taken.append(index) }
+        }
+        return taken
+    }
+
+    /// Puts instances back at the front of the ready queue (no node could take them).
+    public mutating func returnReady(_ indexes: [Int]) {
+        for index in indexes.reversed() { readyQueue.prepend(index) }
+    }
+
+    /// The selection constraints of an instance, with its node exclusions.
+    public func constraints(of index: Int) -> (selection: Selection, excluded: Set<NodeID>) {
+        var selection = definition(of: index).selection
+        if selection.token == nil {
+            selection.token = definition(of: index).genericInfo["NODE_ACCESS_TOKEN"] ?? workflow.genericInfo["NODE_ACCESS_TOKEN"]
+        }
+        return (selection, instances[index].excludedNodes)
+    }
+
+    // MARK: - State bookkeeping
+
+    mutating func setStatus(_ index: Int, _ new: TaskStatus, now: Duration, _ effects: inout [Effect]) {
+        let old = instances[index].status
+        guard old != new else { return }
+        if old == .running { runningCount -= 1 }
+        if new == .running { runningCount += 1 }
+        if old.isTerminal { doneCount -= 1 }
+        if new.isTerminal { doneCount += 1 }
+        if old.isFailure { failedCount -= 1 }
+        if new.isFailure { failedCount += 1 }
+        if old == .inError { inErrorCount -= 1 }
+        if new == .inError { inErrorCount += 1 }
+        instances[index].status = new
+        instances[index].since = now
+        effects.append(.taskChanged(index))
+    }
+
+    /// Derives the job state from its tasks, the way ProActive does, and publishes a change.
+    mutating func refreshStatus(now: Duration, _ effects: inout [Effect]) {
+        guard status.isAlive else { return }
+        let new: JobStatus
+        if doneCount == instances.count {
+            new = .finished
+        } else if paused {
+            new = .paused
+        } else if inErrorCount > 0 {
+            new = .inError
+        } else if runningCount > 0 {
+            new = .running
+        } else if everStarted {
+            new = .stalled
+        } else {
+            new = .pending
+        }
+        guard new != status else { return }
+        status = new
+        if !new.isAlive { finishedAt = now }
+        effects.append(.jobChanged(new))
+    }
+
+    static func startAt(_ text: String?, now: Duration, wallNow: Date) throws(GridError) -> Duration? {
+        guard let text else { return nil }
+        guard let date = try? Date(text, strategy: .iso8601) else { throw .badStartAt(text) }
+        let delay = date.timeIntervalSince(wallNow)
+        return delay > 0 ? now + .milliseconds(Int64(delay * 1000)) : nil
+    }
+
+    /// A digest of what a definition runs, stable across processes (no closures, no addresses).
+    static func digest(of task: TaskDefinition) -> UInt64 {
+        var hasher = StableHasher()
+        hasher.combine(task.name)
+        switch task.executable {
+        case .function(let name, let input):
+            hasher.combine("function")
+            hasher.combine(name)
+            hasher.combine(input.jsonText)
+        case .script(let script):
+            hasher.combine("script")
+            hasher.combine(script.language)
+            switch script.source {
+            case .code(let code): hasher.combine("code:" + code)
+            case .file(let path): hasher.combine("file:" + path)
+            }
+            for argument in script.arguments { hasher.combine(argument) }
+        case .command(let argv):
+            hasher.combine("command")
+            for argument in argv { hasher.combine(argument) }
+        }
+        for output in task.outputs { hasher.combine(output) }
+        return hasher.value
+    }
+}
+
+/// FNV-1a, 64 bits: a digest that is the same in every process (unlike `Hasher`).
+struct StableHasher {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func combine(_ text: String) {
+        for byte in text.utf8 {
+            value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        value = (value ^ 0xff) &* 0x0000_0100_0000_01b3
+    }
+
+    mutating func combine(_ number: UInt64) {
+        combine(String(number, radix: 16))
+    }
+}
