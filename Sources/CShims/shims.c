@@ -68,3 +68,56 @@ void tessera_set_current_worker(const void *pool, intptr_t worker) {
 const void *tessera_current_pool(void) { return current_pool; }
 
 intptr_t tessera_current_worker(void) { return current_worker; }
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+int tessera_spawn(const char *const argv[], const char *const envp[], const char *cwd,
+                  const char *stdout_path, const char *stderr_path) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return -rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return -rc;
+    }
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    // A new process group (so walltime can kill the whole tree), default signal handling, no mask.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, stdout_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (cwd != NULL) posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    pid_t pid = -1;
+    rc = posix_spawnp(&pid, argv[0], &actions, &attr, (char *const *)argv, (char *const *)envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc == 0 ? (int)pid : -rc;
+}
+
+int tessera_wait(int pid) {
+    int status = 0;
+    for (;;) {
+        pid_t rc = waitpid((pid_t)pid, &status, 0);
+        if (rc == pid) break;
+        if (rc < 0 && errno == EINTR) continue;
+        return -errno;
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 255;
+}
+
+int tessera_kill_group(int pgid) {
+    if (pgid <= 0) return EINVAL;
+    return kill(-(pid_t)pgid, SIGKILL) == 0 ? 0 : errno;
+}

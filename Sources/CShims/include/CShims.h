@@ -43,4 +43,17 @@ static inline void tessera_cpu_relax(void) {
 #endif
 }
 
+/// Starts `argv[0]` (looked up on PATH when it has no slash) in a new process group whose id is its
+/// pid, in `cwd`, with `envp`, stdin from /dev/null, stdout and stderr appended to the given files.
+/// Returns the pid, or -errno when it could not start (the error of exec included: ENOENT, EACCES).
+int tessera_spawn(const char *const argv[], const char *const envp[], const char *cwd,
+                  const char *stdout_path, const char *stderr_path);
+
+/// Waits for `pid` to end (retrying on EINTR). Returns its exit code (0-255), 128 + the signal number
+/// when a signal ended it, or -errno when waiting failed.
+int tessera_wait(int pid);
+
+/// Sends SIGKILL to every process of the group `pgid`. Returns 0 or errno.
+int tessera_kill_group(int pgid);
+
 #endif

@@ -43,7 +43,7 @@ extension JobCore {
         }
         let constraints = constraints(of: index)
         return TaskAssignment(
-            job: id, jobName: workflow.name, index: index, attempt: instance.executions, name: instance.name,
+            job: id, jobName: workflow.name, index: index, assignedNode: node, attempt: instance.executions, name: instance.name,
             executable: executable, variables: variables, parentResults: parentResults,
             walltime: task.walltime ?? JobCore.walltime(task.genericInfo["WALLTIME"] ?? workflow.genericInfo["WALLTIME"]),
             outputs: outputs, fingerprint: fingerprint, selection: constraints.selection,

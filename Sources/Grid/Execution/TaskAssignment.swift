@@ -6,6 +6,8 @@ public struct TaskAssignment: Sendable {
     public var jobName: String
     /// The instance's index in the job.
     public var index: Int
+    /// The node the scheduler gave it to (another node may steal it; the report names both).
+    public var assignedNode: NodeID
     /// Which execution this is (1 for the first); reports carry it back so late ones can be told apart.
     public var attempt: Int
     /// `T#iteration*replication`.

@@ -1,0 +1,97 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// Self-healing: for each task, the fingerprint of the inputs of its last successful run and the
+/// files it produced, so that the same work is not done twice.
+///
+/// A task is "already done" when its fingerprint (definition, resolved variables, parents' results)
+/// equals the recorded one and every recorded output still has the same size, modification time and
+/// inode. Records live in memory and, when a path is given, in a JSON file that survives restarts.
+final class HealingStore: Sendable {
+    /// One file as it was when recorded.
+    struct FileStamp: Codable, Hashable, Sendable {
+        var path: String
+        var size: Int64
+        var modifiedNanoseconds: Int64
+        var inode: UInt64
+    }
+
+    /// The last successful run of one task.
+    struct Record: Codable, Sendable {
+        var fingerprint: UInt64
+        var outputs: [FileStamp]
+        var result: Value
+        var variables: [String: String]?
+    }
+
+    /// Why a task must run (for the log) or that it is already done.
+    enum Verdict: Sendable {
+        case alreadyDone(Record)
+        case mustRun(String)
+    }
+
+    private let records: Mutex<[String: Record]>
+    private let path: String?
+
+    /// Loads the records at `path` (a missing or unreadable file starts empty), or keeps them in memory only.
+    init(path: String?) {
+        self.path = path
+        var loaded: [String: Record] = [:]
+        if let path, let data = FileManager.default.contents(atPath: path),
+            let decoded = try? JSONDecoder().decode([String: Record].self, from: data)
+        {
+            loaded = decoded
+        }
+        records = Mutex(loaded)
+    }
+
+    static func key(workflow: String, task: TaskInstanceName) -> String { "\(workflow)/\(task)" }
+
+    /// Whether the task with this fingerprint and these output patterns is already done.
+    func check(key: String, fingerprint: UInt64, outputs: [String], in directory: String) -> Verdict {
+        guard let record = records.withLock({ $0[key] }) else { return .mustRun("no earlier run recorded") }
+        guard record.fingerprint == fingerprint else { return .mustRun("its inputs changed since the last run") }
+        let current = HealingStore.stamps(outputs, in: directory)
+        guard !current.isEmpty else { return .mustRun("its outputs are missing") }
+        guard Set(current) == Set(record.outputs) else { return .mustRun("its outputs changed since the last run") }
+        return .alreadyDone(record)
+    }
+
+    /// Records a successful run; returns the files recorded (none means nothing was produced).
+    @discardableResult
+    func record(key: String, fingerprint: UInt64, outputs: [String], in directory: String, result: Value, variables: [String: String]?) -> [FileStamp] {
+        let stamps = HealingStore.stamps(outputs, in: directory)
+        guard !stamps.isEmpty else { return [] }
+        let snapshot = records.withLock { records in
+            records[key] = Record(fingerprint: fingerprint, outputs: stamps, result: result, variables: variables)
+            return records
+        }
+        if let path, let data = try? JSONEncoder().encode(snapshot) {
+            try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+        return stamps
+    }
+
+    /// The files matching `patterns` (globs, relative to `directory`), stamped, sorted by path.
+    static func stamps(_ patterns: [String], in directory: String) -> [FileStamp] {
+        var found: [FileStamp] = []
+        for pattern in patterns {
+            let absolute = pattern.hasPrefix("/") ? pattern : directory + "/" + pattern
+            var matches = glob_t()
+            defer { globfree(&matches) }
+            guard Glibc.glob(absolute, 0, nil, &matches) == 0 else { continue }
+            for index in 0..<Int(matches.gl_pathc) {
+                guard let cPath = matches.gl_pathv[index] else { continue }
+                let path = String(cString: cPath)
+                var info = stat()
+                guard stat(path, &info) == 0 else { continue }
+                found.append(FileStamp(
+                    path: path, size: Int64(info.st_size),
+                    modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+                    inode: UInt64(info.st_ino)))
+            }
+        }
+        return found.sorted { $0.path < $1.path }
+    }
+}

@@ -1,0 +1,88 @@
+import CShims
+import Dispatch
+import Glibc
+import Synchronization
+
+/// How a subprocess ended.
+enum ProcessExit: Sendable, Equatable {
+    /// It exited with this code (128 + N when signal N ended it).
+    case exited(Int32)
+    /// Its walltime passed; its whole process group was killed.
+    case walltimeExceeded
+    /// It could not start (errno: ENOENT for a missing program, EACCES, …).
+    case spawnFailed(Int32)
+}
+
+/// Starts subprocesses in their own process group and waits for them without blocking a pool thread.
+enum ProcessLauncher {
+    /// Runs `argv` to its end, or until `walltime` passes on `clock` (then kills its process group).
+    ///
+    /// - Parameters:
+    ///   - started: called with the pid (= the process group id) once it runs, so it can be aborted.
+    static func run(
+        _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String,
+        walltime: Duration?, clock: any GridClock, started: (Int32) -> Void
+    ) async -> ProcessExit {
+        let pid = spawn(argv, environment: environment, workingDirectory: workingDirectory, stdout: stdout, stderr: stderr)
+        guard pid > 0 else { return .spawnFailed(-pid) }
+        started(pid)
+        let timedOut = Atomic<Bool>(false)
+        var watchdog: Task<Void, Never>?
+        if let walltime {
+            let deadline = clock.now + walltime
+            watchdog = Task {
+                do {
+                    try await clock.sleep(until: deadline)
+                } catch {
+                    return
+                }
+                timedOut.store(true, ordering: .sequentiallyConsistent)
+                _ = tessera_kill_group(pid)
+            }
+        }
+        let code = await wait(pid)
+        watchdog?.cancel()
+        if timedOut.load(ordering: .sequentiallyConsistent) {
+            // The leader is reaped; make sure nothing of its group outlives it.
+            _ = tessera_kill_group(pid)
+            return .walltimeExceeded
+        }
+        return .exited(code)
+    }
+
+    static func spawn(_ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String) -> Int32 {
+        guard !argv.isEmpty else { return -22 }
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        return withCStrings(argv) { argvPointers in
+            withCStrings(env) { envPointers in
+                if let workingDirectory {
+                    return tessera_spawn(argvPointers, envPointers, workingDirectory, stdout, stderr)
+                }
+                return tessera_spawn(argvPointers, envPointers, nil, stdout, stderr)
+            }
+        }
+    }
+
+    /// Waits on a Dispatch thread (blocking in `waitpid` there, not on a pinned worker).
+    static func wait(_ pid: Int32) async -> Int32 {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            DispatchQueue.global().async {
+                continuation.resume(returning: tessera_wait(pid))
+            }
+        }
+    }
+
+    /// Kills a process group (an aborted execution).
+    static func kill(group pid: Int32) {
+        _ = tessera_kill_group(pid)
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let duplicated = strings.map { strdup($0) }
+        defer { for pointer in duplicated { free(pointer) } }
+        var pointers: [UnsafePointer<CChar>?] = duplicated.map { $0.map { UnsafePointer($0) } }
+        pointers.append(nil)
+        // The buffer is never empty (it ends with nil), so its base address exists.
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress.unsafelyUnwrapped) }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Glibc
+
+/// Runs one execution: self-healing check, then an in-process function or a subprocess.
+struct TaskRunner: Sendable {
+    let functions: FunctionRegistry
+    let healing: HealingStore
+    let clock: any GridClock
+    /// Where job logs and per-execution files go (`jobs/<id>/logs`, `jobs/<id>/run`).
+    let dataDirectory: String
+    /// The working directory of subprocesses when the workflow sets none.
+    let workingDirectory: String
+
+    /// The directory of a job's log files.
+    func logDirectory(job: JobID) -> String { "\(dataDirectory)/jobs/\(job)/logs" }
+
+    /// The stdout and stderr log paths of a task instance.
+    func logPaths(job: JobID, task: TaskInstanceName) -> (out: String, err: String) {
+        let base = "\(logDirectory(job: job))/\(task)"
+        return (base + ".out", base + ".err")
+    }
+
+    /// Runs `assignment` on `node`; `started` receives the pid of a subprocess (for aborts).
+    func run(_ assignment: TaskAssignment, on node: NodeID, started: (Int32) -> Void) async -> TaskOutcome {
+        let directory = assignment.workingDirectory ?? workingDirectory
+        let healingKey = HealingStore.key(workflow: assignment.jobName, task: assignment.name)
+        if let fingerprint = assignment.fingerprint {
+            switch healing.check(key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory) {
+            case .alreadyDone(let record):
+                let reason = "already done: inputs fingerprint \(String(fingerprint, radix: 16)) matches the last run and its "
+                    + "\(record.outputs.count) output file(s) are unchanged (\(record.outputs.map(\.path).joined(separator: ", ")))"
+                note(reason, assignment)
+                return .alreadyDone(result: record.result, variables: record.variables, reason: reason)
+            case .mustRun(let why):
+                note("runs: \(why)", assignment)
+            }
+        }
+        let outcome: TaskOutcome
+        switch assignment.executable {
+        case .function(let name, let input):
+            outcome = await runFunction(name, input: input, assignment, node: node)
+        case .script, .command:
+            outcome = await runProcess(assignment, in: directory, started: started)
+        }
+        if let fingerprint = assignment.fingerprint, case .success(let result, let variables) = outcome {
+            let recorded = healing.record(
+                key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory, result: result, variables: variables)
+            if recorded.isEmpty { note("no output matched \(assignment.outputs); nothing recorded for self-healing", assignment) }
+        }
+        return outcome
+    }
+
+    private func runFunction(_ name: String, input: Value, _ assignment: TaskAssignment, node: NodeID) async -> TaskOutcome {
+        guard let function = functions.function(named: name) else {
+            return .failure(message: "no function registered as '\(name)'")
+        }
+        var context = TaskContext(
+            job: assignment.job, task: assignment.name, node: node, input: input, parentResults: assignment.parentResults,
+            variables: assignment.variables)
+        do {
+            let result = try await function(&context)
+            return .success(result: result, variables: context.variables == assignment.variables ? nil : context.variables)
+        } catch {
+            return .failure(message: "\(name) threw: \(error)")
+        }
+    }
+
+    private func runProcess(_ assignment: TaskAssignment, in directory: String, started: (Int32) -> Void) async -> TaskOutcome {
+        let runDirectory = "\(dataDirectory)/jobs/\(assignment.job)/run/\(assignment.name).\(assignment.attempt)"
+        let logs = logPaths(job: assignment.job, task: assignment.name)
+        do {
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: logDirectory(job: assignment.job), withIntermediateDirectories: true)
+        } catch {
+            return .failure(message: "cannot create \(runDirectory): \(error)")
+        }
+        let resultFile = runDirectory + "/result"
+        let variablesFile = runDirectory + "/variables"
+        let parentsFile = runDirectory + "/parents.json"
+        var argv: [String]
+        switch assignment.executable {
+        case .command(let command):
+            argv = command
+        case .script(let script):
+            let program = TaskRunner.interpreter(for: script.language)
+            switch script.source {
+            case .code(let code):
+                let path = runDirectory + "/script"
+                guard FileManager.default.createFile(atPath: path, contents: Data(code.utf8)) else {
+                    return .failure(message: "cannot write the script to \(path)")
+                }
+                argv = [program, path] + script.arguments
+            case .file(let file):
+                argv = [program, file] + script.arguments
+            }
+        case .function:
+            return .failure(message: "not a subprocess task")
+        }
+        var parents: [String: Value] = [:]
+        for parent in assignment.parentResults { parents[parent.name.description] = parent.value }
+        if let data = try? JSONEncoder().encode(parents) { FileManager.default.createFile(atPath: parentsFile, contents: data) }
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in assignment.variables where TaskRunner.isEnvironmentName(name) {
+            environment[name] = value
+            environment["variables_" + name] = value
+        }
+        for (name, value) in assignment.system.all { environment[name] = value }
+        environment["TESSERA_RESULT_FILE"] = resultFile
+        environment["TESSERA_VARIABLES_FILE"] = variablesFile
+        environment["TESSERA_PARENT_RESULTS_FILE"] = parentsFile
+        environment["TESSERA_WORK_DIR"] = directory
+        if assignment.attempt > 1 { note("execution \(assignment.attempt)", assignment) }
+        let exit = await ProcessLauncher.run(
+            argv, environment: environment, workingDirectory: directory, stdout: logs.out, stderr: logs.err,
+            walltime: assignment.walltime, clock: clock, started: started)
+        switch exit {
+        case .exited(0):
+            let result = (try? String(contentsOfFile: resultFile, encoding: .utf8)).map(Value.init(parsingResult:)) ?? .null
+            var variables: [String: String]?
+            if let text = try? String(contentsOfFile: variablesFile, encoding: .utf8) {
+                var updated = assignment.variables
+                for line in text.split(whereSeparator: \.isNewline) {
+                    guard let equals = line.firstIndex(of: "=") else { continue }
+                    let name = String(line[..<equals]).trimmingCharacters(in: .whitespaces)
+                    guard !name.isEmpty else { continue }
+                    updated[name] = String(line[line.index(after: equals)...])
+                }
+                variables = updated
+            }
+            return .success(result: result, variables: variables)
+        case .exited(let code):
+            let message = code > 128 ? "killed by signal \(code - 128)" : "exit code \(code)"
+            note(message, assignment)
+            return .failure(message: message)
+        case .walltimeExceeded:
+            let message = "walltime \(assignment.walltime.map { "\($0)" } ?? "") exceeded: process group killed"
+            note(message, assignment)
+            return .failure(message: message)
+        case .spawnFailed(let code):
+            let message = "cannot start '\(argv.first ?? "")': \(String(cString: strerror(code)))"
+            note(message, assignment)
+            return .failure(message: message)
+        }
+    }
+
+    /// Appends a `[tessera]` line to the task's stderr log.
+    func note(_ message: String, _ assignment: TaskAssignment) {
+        let path = logPaths(job: assignment.job, task: assignment.name).err
+        try? FileManager.default.createDirectory(atPath: logDirectory(job: assignment.job), withIntermediateDirectories: true)
+        let line = Data("[tessera] \(assignment.name) (execution \(assignment.attempt)): \(message)\n".utf8)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            defer { try? handle.close() }
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: line)
+        } else {
+            FileManager.default.createFile(atPath: path, contents: line)
+        }
+    }
+
+    static func interpreter(for language: String) -> String {
+        switch language.lowercased() {
+        case "python", "cpython", "python3": "python3"
+        case "shell": "sh"
+        default: language
+        }
+    }
+
+    static func isEnvironmentName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains("=") && !name.utf8.contains(0)
+    }
+}

@@ -1,0 +1,193 @@
+import Actors
+import Foundation
+import Logging
+
+/// An embedded compute grid: a scheduler, a resource manager with local nodes on pinned cores, and
+/// the actor API to submit workflows and follow them.
+///
+/// ```swift
+/// let grid = try await Grid.start()
+/// grid.functions.register("double") { (x: Int, _: inout TaskContext) in x * 2 }
+/// let job = try await grid.submit(Workflow(name: "demo", tasks: [TaskDefinition("a", .function("double", input: 21))]))
+/// for await event in job.events { print(event) }
+/// let result = try await job.result()      // result.result(of: "a") == 42
+/// await grid.shutdown()
+/// ```
+public final class Grid: Sendable {
+    /// In-process functions tasks call by name.
+    public let functions: FunctionRegistry
+    /// The settings it started with.
+    public let settings: GridSettings
+    /// The placement of its nodes on cores.
+    public let plan: PlacementPlan
+    let scheduler: SchedulerActor
+    let hub: EventHub
+    let runner: TaskRunner
+    let pool: WorkerPool
+    let nodeLoops: [Task<Void, Never>]
+
+    private init(
+        functions: FunctionRegistry, settings: GridSettings, plan: PlacementPlan, scheduler: SchedulerActor, hub: EventHub,
+        runner: TaskRunner, pool: WorkerPool, nodeLoops: [Task<Void, Never>]
+    ) {
+        self.functions = functions
+        self.settings = settings
+        self.plan = plan
+        self.scheduler = scheduler
+        self.hub = hub
+        self.runner = runner
+        self.pool = pool
+        self.nodeLoops = nodeLoops
+    }
+
+    /// Starts a grid: one node per core of the placement plan (one core reserved for the grid when the
+    /// machine has more than 2), each running its work on the pinned executor.
+    ///
+    /// - Throws: `GridError.startFailed` when the topology, placement, threads or data directory fail.
+    public static func start(settings: GridSettings = .init(), functions: FunctionRegistry = .init()) async throws(GridError) -> Grid {
+        let plan: PlacementPlan
+        let pool: WorkerPool
+        do {
+            let machine = try MachineTopology.load()
+            let cores = machine.topology.cores.count
+            let reserved = settings.reservedCores ?? (cores > 2 ? 1 : 0)
+            let workers = settings.nodes ?? max(1, cores - reserved)
+            plan = try PlacementPlan.make(
+                for: machine.topology,
+                request: .init(workers: workers, reserved: .first(settings.nodes == nil || !settings.oversubscribe ? reserved : 0), oversubscribe: settings.oversubscribe))
+            var actorSettings = settings.actors
+            actorSettings.bindThreads = settings.bindThreads && actorSettings.bindThreads
+            pool = try WorkerPool(plan: plan, name: "grid", settings: actorSettings)
+        } catch {
+            throw .startFailed("\(error)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .startFailed("cannot create \(settings.dataDirectory): \(error)")
+        }
+        let healing = HealingStore(path: settings.persistHealing ? settings.dataDirectory + "/healing.json" : nil)
+        let runner = TaskRunner(
+            functions: functions, healing: healing, clock: settings.clock, dataDirectory: settings.dataDirectory,
+            workingDirectory: settings.workingDirectory)
+        let hub = EventHub()
+        let scheduler = SchedulerActor(hub: hub, settings: settings) { runner.logDirectory(job: $0) }
+        let nodes = plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, settings: settings) }
+        for node in nodes { node.setSiblings(nodes.map(\.queue)) }
+        let loops = nodes.map { node in
+            Task(executorPreference: pool.executor) {
+                await node.run { reports in await scheduler.onReports(reports) }
+            }
+        }
+        await scheduler.addNodes(nodes.map { node in
+            (node, ResourceLedger.Entry(
+                id: node.id, source: "local", state: .free, locked: false, labels: settings.labels, token: settings.token,
+                capacity: settings.queueDepth, assigned: 0))
+        })
+        settings.logger.info("grid started", metadata: ["grid.nodes": "\(nodes.count)", "grid.data": "\(settings.dataDirectory)"])
+        return Grid(functions: functions, settings: settings, plan: plan, scheduler: scheduler, hub: hub, runner: runner, pool: pool, nodeLoops: loops)
+    }
+
+    /// Validates and submits a workflow; the job starts at once.
+    ///
+    /// - Parameters:
+    ///   - variables: values that override the workflow's job variables.
+    ///   - admin: allows HIGH and HIGHEST priorities.
+    /// - Throws: `GridError.invalidWorkflow` with every problem, `.priorityNeedsAdmin`, `.badStartAt`, `.shutDown`.
+    public func submit(_ workflow: Workflow, variables: [String: String] = [:], admin: Bool = false) async throws(GridError) -> JobHandle {
+        let id = try await scheduler.submit(workflow, variables: variables, admin: admin)
+        return JobHandle(id: id, grid: self)
+    }
+
+    /// A handle on a job submitted earlier.
+    public func job(_ id: JobID) -> JobHandle { JobHandle(id: id, grid: self) }
+
+    /// Every job in memory, oldest first.
+    public func jobs() async -> [JobResult] { await scheduler.reports() }
+
+    /// Every job's events, from now on.
+    public var events: AsyncStream<GridEvent> { hub.subscribeAll() }
+
+    /// The nodes and their states.
+    public func nodes() async -> [ResourceLedger.Entry] { await scheduler.nodeEntries() }
+
+    /// Locks a node (no new tasks) or unlocks it.
+    public func setNode(_ node: NodeID, locked: Bool) async { await scheduler.setLocked(node, locked) }
+
+    /// Stops the grid: kills running subprocesses, ends event streams, releases `result()` waiters,
+    /// and joins every worker thread. Idempotent.
+    public func shutdown() async {
+        _ = await scheduler.shutdown()
+        for loop in nodeLoops { await loop.value }
+        try? pool.shutdown()
+    }
+}
+
+/// A submitted job: its events, its result, its logs and the user's actions on it.
+public struct JobHandle: Sendable {
+    /// The job's identifier.
+    public let id: JobID
+    let grid: Grid
+
+    /// The job's events, starting with its current state; the stream ends after its final state.
+    public var events: AsyncStream<GridEvent> {
+        get async throws(GridError) { try await grid.scheduler.events(id) }
+    }
+
+    /// Waits for the job to end and returns its final report.
+    public func result() async throws(GridError) -> JobResult { try await grid.scheduler.result(id) }
+
+    /// The job as it stands now.
+    public func report() async throws(GridError) -> JobResult { try await grid.scheduler.report(id) }
+
+    /// The stdout and stderr logs of a task instance (readable while it runs), and the grid's notes.
+    public func logs(task: String) throws(GridError) -> String {
+        guard let name = TaskInstanceName(parsing: task) else { throw .taskNotFound(id, task) }
+        let paths = grid.runner.logPaths(job: id, task: name)
+        let out = (try? String(contentsOfFile: paths.out, encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: paths.err, encoding: .utf8)) ?? ""
+        return out + err
+    }
+
+    /// Where the job's log files are.
+    public var logDirectory: String { grid.runner.logDirectory(job: id) }
+
+    /// Kills the job.
+    public func kill() async throws(GridError) { try await grid.scheduler.act(id) { job, now throws(GridError) in try job.kill(now: now) } }
+    /// Pauses the job.
+    public func pause() async throws(GridError) { try await grid.scheduler.act(id) { job, now throws(GridError) in try job.pause(now: now) } }
+    /// Resumes the job.
+    public func resume() async throws(GridError) { try await grid.scheduler.act(id) { job, now throws(GridError) in try job.resume(now: now) } }
+    /// Changes the job's priority.
+    public func setPriority(_ priority: JobPriority, admin: Bool = false) async throws(GridError) {
+        try await grid.scheduler.act(id) { job, _ throws(GridError) in
+            try job.setPriority(priority, admin: admin)
+            return []
+        }
+    }
+    /// Kills one task instance.
+    public func killTask(_ task: String) async throws(GridError) {
+        let name = try parse(task)
+        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.killTask(name, now: now) }
+    }
+    /// Restarts a running task instance.
+    public func restartTask(_ task: String) async throws(GridError) {
+        let name = try parse(task)
+        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.restartTask(name, now: now) }
+    }
+    /// Restarts an IN_ERROR task instance.
+    public func restartInErrorTask(_ task: String) async throws(GridError) {
+        let name = try parse(task)
+        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.restartInErrorTask(name, now: now) }
+    }
+    /// Marks an IN_ERROR task instance finished so its successors run.
+    public func finishInErrorTask(_ task: String) async throws(GridError) {
+        let name = try parse(task)
+        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.finishInErrorTask(name, now: now) }
+    }
+
+    private func parse(_ task: String) throws(GridError) -> TaskInstanceName {
+        guard let name = TaskInstanceName(parsing: task) else { throw .taskNotFound(id, task) }
+        return name
+    }
+}

@@ -1,0 +1,53 @@
+import Actors
+import Foundation
+import Logging
+
+/// Settings of an embedded grid, each with a default that suits one compute host.
+public struct GridSettings: Sendable {
+    /// Local nodes to start; `nil` means one per physical core, minus ``reservedCores``.
+    public var nodes: Int?
+    /// Cores kept for the grid itself (scheduler, I/O); `nil` reserves one when the machine has more than 2.
+    public var reservedCores: Int?
+    /// Allow more nodes than cores (tests, benchmarks).
+    public var oversubscribe: Bool = false
+    /// Bind the worker threads to their cores.
+    public var bindThreads: Bool = true
+    /// Labels every local node carries (tasks select nodes with `selection.labels`).
+    public var labels: Set<String> = []
+    /// When set, local nodes run only tasks that present this token (`NODE_ACCESS_TOKEN`).
+    public var token: String?
+    /// Tasks a node may hold at once (running plus queued locally).
+    ///
+    /// Deep enough that a node never waits for the scheduler between short tasks; shallow enough
+    /// that a job of higher priority submitted later does not wait behind a long local queue.
+    public var queueDepth: Int = 256 {
+        willSet { precondition(newValue >= 1, "queueDepth must be at least 1") }
+    }
+    /// Reports a node sends to the scheduler in one message, at most.
+    public var reportBatch: Int = 512 {
+        willSet { precondition(newValue >= 1, "reportBatch must be at least 1") }
+    }
+    /// The longest a node holds reports back while busy.
+    public var reportInterval: Duration = .milliseconds(2)
+    /// The most assignments one steal takes.
+    public var maxStealBatch: Int = 128 {
+        willSet { precondition(newValue >= 1, "maxStealBatch must be at least 1") }
+    }
+    /// Where job logs, per-execution files and the self-healing records go.
+    public var dataDirectory: String = FileManager.default.temporaryDirectory.path + "/tessera-\(ProcessInfo.processInfo.processIdentifier)"
+    /// The working directory of subprocess tasks when a workflow sets none.
+    public var workingDirectory: String = FileManager.default.currentDirectoryPath
+    /// Keep self-healing records in `dataDirectory/healing.json` so they survive restarts.
+    public var persistHealing: Bool = true
+    /// The grid's time (a ``ManualClock`` in tests).
+    public var clock: any GridClock = SystemGridClock()
+    /// The wall-clock time, for `START_AT`.
+    public var wallClock: @Sendable () -> Date = { Date() }
+    /// Settings of the pinned worker pool.
+    public var actors: Actors.Settings = .init()
+    /// The logger.
+    public var logger: Logger = Logger(label: "tessera.grid")
+
+    /// Makes settings with every default.
+    public init() {}
+}

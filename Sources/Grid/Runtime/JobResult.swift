@@ -1,0 +1,59 @@
+/// One task instance as a report shows it.
+public struct TaskReport: Sendable, Hashable {
+    /// `T#iteration*replication`.
+    public var name: TaskInstanceName
+    /// Its state.
+    public var status: TaskStatus
+    /// Executions started.
+    public var executions: Int
+    /// Its result, once it ran.
+    public var result: Value?
+    /// The node of its last execution.
+    public var node: NodeID?
+    /// The last error, or why it was found already done.
+    public var message: String?
+    /// Self-healing found its outputs present for the same inputs, so it did not run.
+    public var alreadyDone: Bool
+}
+
+/// A job as it stands (or as it ended): its state, progress and every task instance.
+public struct JobResult: Sendable, Hashable {
+    /// The job.
+    public var job: JobID
+    /// The workflow's name.
+    public var name: String
+    /// Its state.
+    public var status: JobStatus
+    /// Its priority.
+    public var priority: JobPriority
+    /// Done/total/running/failed.
+    public var progress: JobProgress
+    /// Every instance, in creation order.
+    public var tasks: [TaskReport]
+    /// Where its logs are.
+    public var logDirectory: String
+
+    /// The report of one instance (`"tile*3"`).
+    public func task(_ name: String) -> TaskReport? {
+        tasks.first { $0.name.description == name }
+    }
+
+    /// The result of one instance.
+    public func result(of name: String) -> Value? {
+        task(name)?.result
+    }
+
+    init(_ job: JobCore, logDirectory: String) {
+        self.job = job.id
+        self.name = job.workflow.name
+        self.status = job.status
+        self.priority = job.priority
+        self.progress = job.progress
+        self.tasks = job.instances.map {
+            TaskReport(
+                name: $0.name, status: $0.status, executions: $0.executions, result: $0.result, node: $0.node,
+                message: $0.message, alreadyDone: $0.alreadyDone)
+        }
+        self.logDirectory = logDirectory
+    }
+}

@@ -1,0 +1,9 @@
+/// What a node tells the scheduler, in batches.
+enum NodeReport: Sendable {
+    /// Execution `attempt` of instance `index` started on `node`.
+    case started(job: JobID, index: Int, attempt: Int, node: NodeID)
+    /// It ended on `node` (which may have stolen it from `assignedNode`).
+    case finished(job: JobID, index: Int, attempt: Int, node: NodeID, assignedNode: NodeID, outcome: TaskOutcome)
+    /// It left a queue without running (aborted or the node stopped).
+    case dropped(job: JobID, index: Int, attempt: Int, assignedNode: NodeID)
+}
