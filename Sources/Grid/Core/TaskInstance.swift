@@ -78,4 +78,12 @@ public struct JobProgress: Sendable, Hashable, Codable {
     public var running: Int
     /// Instances that ended in a failure state or wait In-Error.
     public var failed: Int
+
+    /// Makes a progress snapshot.
+    public init(done: Int, total: Int, running: Int, failed: Int) {
+        self.done = done
+        self.total = total
+        self.running = running
+        self.failed = failed
+    }
 }

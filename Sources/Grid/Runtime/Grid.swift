@@ -25,11 +25,13 @@ public final class Grid: Sendable {
     let runner: TaskRunner
     let pool: WorkerPool
     let nodeLoops: [Task<Void, Never>]
+    let pump: ReportPump
 
     private init(
         functions: FunctionRegistry, settings: GridSettings, plan: PlacementPlan, scheduler: SchedulerActor, hub: EventHub,
-        runner: TaskRunner, pool: WorkerPool, nodeLoops: [Task<Void, Never>]
+        runner: TaskRunner, pool: WorkerPool, nodeLoops: [Task<Void, Never>], pump: ReportPump
     ) {
+        self.pump = pump
         self.functions = functions
         self.settings = settings
         self.plan = plan
@@ -74,18 +76,22 @@ public final class Grid: Sendable {
         let scheduler = SchedulerActor(hub: hub, settings: settings) { runner.logDirectory(job: $0) }
         let nodes = plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, settings: settings) }
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
-        let loops = nodes.map { node in
+        let pump = ReportPump(buffers: nodes.map(\.reports), interval: settings.reportInterval)
+        var loops = nodes.map { node in
             Task(executorPreference: pool.executor) {
-                await node.run { reports in await scheduler.onReports(reports) }
+                await node.run(pump: pump) { reports in await scheduler.onReports(reports) }
             }
         }
+        loops.append(Task(executorPreference: pool.executor) {
+            await pump.run { reports in await scheduler.onReports(reports) }
+        })
         await scheduler.addNodes(nodes.map { node in
             (node, ResourceLedger.Entry(
                 id: node.id, source: "local", state: .free, locked: false, labels: settings.labels, token: settings.token,
                 capacity: settings.queueDepth, assigned: 0))
         })
         settings.logger.info("grid started", metadata: ["grid.nodes": "\(nodes.count)", "grid.data": "\(settings.dataDirectory)"])
-        return Grid(functions: functions, settings: settings, plan: plan, scheduler: scheduler, hub: hub, runner: runner, pool: pool, nodeLoops: loops)
+        return Grid(functions: functions, settings: settings, plan: plan, scheduler: scheduler, hub: hub, runner: runner, pool: pool, nodeLoops: loops, pump: pump)
     }
 
     /// Validates and submits a workflow; the job starts at once.
@@ -118,6 +124,7 @@ public final class Grid: Sendable {
     /// and joins every worker thread. Idempotent.
     public func shutdown() async {
         _ = await scheduler.shutdown()
+        pump.stop()
         for loop in nodeLoops { await loop.value }
         try? pool.shutdown()
     }

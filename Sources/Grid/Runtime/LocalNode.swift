@@ -14,6 +14,10 @@ actor LocalNode {
     private nonisolated let settings: GridSettings
     /// Sibling queues to steal from, in steal order (this node excluded).
     private nonisolated let siblings: Mutex<[NodeQueue]> = Mutex([])
+    /// Reports not sent yet (the node sends full batches; the pump sends the rest while the node is busy).
+    nonisolated let reports = ReportBuffer()
+    /// Whether this node may take queued work from siblings (not while locked, down or leaving).
+    private nonisolated let maySteal = Atomic<Bool>(true)
     /// Subprocess groups in flight, by (job, index, attempt).
     private nonisolated let processes = Mutex<[ExecutionKey: Int32]>([:])
 
@@ -59,49 +63,54 @@ actor LocalNode {
     }
 
     /// The node's loop: run, steal, report, park. Returns when the node stops.
-    nonisolated func run(report: @escaping @Sendable ([NodeReport]) async -> Void) async {
-        var reports: [NodeReport] = []
-        reports.reserveCapacity(settings.reportBatch)
-        var lastFlush = ContinuousClock.now
+    ///
+    /// - Parameters:
+    ///   - report: sends a batch to the scheduler.
+    ///   - pump: told when the buffer gets its first report, so a long task's start is sent in time.
+    nonisolated func run(pump: ReportPump, report: @escaping @Sendable ([NodeReport]) async -> Void) async {
         while true {
             guard let assignment = queue.pop() ?? steal() else {
-                if !reports.isEmpty {
-                    await report(reports)
-                    reports.removeAll(keepingCapacity: true)
-                    lastFlush = ContinuousClock.now
+                let batch = reports.take()
+                if !batch.isEmpty {
+                    await report(batch)
                     continue
                 }
                 if await queue.park() { continue }
                 return
             }
             if queue.isStopping {
-                reports.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
+                _ = reports.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
                 continue
             }
-            reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id))
+            let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id))
             if case .function = assignment.executable {
+                if waiting == 1 { pump.signal() }
             } else {
                 // A subprocess may run for long: say it started now.
-                await report(reports)
-                reports.removeAll(keepingCapacity: true)
-                lastFlush = ContinuousClock.now
+                await report(reports.take())
             }
             let key = ExecutionKey(job: assignment.job, index: assignment.index, attempt: assignment.attempt)
             let outcome = await runner.run(assignment, on: id) { pid in processes.withLock { $0[key] = pid } }
             processes.withLock { _ = $0.removeValue(forKey: key) }
-            reports.append(.finished(
+            let count = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
                 assignedNode: assignment.assignedNode, outcome: outcome))
-            if reports.count >= settings.reportBatch || ContinuousClock.now - lastFlush > settings.reportInterval {
-                await report(reports)
-                reports.removeAll(keepingCapacity: true)
-                lastFlush = ContinuousClock.now
+            if count >= settings.reportBatch {
+                await report(reports.take())
+            } else if count == 1 {
+                pump.signal()
             }
         }
     }
 
+    /// Allows or forbids stealing (the resource manager's lock and state decide).
+    nonisolated func setMaySteal(_ allowed: Bool) {
+        maySteal.store(allowed, ordering: .relaxed)
+    }
+
     /// Takes half of the longest sibling queue (what this node may run).
     private nonisolated func steal() -> TaskAssignment? {
+        guard maySteal.load(ordering: .relaxed) else { return nil }
         let victims = siblings.withLock { $0 }.sorted { $0.count > $1.count }
         for victim in victims {
             let stolen = victim.steal(for: id, max: settings.maxStealBatch)

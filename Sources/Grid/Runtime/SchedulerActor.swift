@@ -44,7 +44,12 @@ actor SchedulerActor {
     /// Locks or unlocks a node (a locked node gets no new tasks).
     func setLocked(_ node: NodeID, _ locked: Bool) {
         core.updateLedger { $0.setLocked(node, locked) }
-        if !locked { dispatch() }
+        nodes[node]?.setMaySteal(!locked)
+        if !locked {
+            dispatch()
+            // An unlocked node with an empty queue looks for work to steal.
+            nodes[node]?.queue.nudge()
+        }
     }
 
     // MARK: - Jobs

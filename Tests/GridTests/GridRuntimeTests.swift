@@ -1,0 +1,131 @@
+import Synchronization
+import Foundation
+import Grid
+import Testing
+
+@Suite struct GridRuntimeTests {
+    @Test func functions_runInProcessWithParentResultsAndTypedIO() async throws {
+        let grid = try await startGrid()
+        grid.functions.register("double") { (x: Int, _: inout TaskContext) in x * 2 }
+        grid.functions.register("sum") { (context: inout TaskContext) in
+            .int(context.parentValues.reduce(0) { total, value in if case .int(let n) = value { total + n } else { total } })
+        }
+        let workflow = Workflow(name: "math", tasks: [
+            TaskDefinition("a", .function("double", input: 21)),
+            TaskDefinition("b", .function("double", input: 4)),
+            TaskDefinition("sum", .function("sum"), depends: ["a", "b"]),
+        ])
+        let result = try await grid.submit(workflow).result()
+        #expect(result.status == .finished)
+        #expect(result.result(of: "a") == 42)
+        #expect(result.result(of: "sum") == 50)
+        #expect(result.tasks.allSatisfy { $0.executions == 1 })
+        await grid.shutdown()
+    }
+
+    @Test func manyNoOpTasks_allFinishAndEventsEndWithTheJob() async throws {
+        let grid = try await startGrid()
+        let tasks = (0..<2000).map { TaskDefinition("t\($0)", .function("noop")) }
+        // Subscribed before submitting, so that no event is missed.
+        let all = grid.events
+        let job = try await grid.submit(Workflow(name: "wide", tasks: tasks))
+        var seen: [GridEvent] = []
+        for await event in all where event.job == job.id {
+            seen.append(event)
+            if event.isFinal { break }
+        }
+        let result = try await job.result()
+        #expect(result.status == .finished)
+        #expect(result.progress == JobProgress(done: 2000, total: 2000, running: 0, failed: 0))
+        #expect(seen.last?.change == .job(.finished))
+        #expect(seen.filter { if case .task(_, .finished, _, _, _) = $0.change { true } else { false } }.count == 2000)
+        #expect(Set(result.tasks.compactMap(\.node)).count == 2, "both nodes ran tasks")
+        await grid.shutdown()
+    }
+
+    @Test func unknownFunction_makesTheTaskFaulty() async throws {
+        let grid = try await startGrid()
+        let result = try await grid.submit(Workflow(name: "missing", tasks: [TaskDefinition("a", .function("nope"))])).result()
+        #expect(result.task("a")?.status == .faulty)
+        #expect(result.task("a")?.message == "no function registered as 'nope'")
+        #expect(result.status == .finished)
+        await grid.shutdown()
+    }
+
+    @Test func functionFailure_retriesAfterTheDelayOnTheManualClock() async throws {
+        let clock = ManualClock()
+        let grid = try await startGrid(clock: clock)
+        let calls = CallCounter()
+        grid.functions.register("flaky") { (_: inout TaskContext) in
+            if calls.increment() == 1 { throw FlakyError() }
+            return "ok"
+        }
+        let job = try await grid.submit(Workflow(name: "retry", maxNumberOfExecution: 2, tasks: [TaskDefinition("a", .function("flaky"))]))
+        _ = try await events(of: job) { $0.taskStatus("a") == .waitingOnError }
+        await clock.waitForSleepers()
+        clock.advance(by: .milliseconds(1999))
+        #expect(try await job.report().task("a")?.status == .waitingOnError)
+        clock.advance(by: .milliseconds(1))
+        let result = try await job.result()
+        #expect(result.task("a")?.status == .finished)
+        #expect(result.task("a")?.executions == 2)
+        #expect(result.result(of: "a") == "ok")
+        await grid.shutdown()
+    }
+
+    @Test func stealing_anIdleNodeTakesQueuedWorkFromABusyOne() async throws {
+        let grid = try await startGrid()
+        let gate = Gate()
+        grid.functions.register("gated") { (context: inout TaskContext) in
+            if context.task.task == "t0" { await gate.wait() }
+            return .int(context.node.rawValue)
+        }
+        await grid.setNode(NodeID(1), locked: true)
+        let tasks = (0..<20).map { TaskDefinition("t\($0)", .function("gated")) }
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "steal", tasks: tasks))
+        while let event = await stream.next(), event.taskStatus("t0") != .running {}
+        // Every task sits on node 0, whose loop is stuck in t0; node 1 wakes up and steals.
+        await grid.setNode(NodeID(1), locked: false)
+        while let event = await stream.next() {
+            if case .task(_, .finished, NodeID(1)?, _, _) = event.change { break }
+        }
+        gate.open()
+        let result = try await job.result()
+        #expect(result.status == .finished)
+        let ranOnNode1 = result.tasks.filter { $0.result == .int(1) }.count
+        #expect(ranOnNode1 > 0)
+        #expect(result.tasks.filter { $0.result == .int(0) }.count > 0)
+        await grid.shutdown()
+    }
+}
+
+struct FlakyError: Error {}
+
+/// Counts calls from any thread.
+final class CallCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+}
+
+/// A one-shot gate tasks wait on until the test opens it.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Grid
+import Testing
+
+/// A fresh data and working directory per test.
+func makeTemporaryDirectory(_ name: String = "grid") throws -> String {
+    let path = FileManager.default.temporaryDirectory.path + "/tessera-test-\(name)-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Starts a 2-node grid on this machine with its own directories and, when given, a manual clock.
+func startGrid(nodes: Int = 2, clock: ManualClock? = nil, directory: String? = nil, configure: (inout GridSettings) -> Void = { _ in }) async throws -> Grid {
+    var settings = GridSettings()
+    settings.nodes = nodes
+    settings.oversubscribe = true
+    settings.reservedCores = 0
+    let root = try directory ?? makeTemporaryDirectory()
+    settings.dataDirectory = root + "/data"
+    settings.workingDirectory = root
+    if let clock { settings.clock = clock }
+    configure(&settings)
+    let functions = FunctionRegistry()
+    functions.register("noop") { (_: inout TaskContext) in .null }
+    return try await Grid.start(settings: settings, functions: functions)
+}
+
+/// Collects a job's events until one matches, returning everything seen so far.
+func events(of job: JobHandle, until stop: @Sendable (GridEvent) -> Bool) async throws -> [GridEvent] {
+    var seen: [GridEvent] = []
+    for await event in try await job.events {
+        seen.append(event)
+        if stop(event) { break }
+    }
+    return seen
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+func processIsGone(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+    // The state follows the command name in parentheses: "123 (sleep) Z ...".
+    guard let close = stat.lastIndex(of: ")") else { return true }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state == "Z" || state == "X"
+}
+
+extension GridEvent {
+    /// The task state this event reports, if it is a task event for `name`.
+    func taskStatus(_ name: String) -> TaskStatus? {
+        if case .task(let task, let status, _, _, _) = change, task.description == name { return status }
+        return nil
+    }
+}
