@@ -1,0 +1,127 @@
+import Foundation
+import Grid
+import Testing
+
+@Suite struct SubprocessTaskTests {
+    @Test func script_getsVariablesInItsEnvironmentAndReturnsResultAndVariablesThroughFiles() async throws {
+        let grid = try await startGrid()
+        let workflow = Workflow(name: "scripts", variables: [Variable("GREETING", "hello")], tasks: [
+            TaskDefinition("first", .bash("""
+                echo "$GREETING from $TESSERA_TASK_NAME of job $TESSERA_JOB_ID in $(pwd)"
+                echo "to stderr" >&2
+                echo '{"tiles": 4}' > "$TESSERA_RESULT_FILE"
+                echo "COUNT=4" >> "$TESSERA_VARIABLES_FILE"
+                """)),
+            TaskDefinition("second", .command(["sh", "-c", "echo count=$COUNT; cat $TESSERA_PARENT_RESULTS_FILE > $TESSERA_RESULT_FILE"]), depends: ["first"]),
+            TaskDefinition("py", .script(Script(language: "python3", source: .code("import os\nprint(os.environ['TESSERA_TASK_NAME'], '${GREETING}')"))), depends: ["first"]),
+        ])
+        let job = try await grid.submit(workflow)
+        let result = try await job.result()
+        #expect(result.status == .finished)
+        #expect(result.result(of: "first") == ["tiles": 4])
+        #expect(result.result(of: "second") == ["first": ["tiles": 4]])
+        let firstLog = try job.logs(task: "first")
+        #expect(firstLog.contains("hello from first of job \(job.id) in \(grid.settings.workingDirectory)"))
+        #expect(firstLog.contains("to stderr"))
+        #expect(try job.logs(task: "second").contains("count=4"), "variables written by a parent reach the child's environment")
+        #expect(try job.logs(task: "py").contains("py hello"))
+        await grid.shutdown()
+    }
+
+    @Test func nonZeroExitAndMissingProgram_makeTheTaskFaulty() async throws {
+        let grid = try await startGrid()
+        let workflow = Workflow(name: "exits", tasks: [
+            TaskDefinition("three", .bash("exit 3")),
+            TaskDefinition("missing", .command(["no-such-program-tessera"])),
+        ])
+        let job = try await grid.submit(workflow)
+        let result = try await job.result()
+        #expect(result.task("three")?.status == .faulty)
+        #expect(result.task("three")?.message == "exit code 3")
+        #expect(result.task("missing")?.status == .faulty)
+        #expect(result.task("missing")?.message == "cannot start 'no-such-program-tessera': No such file or directory")
+        #expect(try job.logs(task: "three").contains("[tessera] three (execution 1): exit code 3"))
+        await grid.shutdown()
+    }
+
+    @Test func walltime_killsTheWholeProcessGroup() async throws {
+        let clock = ManualClock()
+        let directory = try makeTemporaryDirectory("walltime")
+        let grid = try await startGrid(clock: clock, directory: directory)
+        let script = """
+            sleep 300 &
+            echo $! > background.pid
+            echo $$ > leader.pid
+            sleep 300
+            """
+        var task = TaskDefinition("slow", .bash(script))
+        task.walltime = .seconds(5)
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "walltime", tasks: [task]))
+        while let event = await stream.next(), event.taskStatus("slow") != .running {}
+        // The watchdog sleeps on the manual clock; the pids are written before the foreground sleep.
+        await clock.waitForSleepers()
+        while !FileManager.default.fileExists(atPath: directory + "/leader.pid") { await Task.yield() }
+        clock.advance(by: .seconds(5))
+        let result = try await job.result()
+        #expect(result.task("slow")?.status == .faulty)
+        #expect(result.task("slow")?.message?.hasPrefix("walltime") == true)
+        for file in ["background.pid", "leader.pid"] {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let pid = try #require(Int32(text))
+            #expect(processIsGone(pid), "process \(pid) from \(file) outlived the walltime")
+        }
+        await grid.shutdown()
+    }
+
+    @Test func killingAJob_abortsItsRunningProcess() async throws {
+        let directory = try makeTemporaryDirectory("kill")
+        let grid = try await startGrid(directory: directory)
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "kill", tasks: [
+            TaskDefinition("sleeper", .bash("echo $$ > sleeper.pid; exec sleep 300")),
+            TaskDefinition("after", .function("noop"), depends: ["sleeper"]),
+        ]))
+        while let event = await stream.next(), event.taskStatus("sleeper") != .running {}
+        try await job.kill()
+        let result = try await job.result()
+        #expect(result.status == .killed)
+        #expect(result.task("sleeper")?.status == .aborted)
+        #expect(result.task("after")?.status == .notStarted)
+        await grid.shutdown()
+        if let text = try? String(contentsOfFile: directory + "/sleeper.pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            #expect(processIsGone(pid))
+        }
+        await #expect(throws: GridError.self) { try await job.kill() }
+    }
+
+    @Test func selfHealing_skipsATaskWhoseOutputsAndInputsAreUnchanged() async throws {
+        let directory = try makeTemporaryDirectory("healing")
+        let grid = try await startGrid(directory: directory)
+        func workflow(_ size: String) -> Workflow {
+            Workflow(name: "heal", variables: [Variable("SIZE", size)], tasks: [
+                TaskDefinition("make", .bash("echo ${SIZE} > tile-${SIZE}.txt; echo made"), outputs: ["tile-${SIZE}.txt"]),
+            ])
+        }
+        let first = try await grid.submit(workflow("256")).result()
+        #expect(first.task("make")?.alreadyDone == false)
+        #expect(first.task("make")?.status == .finished)
+        let secondJob = try await grid.submit(workflow("256"))
+        let second = try await secondJob.result()
+        #expect(second.task("make")?.status == .finished)
+        #expect(second.task("make")?.alreadyDone == true)
+        #expect(try secondJob.logs(task: "make").contains("already done"))
+        #expect(!(try secondJob.logs(task: "make").contains("made")), "it did not run")
+        let changed = try await grid.submit(workflow("512")).result()
+        #expect(changed.task("make")?.alreadyDone == false, "a changed input runs again")
+        try "tampered\n".write(toFile: directory + "/tile-256.txt", atomically: false, encoding: .utf8)
+        let tampered = try await grid.submit(workflow("256")).result()
+        #expect(tampered.task("make")?.alreadyDone == false, "a changed output runs again")
+        await grid.shutdown()
+        // The records survive a restart of the grid.
+        let restarted = try await startGrid(directory: directory)
+        let again = try await restarted.submit(workflow("256")).result()
+        #expect(again.task("make")?.alreadyDone == true)
+        await restarted.shutdown()
+    }
+}
