@@ -1,0 +1,128 @@
+/// The `depends` graph of a workflow's tasks, by index in definition order.
+///
+/// Unknown names, self-dependencies and repeated entries are left out: the validator reports them,
+/// and the graph answers questions about the rest. A name defined twice resolves to its first task.
+/// Walks are iterative, so a long chain of tasks cannot overflow the stack.
+struct TaskGraph {
+    /// Each task's name.
+    let names: [String]
+    /// The first task of each name.
+    let index: [String: Int]
+    /// Each task's parents: the tasks it depends on.
+    let parents: [[Int]]
+    /// Each task's children: the tasks that depend on it.
+    let children: [[Int]]
+
+    init(_ tasks: [TaskDefinition]) {
+        names = tasks.map(\.name)
+        var index: [String: Int] = [:]
+        for (position, task) in tasks.enumerated() where index[task.name] == nil {
+            index[task.name] = position
+        }
+        var parents = [[Int]](repeating: [], count: tasks.count)
+        var children = [[Int]](repeating: [], count: tasks.count)
+        for (position, task) in tasks.enumerated() {
+            var seen: Set<Int> = []
+            for name in task.depends {
+                guard let parent = index[name], parent != position, seen.insert(parent).inserted else { continue }
+                parents[position].append(parent)
+                children[parent].append(position)
+            }
+        }
+        self.index = index
+        self.parents = parents
+        self.children = children
+    }
+
+    /// The tasks `task` depends on, directly or not (itself only when it is on a cycle).
+    func ancestors(of task: Int) -> Set<Int> { reachable(from: task, along: parents) }
+
+    /// The tasks that depend on `task`, directly or not.
+    func descendants(of task: Int) -> Set<Int> { reachable(from: task, along: children) }
+
+    /// Every task reachable from `start` by one or more `edges`.
+    func reachable(from start: Int, along edges: [[Int]]) -> Set<Int> {
+        var found: Set<Int> = []
+        var pending = edges[start]
+        while let next = pending.popLast() {
+            guard found.insert(next).inserted else { continue }
+            pending.append(contentsOf: edges[next])
+        }
+        return found
+    }
+
+    /// The groups of tasks that depend on each other in a circle (Tarjan's strongly connected
+    /// components with more than one task), each sorted, ordered by their first task.
+    func cycles() -> [[Int]] {
+        let count = names.count
+        var order = [Int](repeating: -1, count: count)
+        var low = [Int](repeating: 0, count: count)
+        var onStack = [Bool](repeating: false, count: count)
+        var stack: [Int] = []
+        var counter = 0
+        var components: [[Int]] = []
+        for root in 0..<count where order[root] < 0 {
+            var work: [(task: Int, nextEdge: Int)] = []
+            func visit(_ task: Int) {
+                order[task] = counter
+                low[task] = counter
+                counter += 1
+                stack.append(task)
+                onStack[task] = true
+                work.append((task, 0))
+            }
+            visit(root)
+            while let (task, nextEdge) = work.last {
+                if nextEdge < parents[task].count {
+                    work[work.count - 1].nextEdge += 1
+                    let parent = parents[task][nextEdge]
+                    if order[parent] < 0 {
+                        visit(parent)
+                    } else if onStack[parent] {
+                        low[task] = min(low[task], order[parent])
+                    }
+                    continue
+                }
+                work.removeLast()
+                if let caller = work.last { low[caller.task] = min(low[caller.task], low[task]) }
+                guard low[task] == order[task] else { continue }
+                var component: [Int] = []
+                while let member = stack.popLast() {
+                    onStack[member] = false
+                    component.append(member)
+                    if member == task { break }
+                }
+                if component.count > 1 { components.append(component.sorted()) }
+            }
+        }
+        return components.sorted { ($0.first ?? 0) < ($1.first ?? 0) }
+    }
+
+    /// A shortest circle through `start` inside `component`, following `depends`: `[a, b, a]`.
+    func cyclePath(through start: Int, in component: [Int]) -> [Int] {
+        let members = Set(component)
+        var previous: [Int: Int] = [:]
+        var queue = parents[start].filter(members.contains)
+        for parent in queue { previous[parent] = start }
+        var head = 0
+        while head < queue.count {
+            let task = queue[head]
+            head += 1
+            if task == start { break }
+            for parent in parents[task] where members.contains(parent) && previous[parent] == nil {
+                previous[parent] = task
+                queue.append(parent)
+            }
+        }
+        // `previous` points from each task to the one that depends on it, so walking it from `start`
+        // goes round the circle against `depends`; reversed, it reads "a depends on b depends on a".
+        var walk = [start]
+        var current = start
+        while let before = previous[current], walk.count <= component.count {
+            walk.append(before)
+            if before == start { break }
+            current = before
+        }
+        return walk.reversed()
+    }
+}

@@ -1,0 +1,168 @@
+extension WorkflowValidator {
+    /// What a fixed decider must say.
+    enum DeciderKind {
+        /// A whole number of replicas, 0 or more.
+        case runs
+        /// `true` or `false`.
+        case loop
+        /// `if` or `else`.
+        case branch
+    }
+
+    /// Flow targets, the position of loop targets, the shape of `if`s, replicate children, fixed deciders.
+    mutating func checkFlows() {
+        var branchOwners: [String: String] = [:]
+        for (position, task) in workflow.tasks.enumerated() where graph.index[task.name] == position {
+            guard let flow = task.flow else { continue }
+            let path = "tasks.\(task.name).\(flow.keyword)"
+            switch flow {
+            case .replicate(let runs):
+                if graph.children[position].isEmpty {
+                    report(
+                        .replicateWithoutChild, path,
+                        "task `\(task.name)` replicates its children, but no task depends on it"
+                    )
+                }
+                checkDecider(runs, .runs, path: "\(path).runs", task: task.name)
+            case .loop(let target, let decider):
+                if let targetIndex = knownTarget(target, path: "\(path).target", initiator: task.name),
+                    targetIndex != position, !graph.ancestors(of: position).contains(targetIndex)
+                {
+                    report(
+                        .loopTargetNotAncestor, "\(path).target",
+                        "the loop of task `\(task.name)` goes back to `\(target)`, which is not `\(task.name)` or a task it depends on"
+                    )
+                }
+                checkDecider(decider, .loop, path: "\(path).while", task: task.name)
+            case .branch(let target, let elseTarget, let continuation, let decider):
+                checkBranch(
+                    initiator: task.name, path: path, target: target, elseTarget: elseTarget,
+                    continuation: continuation, owners: &branchOwners
+                )
+                checkDecider(decider, .branch, path: "\(path).branch", task: task.name)
+            }
+        }
+    }
+
+    /// The index of a flow target, or `nil` with a problem when there is no such task.
+    mutating func knownTarget(_ name: String, path: String, initiator: String) -> Int? {
+        if let index = graph.index[name] { return index }
+        let hint = NameSuggestion.hint(for: name, among: graph.names)
+        report(.unknownFlowTarget, path, "the flow control of task `\(initiator)` names `\(name)`, which is not a task\(hint)")
+        return nil
+    }
+
+    mutating func checkBranch(
+        initiator: String, path: String, target: String, elseTarget: String, continuation: String?,
+        owners: inout [String: String]
+    ) {
+        let roles = [("target", target), ("else", elseTarget)] + (continuation.map { [("continuation", $0)] } ?? [])
+        var checked: Set<String> = []
+        for (role, name) in roles where checked.insert(name).inserted {
+            guard let index = knownTarget(name, path: "\(path).\(role)", initiator: initiator) else { continue }
+            let branchTask = workflow.tasks[index]
+            if let listed = branchTask.depends.firstIndex(of: initiator) {
+                report(
+                    .branchTargetDependsOnInitiator, "tasks.\(name).depends[\(listed)]",
+                    "task `\(name)` is the `\(role)` of the `if` in `\(initiator)`, so it must not list `\(initiator)` in depends; that link is implicit"
+                )
+            }
+            guard role != "continuation" else { continue }
+            if let owner = owners[name], owner != initiator {
+                report(
+                    .branchTargetShared, "\(path).\(role)",
+                    "task `\(name)` is already a branch of the `if` in `\(owner)`; a task may be the branch of one `if` only"
+                )
+            } else {
+                owners[name] = initiator
+            }
+        }
+        if target == elseTarget {
+            report(.branchTargetsEqual, "\(path).else", "the `if` of task `\(initiator)` has `\(target)` as both target and else")
+        }
+    }
+
+    /// A fixed decider must be one `${VAR}` or a literal of its kind; malformed references are left to
+    /// ``checkVariableReferences()``.
+    mutating func checkDecider(_ decider: FlowDecider, _ kind: DeciderKind, path: String, task: String) {
+        guard case .value(let text) = decider else { return }
+        let references = VariableSubstitution.references(in: text)
+        if VariableSubstitution.singleReference(in: text) != nil || references.contains(where: { $0.kind != .variable }) {
+            return
+        }
+        let literal = text.trimmingWhitespace().lowercased()
+        switch kind {
+        case .runs:
+            if let runs = Int(literal), runs >= 0 { return }
+            report(.invalidDecider, path, "`runs` of task `\(task)` must be a whole number of at least 0 or a single `${VAR}`, not `\(text)`")
+        case .loop:
+            if literal == "true" || literal == "false" { return }
+            report(.invalidDecider, path, "`while` of task `\(task)` must be `true`, `false` or a single `${VAR}`, not `\(text)`")
+        case .branch:
+            if literal == "if" || literal == "else" { return }
+            report(.invalidDecider, path, "`branch` of task `\(task)` must be `if`, `else` or a single `${VAR}`, not `\(text)`")
+        }
+    }
+
+    // MARK: Blocks
+
+    /// Each `block: start` is closed by exactly one `block: end` downstream, and each end by one start
+    /// upstream, matched like parentheses along every dependency path.
+    mutating func checkBlocks() {
+        for (position, task) in workflow.tasks.enumerated() where graph.index[task.name] == position {
+            let path = "tasks.\(task.name).block"
+            switch task.block {
+            case .none:
+                continue
+            case .start:
+                let ends = matches(from: position, along: graph.children, opening: .start, closing: .end)
+                if ends.isEmpty {
+                    report(.unmatchedBlock, path, "block start `\(task.name)` has no `block: end` downstream to close it")
+                } else if ends.count > 1 {
+                    report(.unmatchedBlock, path, "block start `\(task.name)` is closed by several ends: \(list(ends)); a block has one end")
+                } else if let end = ends.first {
+                    blockEnds[position] = end
+                }
+            case .end:
+                let starts = matches(from: position, along: graph.parents, opening: .end, closing: .start)
+                if starts.isEmpty {
+                    report(.unmatchedBlock, path, "block end `\(task.name)` has no `block: start` upstream that it closes")
+                } else if starts.count > 1 {
+                    report(.unmatchedBlock, path, "block end `\(task.name)` closes several starts: \(list(starts)); a block has one start")
+                }
+            }
+        }
+    }
+
+    /// The tasks that bring the nesting depth back to zero, walking `edges` from `origin` (depth 1),
+    /// counting `opening` tasks up and `closing` ones down, and stopping at each match.
+    func matches(from origin: Int, along edges: [[Int]], opening: FlowBlock, closing: FlowBlock) -> [Int] {
+        struct Visit: Hashable {
+            var task: Int
+            var depth: Int
+        }
+        var found: Set<Int> = []
+        var visited: Set<Visit> = []
+        var pending = edges[origin].map { Visit(task: $0, depth: 1) }
+        while var visit = pending.popLast() {
+            guard visited.insert(visit).inserted else { continue }
+            switch workflow.tasks[visit.task].block {
+            case opening: visit.depth += 1
+            case closing: visit.depth -= 1
+            default: break
+            }
+            if visit.depth == 0 {
+                found.insert(visit.task)
+                continue
+            }
+            // Around a dependency cycle the depth could grow forever; no real nesting is deeper than the task count.
+            guard visit.depth <= workflow.tasks.count else { continue }
+            pending.append(contentsOf: edges[visit.task].map { Visit(task: $0, depth: visit.depth) })
+        }
+        return found.sorted()
+    }
+
+    private func list(_ tasks: [Int]) -> String {
+        tasks.map { "`\(graph.names[$0])`" }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,151 @@
+extension Workflow {
+    /// Checks the workflow the way ProActive's `FlowChecker` does at submission, and more.
+    ///
+    /// It reports every problem at once: names, dependencies and cycles, execution limits, flow controls
+    /// and blocks, fixed deciders, and `${NAME}` references. Problems carry the location recorded in
+    /// ``locations`` for their field (or the nearest enclosing one) when the workflow came from a file.
+    /// - Throws: ``WorkflowError`` listing every problem, when there is at least one.
+    public func validate() throws(WorkflowError) {
+        let problems = validationProblems()
+        guard problems.isEmpty else { throw WorkflowError(problems: problems.sortedByLocation()) }
+    }
+
+    /// Every problem the validator finds, in checking order.
+    func validationProblems() -> [WorkflowProblem] {
+        var validator = WorkflowValidator(workflow: self)
+        validator.checkIdentity()
+        validator.checkLimits()
+        validator.checkDependencies()
+        validator.checkCycles()
+        validator.checkFlows()
+        validator.checkBlocks()
+        validator.checkVariableReferences()
+        return validator.problems
+    }
+}
+
+/// One validation pass over a workflow: the task graph it needs, and the problems found so far.
+struct WorkflowValidator {
+    /// The workflow under check.
+    let workflow: Workflow
+    /// The dependency graph, over the first task of each name.
+    let graph: TaskGraph
+    /// Problems found so far.
+    var problems: [WorkflowProblem] = []
+    /// For each `block: start` task, the `block: end` task that closes it (by task index), once matched.
+    var blockEnds: [Int: Int] = [:]
+
+    init(workflow: Workflow) {
+        self.workflow = workflow
+        self.graph = TaskGraph(workflow.tasks)
+    }
+
+    /// Records a problem, located from ``Workflow/locations`` by its path or the nearest enclosing one.
+    mutating func report(_ code: WorkflowProblem.Code, _ path: String, _ message: String) {
+        problems.append(WorkflowProblem(code, path: path, location: location(for: path), message: message))
+    }
+
+    /// The location of `path`, else of its nearest recorded parent (`tasks.t.command[2]` → `tasks.t.command` → …).
+    func location(for path: String) -> SourceLocation? {
+        var current = Substring(path)
+        while true {
+            if let location = workflow.locations[String(current)] { return location }
+            guard !current.isEmpty else { return nil }
+            if current.hasSuffix("]"), let open = current.lastIndex(of: "[") {
+                current = current[..<open]
+            } else if let dot = current.lastIndex(of: ".") {
+                current = current[..<dot]
+            } else {
+                current = ""
+            }
+        }
+    }
+
+    // MARK: Names
+
+    /// The job's name, task names (valid and unique), variable names, and commands with a program.
+    mutating func checkIdentity() {
+        if workflow.name.count < 2 {
+            let message = workflow.name.isEmpty
+                ? "the workflow has no `name`"
+                : "the workflow's name `\(workflow.name)` is too short; it needs at least 2 characters"
+            report(.invalidJobName, "name", message)
+        }
+        if workflow.tasks.isEmpty {
+            report(.noTasks, "tasks", "the workflow has no tasks")
+        }
+        var seen: Set<String> = []
+        for task in workflow.tasks {
+            let path = "tasks.\(task.name)"
+            if !seen.insert(task.name).inserted {
+                report(.duplicateTask, path, "task `\(task.name)` is defined twice")
+            }
+            if let reason = Self.taskNameFlaw(task.name) {
+                report(.invalidTaskName, path, "task name `\(task.name)` \(reason)")
+            }
+            checkVariableNames(task.variables, path: "\(path).variables")
+            if case .command(let argv) = task.executable, argv.first?.isEmpty ?? true {
+                report(.emptyCommand, "\(path).command", "task `\(task.name)` has a command with no program")
+            }
+        }
+        checkVariableNames(workflow.variables, path: "variables")
+    }
+
+    /// Why `name` cannot name a task, or `nil` when it can.
+    ///
+    /// `#` and `*` would clash with instance suffixes (`T#1*2`), `/` with paths built from names.
+    static func taskNameFlaw(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.count > 255 { return "is longer than 255 characters" }
+        if let bad = name.first(where: { "#*/".contains($0) || $0.isWhitespace }) {
+            return bad.isWhitespace ? "contains a blank" : "contains `\(bad)`"
+        }
+        return nil
+    }
+
+    mutating func checkVariableNames(_ variables: [Variable], path: String) {
+        var seen: Set<String> = []
+        for variable in variables {
+            let variablePath = "\(path).\(variable.name)"
+            if !seen.insert(variable.name).inserted {
+                report(.duplicateVariable, variablePath, "variable `\(variable.name)` is defined twice")
+            }
+            if !VariableSubstitution.isValidName(variable.name) {
+                report(
+                    .invalidVariableName, variablePath,
+                    "variable name `\(variable.name)` cannot be referred to; names match [A-Za-z_][A-Za-z0-9_.]*"
+                )
+            }
+        }
+    }
+
+    // MARK: Limits
+
+    /// Execution counts of at least 1, positive walltimes, non-negative retry delays.
+    mutating func checkLimits() {
+        if workflow.maxNumberOfExecution < 1 {
+            report(
+                .invalidExecutionCount, "maxNumberOfExecution",
+                "`maxNumberOfExecution` is \(workflow.maxNumberOfExecution); it must be at least 1"
+            )
+        }
+        if let delay = workflow.taskRetryDelay, delay < .zero {
+            report(.invalidRetryDelay, "taskRetryDelay", "`taskRetryDelay` is negative (\(delay))")
+        }
+        for task in workflow.tasks {
+            let path = "tasks.\(task.name)"
+            if let count = task.maxNumberOfExecution, count < 1 {
+                report(
+                    .invalidExecutionCount, "\(path).maxNumberOfExecution",
+                    "`maxNumberOfExecution` of task `\(task.name)` is \(count); it must be at least 1"
+                )
+            }
+            if let walltime = task.walltime, walltime <= .zero {
+                report(.invalidWalltime, "\(path).walltime", "the walltime of task `\(task.name)` must be more than zero")
+            }
+            if let delay = task.taskRetryDelay, delay < .zero {
+                report(.invalidRetryDelay, "\(path).taskRetryDelay", "`taskRetryDelay` of task `\(task.name)` is negative (\(delay))")
+            }
+        }
+    }
+}
