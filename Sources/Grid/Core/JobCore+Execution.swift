@@ -20,18 +20,18 @@ extension JobCore {
         case .function(let name, let input):
             executable = .function(name, input: input)
         case .script(var script):
-            if case .code(let code) = script.source { script.source = .code(substituteVariables(code, lookup)) }
-            if case .file(let path) = script.source { script.source = .file(substituteVariables(path, lookup)) }
-            script.arguments = script.arguments.map { substituteVariables($0, lookup) }
+            if case .code(let code) = script.source { script.source = .code(VariableSubstitution.substitute(code, lookup)) }
+            if case .file(let path) = script.source { script.source = .file(VariableSubstitution.substitute(path, lookup)) }
+            script.arguments = script.arguments.map { VariableSubstitution.substitute($0, lookup) }
             executable = .script(script)
         case .command(let argv):
-            executable = .command(argv.map { substituteVariables($0, lookup) })
+            executable = .command(argv.map { VariableSubstitution.substitute($0, lookup) })
         }
         let parentResults = instance.parents.compactMap { parent -> (name: TaskInstanceName, value: Value)? in
             guard let result = instances[parent].result else { return nil }
             return (instances[parent].name, result)
         }
-        let outputs = task.outputs.map { substituteVariables($0, lookup) }
+        let outputs = task.outputs.map { VariableSubstitution.substitute($0, lookup) }
         var fingerprint: UInt64?
         if !outputs.isEmpty {
             var hasher = StableHasher()
@@ -231,17 +231,14 @@ extension JobCore {
         if !task.variables.isEmpty {
             let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)
             for variable in task.variables where !(variable.inherited && variables[variable.name] != nil) {
-                variables[variable.name] = substituteVariables(variable.value) { system[$0] ?? variables[$0] }
+                variables[variable.name] = VariableSubstitution.substitute(variable.value) { system[$0] ?? variables[$0] }
             }
         }
         return variables
     }
 
+    /// A `WALLTIME` generic information value (`ss`, `mm:ss`, `hh:mm:ss`, `90s`…); invalid text means none.
     static func walltime(_ text: String?) -> Duration? {
-        guard let text else { return nil }
-        let parts = text.split(separator: ":").map { Int($0) }
-        guard !parts.isEmpty, parts.count <= 3, parts.allSatisfy({ $0 != nil }) else { return nil }
-        let seconds = parts.reduce(0) { $0 * 60 + ($1 ?? 0) }
-        return seconds > 0 ? .seconds(seconds) : nil
+        text.flatMap { Duration(workflowText: $0) }.flatMap { $0 > .zero ? $0 : nil }
     }
 }

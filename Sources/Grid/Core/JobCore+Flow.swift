@@ -27,7 +27,7 @@ extension JobCore {
             value = result
         case .value(let text):
             let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)
-            value = .string(substituteVariables(text) { system[$0] ?? variables[$0] })
+            value = .string(VariableSubstitution.substitute(text) { system[$0] ?? variables[$0] })
         case .closure(let decide):
             do {
                 value = try decide(FlowInput(result: result, variables: variables, iteration: instance.name.iteration, replication: instance.name.replication))

@@ -79,7 +79,7 @@ public struct JobCore: Sendable {
         let system = SystemValues(jobID: id, jobName: workflow.name, task: nil)
         for variable in workflow.variables {
             let raw = overrides[variable.name] ?? variable.value
-            variables[variable.name] = substituteVariables(raw) { system[$0] ?? variables[$0] }
+            variables[variable.name] = VariableSubstitution.substitute(raw) { system[$0] ?? variables[$0] }
         }
         for (name, value) in overrides where variables[name] == nil { variables[name] = value }
         self.jobVariables = variables

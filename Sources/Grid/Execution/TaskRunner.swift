@@ -105,10 +105,10 @@ struct TaskRunner: Sendable {
             environment["variables_" + name] = value
         }
         for (name, value) in assignment.system.all { environment[name] = value }
-        environment["TESSERA_RESULT_FILE"] = resultFile
-        environment["TESSERA_VARIABLES_FILE"] = variablesFile
-        environment["TESSERA_PARENT_RESULTS_FILE"] = parentsFile
-        environment["TESSERA_WORK_DIR"] = directory
+        environment[SystemVariables.resultFile] = resultFile
+        environment[SystemVariables.variablesFile] = variablesFile
+        environment[SystemVariables.parentResultsFile] = parentsFile
+        environment[SystemVariables.workDirectory] = directory
         if assignment.attempt > 1 { note("execution \(assignment.attempt)", assignment) }
         let exit = await ProcessLauncher.run(
             argv, environment: environment, workingDirectory: directory, stdout: logs.out, stderr: logs.err,

@@ -56,6 +56,11 @@ actor SchedulerActor {
 
     func submit(_ workflow: Workflow, variables: [String: String], admin: Bool) throws(GridError) -> JobID {
         guard !isShutDown else { throw .shutDown }
+        do {
+            try workflow.validate()
+        } catch {
+            throw .invalidWorkflow(error.problems.map(\.description))
+        }
         nextJob += 1
         let id = JobID(nextJob)
         let now = clock.now

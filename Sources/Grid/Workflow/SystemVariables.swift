@@ -15,9 +15,9 @@ public enum SystemVariables {
     public static let taskReplication = "TESSERA_TASK_REPLICATION"
     /// The file a script writes its result to (JSON, or plain text).
     public static let resultFile = "TESSERA_RESULT_FILE"
-    /// The file holding the task's variables; the task may rewrite it to pass variables downstream.
+    /// The file a task appends `NAME=value` lines to; those variables reach its children.
     public static let variablesFile = "TESSERA_VARIABLES_FILE"
-    /// The file holding the parents' results, as a JSON list in `depends` order.
+    /// The file holding the parents' results, as a JSON object keyed by parent instance name (`tile*2`).
     public static let parentResultsFile = "TESSERA_PARENT_RESULTS_FILE"
     /// The working directory the task runs in.
     public static let workDirectory = "TESSERA_WORK_DIR"
