@@ -6,7 +6,7 @@ struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "An actor-based compute grid for satellite-image processing.",
-        subcommands: [DemoCommand.self, TopologyCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, DemoCommand.self, TopologyCommand.self, BenchCommand.self]
     )
 }
 
@@ -15,6 +15,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmarks and print their figures.",
-        subcommands: [ExecutorBenchCommand.self]
+        subcommands: [ExecutorBenchCommand.self, GridBenchCommand.self]
     )
 }

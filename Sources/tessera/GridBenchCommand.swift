@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import Grid
+import Logging
+
+/// `tessera bench grid`: the grid's costs end to end (submit to result) on an embedded grid.
+struct GridBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grid",
+        abstract: "Measure task throughput, the tiling DAG, replication, script tasks and start-up.",
+        discussion: """
+            startupMs / startupRSSMB: Grid.start() wall time and the process RSS right after it (measured \
+            first, in a fresh process). noopTasksPerSecond: independent no-op in-process tasks in one job, \
+            submit to result (also per size in noopBySize). tilingSpeedup: the DAG of reference/peers.md \
+            (1 root, 1,024 tiles of a 3x3 mean on 256x256 Float32, 1,023 adds), serial time over grid time. \
+            replicate2000Ms: a job that replicates one task into 2,000, submit to result. \
+            scriptTasksPerSecond: `bash -c true` command tasks. Each figure is the median of --repeats runs.
+            """
+    )
+
+    @Option(help: "Runs per figure; the median is reported.")
+    var repeats: Int = 3
+
+    @Option(help: "No-op tasks for noopTasksPerSecond.")
+    var noopTasks: Int = 100_000
+
+    @Option(parsing: .upToNextOption, help: "Job sizes for the flatness check.")
+    var noopSizes: [Int] = [2_000, 20_000, 200_000]
+
+    @Option(help: "Tiles in the tiling DAG.")
+    var tiles: Int = 1024
+
+    @Option(help: "Script tasks.")
+    var scriptTasks: Int = 2000
+
+    @Option(help: "Nodes of the embedded grid.")
+    var nodes: Int = 2
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard repeats >= 1, noopTasks >= 1, tiles >= 2, scriptTasks >= 1, nodes >= 1 else {
+            throw ValidationError("--repeats, --noop-tasks, --script-tasks and --nodes must be at least 1, --tiles at least 2")
+        }
+        guard noopSizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--noop-sizes must be positive") }
+    }
+
+    func run() async throws {
+        let data = FileManager.default.temporaryDirectory.path + "/tessera-bench-\(ProcessInfo.processInfo.processIdentifier)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var settings = GridSettings()
+        settings.nodes = nodes
+        settings.oversubscribe = true
+        settings.reservedCores = 0
+        settings.dataDirectory = data
+        settings.workingDirectory = data
+        settings.persistHealing = false
+        settings.logger.logLevel = .warning
+        let functions = FunctionRegistry()
+        BuiltinFunctions.register(in: functions)
+
+        let rssBefore = residentMegabytes()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let grid = try await Grid.start(settings: settings, functions: functions)
+        let startupMs = milliseconds(clock.now - started)
+        let startupRSS = residentMegabytes()
+
+        func timed(_ workflow: Workflow) async throws -> (Duration, JobResult) {
+            let start = clock.now
+            let result = try await grid.submit(workflow).result()
+            return (clock.now - start, result)
+        }
+        func noop(_ count: Int) -> Workflow {
+            Workflow(name: "noop", tasks: (0..<count).map { TaskDefinition("t\($0)", .function("bench.noop")) })
+        }
+
+        _ = try await timed(noop(2000))  // warm-up
+        var noopRates: [Double] = []
+        for _ in 0..<repeats {
+            let workflow = noop(noopTasks)
+            let (elapsed, result) = try await timed(workflow)
+            guard result.status == .finished else { throw BenchFailure("no-op job ended \(result.status)") }
+            noopRates.append(Double(noopTasks) / seconds(elapsed))
+        }
+        var bySize: [String: Double] = [:]
+        for size in noopSizes {
+            var rates: [Double] = []
+            for _ in 0..<repeats {
+                let (elapsed, _) = try await timed(noop(size))
+                rates.append(Double(size) / seconds(elapsed))
+            }
+            bySize[String(size)] = median(rates)
+        }
+
+        var serialTimes: [Double] = []
+        var gridTimes: [Double] = []
+        let expected = GridWorkload.serialTiling(tiles: tiles)
+        for _ in 0..<repeats {
+            let start = clock.now
+            let value = GridWorkload.serialTiling(tiles: tiles)
+            serialTimes.append(seconds(clock.now - start))
+            guard value == expected else { throw BenchFailure("the serial tiling is not deterministic") }
+            let (elapsed, result) = try await timed(GridWorkload.tilingWorkflow(tiles: tiles))
+            guard result.status == .finished, let final = result.tasks.last?.result, final == .double(expected) else {
+                throw BenchFailure("the tiling DAG gave \(String(describing: result.tasks.last?.result)), serial \(expected)")
+            }
+            gridTimes.append(seconds(elapsed))
+        }
+        let serial = median(serialTimes)
+        let wall = median(gridTimes)
+
+        var replicateTimes: [Double] = []
+        let replicate = Workflow(name: "replicate", tasks: [
+            TaskDefinition("split", .function("bench.noop")).replicate(runs: .value("2000")),
+            TaskDefinition("t", .function("bench.noop"), depends: ["split"]),
+            TaskDefinition("merge", .function("bench.noop"), depends: ["t"]),
+        ])
+        for _ in 0..<repeats {
+            let (elapsed, result) = try await timed(replicate)
+            guard result.status == .finished, result.progress.total == 2002 else { throw BenchFailure("replicate ended \(result.status)") }
+            replicateTimes.append(milliseconds(elapsed))
+        }
+
+        var scriptRates: [Double] = []
+        let scripts = Workflow(name: "scripts", tasks: (0..<scriptTasks).map { TaskDefinition("s\($0)", .command(["bash", "-c", "true"])) })
+        for _ in 0..<repeats {
+            let (elapsed, result) = try await timed(scripts)
+            guard result.status == .finished, result.progress.failed == 0 else { throw BenchFailure("script job ended \(result.status)") }
+            scriptRates.append(Double(scriptTasks) / seconds(elapsed))
+        }
+        await grid.shutdown()
+
+        let report = GridBenchReport(
+            nodes: nodes, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
+            tiles: tiles, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: serial / wall,
+            tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
+            replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
+            startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore)
+        if json {
+            try printJSON(report)
+        } else {
+            print(report.table)
+        }
+    }
+
+    private func median(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : values.sorted()[values.count / 2]
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+func milliseconds(_ duration: Duration) -> Double { seconds(duration) * 1000 }
+
+/// The resident set of this process in MiB (from /proc/self/statm).
+func residentMegabytes() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
+/// The figures of `tessera bench grid`.
+struct GridBenchReport: Encodable {
+    var nodes: Int
+    var noopTasks: Int
+    var noopTasksPerSecond: Double
+    var noopBySize: [String: Double]
+    var tiles: Int
+    var tilingSerialSeconds: Double
+    var tilingGridSeconds: Double
+    var tilingSpeedup: Double
+    var tilingOverheadMicrosPerTask: Double
+    var replicate2000Ms: Double
+    var scriptTasks: Int
+    var scriptTasksPerSecond: Double
+    var startupMs: Double
+    var startupRSSMB: Double
+    var rssBeforeStartMB: Double
+
+    var table: String {
+        func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+        let sizes = noopBySize.keys.compactMap(Int.init).sorted().map { "\($0): \(f(noopBySize[String($0)] ?? 0, 0))/s" }
+        return """
+            grid benchmarks (\(nodes) nodes)
+              start-up                 \(f(startupMs, 2)) ms, RSS \(f(startupRSSMB)) MB (before \(f(rssBeforeStartMB)) MB)   (goal < 50 ms, < 50 MB)
+              no-op tasks (\(noopTasks))     \(f(noopTasksPerSecond, 0)) tasks/s   (goal >= 200,000)
+                by job size            \(sizes.joined(separator: ", "))
+              tiling DAG (\(tiles) tiles)   serial \(f(tilingSerialSeconds, 3)) s, grid \(f(tilingGridSeconds, 3)) s, speedup \(f(tilingSpeedup, 2))   (goal >= 1.8)
+                (2*wall - serial) per task \(f(tilingOverheadMicrosPerTask)) µs
+              replicate 2,000          \(f(replicate2000Ms, 2)) ms   (goal < 50)
+              bash -c true (\(scriptTasks))   \(f(scriptTasksPerSecond, 0)) tasks/s
+            """
+    }
+}

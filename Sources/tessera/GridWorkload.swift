@@ -1,0 +1,97 @@
+import Grid
+
+/// The workloads of `tessera bench grid`: no-op tasks and the tiling DAG of reference/peers.md.
+enum GridWorkload {
+    /// Side of a square tile.
+    static let tileSide = 256
+
+    static func register(in functions: FunctionRegistry) {
+        functions.register("bench.noop") { (_: inout TaskContext) in .null }
+        // The root returns the seed spec the tiles are generated from.
+        functions.register("tiling.root") { (_: inout TaskContext) in ["seed": 20_261_128, "side": .int(tileSide)] }
+        functions.register("tiling.tile") { (context: inout TaskContext) in
+            guard case .int(let index) = context.input, case .int(let seed)? = context.parentValues.first?["seed"] else {
+                throw WorkloadError.badInput
+            }
+            return .double(tileMean(seed: UInt64(seed), index: index))
+        }
+        functions.register("tiling.add") { (context: inout TaskContext) in
+            .double(context.parentValues.reduce(0) { total, value in
+                if case .double(let x) = value { total + x } else { total }
+            })
+        }
+    }
+
+    enum WorkloadError: Error { case badInput }
+
+    /// Generates tile `index` (uniform values from a seeded xorshift), applies a 3×3 mean filter
+    /// (edges reflected, like scipy's `uniform_filter(size=3)`), and returns the filtered mean.
+    static func tileMean(seed: UInt64, index: Int) -> Double {
+        let side = tileSide
+        var state = seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15) | 1
+        var tile = [Float](repeating: 0, count: side * side)
+        for i in tile.indices {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            tile[i] = Float(state >> 40) * (1.0 / 16_777_216.0)
+        }
+        // Separable: a horizontal 3-sum into `rows`, then a vertical 3-sum.
+        var rows = [Float](repeating: 0, count: side * side)
+        tile.withUnsafeBufferPointer { input in
+            rows.withUnsafeMutableBufferPointer { output in
+                for y in 0..<side {
+                    let row = y * side
+                    output[row] = input[row] + input[row] + input[row + 1]
+                    for x in 1..<(side - 1) { output[row + x] = input[row + x - 1] + input[row + x] + input[row + x + 1] }
+                    output[row + side - 1] = input[row + side - 2] + input[row + side - 1] + input[row + side - 1]
+                }
+            }
+        }
+        var total: Double = 0
+        rows.withUnsafeBufferPointer { rows in
+            for y in 0..<side {
+                let above = (y == 0 ? 0 : y - 1) * side
+                let here = y * side
+                let below = (y == side - 1 ? side - 1 : y + 1) * side
+                var sum: Float = 0
+                for x in 0..<side { sum += rows[above + x] + rows[here + x] + rows[below + x] }
+                total += Double(sum)
+            }
+        }
+        return total / 9 / Double(side * side)
+    }
+
+    /// The tiling DAG: root → `tiles` tiles → binary-tree reduction (`tiles - 1` adds).
+    static func tilingWorkflow(tiles: Int) -> Workflow {
+        var tasks = [TaskDefinition("root", .function("tiling.root"))]
+        var level = (0..<tiles).map { "tile\($0)" }
+        for index in 0..<tiles {
+            tasks.append(TaskDefinition("tile\(index)", .function("tiling.tile", input: .int(index)), depends: ["root"]))
+        }
+        var depth = 0
+        while level.count > 1 {
+            depth += 1
+            var next: [String] = []
+            var position = 0
+            while position < level.count {
+                let pair = Array(level[position..<min(position + 2, level.count)])
+                let name = "add\(depth)_\(next.count)"
+                tasks.append(TaskDefinition(name, .function("tiling.add"), depends: pair))
+                next.append(name)
+                position += 2
+            }
+            level = next
+        }
+        return Workflow(name: "tiling", tasks: tasks)
+    }
+
+    /// The same work without a grid, on the calling thread.
+    static func serialTiling(tiles: Int) -> Double {
+        var values = (0..<tiles).map { tileMean(seed: 20_261_128, index: $0) }
+        while values.count > 1 {
+            values = stride(from: 0, to: values.count, by: 2).map { i in i + 1 < values.count ? values[i] + values[i + 1] : values[i] }
+        }
+        return values.first ?? 0
+    }
+}
