@@ -84,12 +84,13 @@ final class HealingStore: Sendable {
             for index in 0..<Int(matches.gl_pathc) {
                 guard let cPath = matches.gl_pathv[index] else { continue }
                 let path = String(cString: cPath)
-                var info = stat()
-                guard stat(path, &info) == 0 else { continue }
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                    let modified = attributes[.modificationDate] as? Date
+                else { continue }
                 found.append(FileStamp(
-                    path: path, size: Int64(info.st_size),
-                    modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-                    inode: UInt64(info.st_ino)))
+                    path: path, size: (attributes[.size] as? NSNumber)?.int64Value ?? -1,
+                    modifiedNanoseconds: Int64((modified.timeIntervalSince1970 * 1e9).rounded()),
+                    inode: (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0))
             }
         }
         return found.sorted { $0.path < $1.path }

@@ -98,7 +98,7 @@ struct TaskRunner: Sendable {
         }
         var parents: [String: Value] = [:]
         for parent in assignment.parentResults { parents[parent.name.description] = parent.value }
-        if let data = try? JSONEncoder().encode(parents) { FileManager.default.createFile(atPath: parentsFile, contents: data) }
+        if let data = try? JSONEncoder().encode(parents) { _ = FileManager.default.createFile(atPath: parentsFile, contents: data) }
         var environment = ProcessInfo.processInfo.environment
         for (name, value) in assignment.variables where TaskRunner.isEnvironmentName(name) {
             environment[name] = value
@@ -153,7 +153,7 @@ struct TaskRunner: Sendable {
             _ = try? handle.seekToEnd()
             try? handle.write(contentsOf: line)
         } else {
-            FileManager.default.createFile(atPath: path, contents: line)
+            _ = FileManager.default.createFile(atPath: path, contents: line)
         }
     }
 
