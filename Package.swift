@@ -81,6 +81,7 @@ let package = Package(
             dependencies: [
                 "Grid",
                 "Actors",
+                "CShims",
             ],
             swiftSettings: strictSwift
         ),

@@ -62,7 +62,7 @@ extension StealingPool {
             }
             idlePolls = 0
             flush()
-            if isStopping, !hasQueuedWork() { break }
+            if workerMayExit() { break }
             if park(worker) {
                 worker.parks.store(worker.parks.load(ordering: .relaxed) + 1, ordering: .relaxed)
                 unflushed.parks += 1

@@ -192,4 +192,14 @@ final class StealingPool: Sendable {
     var isStopping: Bool {
         lifecycle.load(ordering: .sequentiallyConsistent) != Lifecycle.running.rawValue
     }
+
+    /// Whether a worker may end its loop: the pool stops, no submitter is between its lifecycle check
+    /// and its push (that push would land after the worker's last look), and every queue is empty.
+    ///
+    /// A submitter counts itself before it checks the lifecycle; a worker reads the lifecycle before
+    /// the counter. So either the worker sees the submitter, or the submitter sees the pool stopping
+    /// and queues nothing.
+    func workerMayExit() -> Bool {
+        isStopping && submitters.load(ordering: .sequentiallyConsistent) == 0 && !hasQueuedWork()
+    }
 }

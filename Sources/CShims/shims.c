@@ -2,6 +2,11 @@
 #include "CShims.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -120,4 +125,57 @@ int tessera_wait(int pid) {
 int tessera_kill_group(int pgid) {
     if (pgid <= 0) return EINVAL;
     return kill(-(pid_t)pgid, SIGKILL) == 0 ? 0 : errno;
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+int tessera_wait_gone(int pid, int timeout_ms) {
+    if (pid <= 0) return -EINVAL;
+    int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (fd < 0) return errno == ESRCH ? 1 : -errno;
+    struct pollfd watch = {.fd = fd, .events = POLLIN, .revents = 0};
+    int rc;
+    do {
+        rc = poll(&watch, 1, timeout_ms);
+    } while (rc < 0 && errno == EINTR);
+    int saved = errno;
+    close(fd);
+    if (rc < 0) return -saved;
+    return rc > 0 ? 1 : 0;
+}
+
+static int file_exists_in(const char *directory, const char *name) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", directory, name) >= (int)sizeof path) return 0;
+    struct stat info;
+    return stat(path, &info) == 0;
+}
+
+int tessera_wait_file(const char *directory, const char *name, int timeout_ms) {
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd < 0) return -errno;
+    if (inotify_add_watch(fd, directory, IN_CREATE | IN_MOVED_TO) < 0) {
+        int saved = errno;
+        close(fd);
+        return -saved;
+    }
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int found = 0;
+    // The watch is in place before the check, so a file created after the check raises an event.
+    while (!(found = file_exists_in(directory, name))) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+        if (elapsed >= timeout_ms) break;
+        struct pollfd watch = {.fd = fd, .events = POLLIN, .revents = 0};
+        int rc = poll(&watch, 1, (int)(timeout_ms - elapsed));
+        if (rc < 0 && errno != EINTR) break;
+        char events[4096];
+        while (read(fd, events, sizeof events) > 0) {}
+    }
+    close(fd);
+    return found;
 }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Actors
 
-@Suite struct ParallelForTests {
+@Suite(.timeLimit(.minutes(1))) struct ParallelForTests {
     struct Boom: Error, Equatable {
         let at: Int
     }

@@ -2,7 +2,7 @@ import Foundation
 import Grid
 import Testing
 
-@Suite struct ExampleWorkflowTests {
+@Suite(.timeLimit(.minutes(1))) struct ExampleWorkflowTests {
     /// `examples/tiles.yaml`, found from this file's path.
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples/tiles.yaml").path

@@ -3,7 +3,7 @@ import Foundation
 import Grid
 import Testing
 
-@Suite struct GridRuntimeTests {
+@Suite(.timeLimit(.minutes(1))) struct GridRuntimeTests {
     @Test func functions_runInProcessWithParentResultsAndTypedIO() async throws {
         let grid = try await startGrid()
         grid.functions.register("double") { (x: Int, _: inout TaskContext) in x * 2 }
@@ -40,6 +40,22 @@ import Testing
         #expect(seen.last?.change == .job(.finished))
         #expect(seen.filter { if case .task(_, .finished, _, _, _) = $0.change { true } else { false } }.count == 2000)
         #expect(Set(result.tasks.compactMap(\.node)).count == 2, "both nodes ran tasks")
+        await grid.shutdown()
+    }
+
+    @Test func jobEvents_subscribedLate_startWithEveryTaskStateThenTheJob() async throws {
+        let grid = try await startGrid()
+        let job = try await grid.submit(Workflow(name: "late", tasks: [
+            TaskDefinition("a", .function("noop")),
+            TaskDefinition("b", .function("noop"), depends: ["a"]),
+        ]))
+        _ = try await job.result()
+        var seen: [GridEvent.Change] = []
+        for await event in try await job.events { seen.append(event.change) }
+        #expect(seen.count == 3)
+        #expect(seen.contains { if case .task(let name, .finished, _, 1, _) = $0 { name.description == "a" } else { false } })
+        #expect(seen.contains { if case .task(let name, .finished, _, 1, _) = $0 { name.description == "b" } else { false } })
+        #expect(seen.last == .job(.finished))
         await grid.shutdown()
     }
 

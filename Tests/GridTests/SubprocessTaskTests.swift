@@ -1,8 +1,9 @@
 import Foundation
+import CShims
 import Grid
 import Testing
 
-@Suite struct SubprocessTaskTests {
+@Suite(.timeLimit(.minutes(1))) struct SubprocessTaskTests {
     @Test func script_getsVariablesInItsEnvironmentAndReturnsResultAndVariablesThroughFiles() async throws {
         let grid = try await startGrid()
         let workflow = Workflow(name: "scripts", variables: [Variable("GREETING", "hello")], tasks: [
@@ -51,7 +52,7 @@ import Testing
         let script = """
             sleep 300 &
             echo $! > background.pid
-            echo $$ > leader.pid
+            echo $$ > leader.tmp && mv leader.tmp leader.pid
             sleep 300
             """
         var task = TaskDefinition("slow", .bash(script))
@@ -61,7 +62,7 @@ import Testing
         while let event = await stream.next(), event.taskStatus("slow") != .running {}
         // The watchdog sleeps on the manual clock; the pids are written before the foreground sleep.
         await clock.waitForSleepers()
-        while !FileManager.default.fileExists(atPath: directory + "/leader.pid") { await Task.yield() }
+        try #require(tessera_wait_file(directory, "leader.pid", 30_000) == 1, "the script never wrote leader.pid")
         clock.advance(by: .seconds(5))
         let result = try await job.result()
         #expect(result.task("slow")?.status == .faulty)

@@ -56,4 +56,13 @@ int tessera_wait(int pid);
 /// Sends SIGKILL to every process of the group `pgid`. Returns 0 or errno.
 int tessera_kill_group(int pgid);
 
+/// Waits up to `timeout_ms` for process `pid` (not necessarily a child) to end, through a pidfd.
+/// Returns 1 when it has ended (or no longer exists), 0 when it still runs at the timeout, -errno
+/// when it cannot be watched.
+int tessera_wait_gone(int pid, int timeout_ms);
+
+/// Waits up to `timeout_ms` for `directory/name` to exist, through inotify (creation or a rename into
+/// the directory). Returns 1 when it exists, 0 at the timeout, -errno when it cannot watch.
+int tessera_wait_file(const char *directory, const char *name, int timeout_ms);
+
 #endif

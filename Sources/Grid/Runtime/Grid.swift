@@ -74,7 +74,8 @@ public final class Grid: Sendable {
             workingDirectory: settings.workingDirectory)
         let hub = EventHub()
         let scheduler = SchedulerActor(hub: hub, settings: settings) { runner.logDirectory(job: $0) }
-        let nodes = plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, settings: settings) }
+        let control = ExecutionControl()
+        let nodes = plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, control: control, settings: settings) }
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
         let pump = ReportPump(buffers: nodes.map(\.reports), interval: settings.reportInterval)
         var loops = nodes.map { node in
@@ -136,7 +137,8 @@ public struct JobHandle: Sendable {
     public let id: JobID
     let grid: Grid
 
-    /// The job's events, starting with its current state; the stream ends after its final state.
+    /// The job's events, starting with its current state (every task instance that has left PENDING,
+    /// then the job), so subscribing late loses nothing; the stream ends after the job's final state.
     public var events: AsyncStream<GridEvent> {
         get async throws(GridError) { try await grid.scheduler.events(id) }
     }

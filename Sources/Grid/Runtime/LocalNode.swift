@@ -18,19 +18,14 @@ actor LocalNode {
     nonisolated let reports = ReportBuffer()
     /// Whether this node may take queued work from siblings (not while locked, down or leaving).
     private nonisolated let maySteal = Atomic<Bool>(true)
-    /// Subprocess groups in flight, by (job, index, attempt).
-    private nonisolated let processes = Mutex<[ExecutionKey: Int32]>([:])
+    /// The executions in flight on every node of the grid, and the aborts that must reach them.
+    private nonisolated let control: ExecutionControl
 
-    struct ExecutionKey: Hashable, Sendable {
-        var job: JobID
-        var index: Int
-        var attempt: Int
-    }
-
-    init(id: NodeID, runner: TaskRunner, settings: GridSettings) {
+    init(id: NodeID, runner: TaskRunner, control: ExecutionControl, settings: GridSettings) {
         self.id = id
         self.queue = NodeQueue(node: id)
         self.runner = runner
+        self.control = control
         self.settings = settings
     }
 
@@ -47,18 +42,22 @@ actor LocalNode {
 
     /// Stops execution `attempt` of instance `index`: drops it from the queue, or kills its subprocess group.
     /// - Returns: `true` when it was still queued (the caller reports it dropped).
+    ///
+    /// An execution that is neither queued here nor running a subprocess (taken by this node or a
+    /// sibling and about to start) is marked aborted: it never starts, and its node reports it dropped.
     nonisolated func abort(job: JobID, index: Int, attempt: Int) -> Bool {
         if queue.remove(job: job, index: index, attempt: attempt) { return true }
-        if let pid = processes.withLock({ $0[ExecutionKey(job: job, index: index, attempt: attempt)] }) {
+        if let pid = control.abort(ExecutionControl.Key(job: job, index: index, attempt: attempt)) {
             ProcessLauncher.kill(group: pid)
         }
         return false
     }
 
-    /// Stops the loop and kills every subprocess group in flight; returns what was still queued.
+    /// Stops the loop and kills every subprocess group in flight (on every node: the control is the
+    /// grid's); returns what was still queued.
     nonisolated func stop() -> [TaskAssignment] {
         let left = queue.stop()
-        for pid in processes.withLock({ Array($0.values) }) { ProcessLauncher.kill(group: pid) }
+        for pid in control.stop() { ProcessLauncher.kill(group: pid) }
         return left
     }
 
@@ -78,7 +77,9 @@ actor LocalNode {
                 if await queue.park() { continue }
                 return
             }
-            if queue.isStopping {
+            let key = ExecutionControl.Key(job: assignment.job, index: assignment.index, attempt: assignment.attempt)
+            guard !queue.isStopping, control.begin(key) else {
+                // Aborted while on its way here, or the grid stops: it never starts.
                 _ = reports.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
                 continue
             }
@@ -89,9 +90,11 @@ actor LocalNode {
                 // A subprocess may run for long: say it started now.
                 await report(reports.take())
             }
-            let key = ExecutionKey(job: assignment.job, index: assignment.index, attempt: assignment.attempt)
-            let outcome = await runner.run(assignment, on: id) { pid in processes.withLock { $0[key] = pid } }
-            processes.withLock { _ = $0.removeValue(forKey: key) }
+            let outcome = await runner.run(assignment, on: id) { pid in
+                // Aborted between the start report and the spawn: the group dies at once.
+                if !control.attach(key, pid: pid) { ProcessLauncher.kill(group: pid) }
+            }
+            control.end(key)
             let count = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
                 assignedNode: assignment.assignedNode, outcome: outcome))

@@ -91,11 +91,19 @@ actor SchedulerActor {
         return await withCheckedContinuation { waiters[id, default: []].append($0) }
     }
 
-    /// The job's events, starting with its current state.
+    /// The job's events, starting with its current state: one event per task instance that has left
+    /// PENDING (so a late subscriber misses no transition that already happened), then the job's state.
     func events(_ id: JobID) throws(GridError) -> AsyncStream<GridEvent> {
         guard let job = core.job(id) else { throw .jobNotFound(id) }
-        let snapshot = GridEvent(job: id, change: .job(job.status), progress: job.progress, time: clock.now)
-        return hub.subscribe(job: id, initial: [snapshot], finished: !job.status.isAlive)
+        let now = clock.now
+        var snapshot: [GridEvent] = []
+        for instance in job.instances where instance.status != .pending && instance.status != .submitted {
+            snapshot.append(GridEvent(
+                job: id, change: .task(instance.name, instance.status, node: instance.node, executions: instance.executions, message: instance.message),
+                progress: job.progress, time: now))
+        }
+        snapshot.append(GridEvent(job: id, change: .job(job.status), progress: job.progress, time: now))
+        return hub.subscribe(job: id, initial: snapshot, finished: !job.status.isAlive)
     }
 
     /// Runs a user action on a job and performs its effects.

@@ -1,0 +1,82 @@
+import Synchronization
+
+/// Which executions the grid's local nodes run now, and which were aborted before they could be
+/// stopped: the bookkeeping that makes an abort or a shutdown reach an execution whatever step it is at.
+///
+/// A node takes an assignment from a queue (its own or a sibling's), registers it here, starts it
+/// (for a subprocess: spawns it and attaches the pid), and ends it. An abort can land at any point:
+/// - still queued: the queue drops it (not here);
+/// - taken but not registered yet (between the pop or steal and ``begin(_:)``): it is remembered, and
+///   ``begin(_:)`` refuses it;
+/// - registered, no process yet: ``attach(_:pid:)`` refuses the pid, and the node kills it at once;
+/// - process attached: the caller kills the group.
+///
+/// After ``stop()``, nothing new begins or attaches, so no subprocess outlives the grid's shutdown.
+final class ExecutionControl: Sendable {
+    /// One execution: instance `index` of `job`, execution number `attempt`.
+    struct Key: Hashable, Sendable {
+        var job: JobID
+        var index: Int
+        var attempt: Int
+    }
+
+    private struct State {
+        /// Registered executions: the process group id, or 0 while none is attached.
+        var running: [Key: Int32] = [:]
+        /// Aborts that found no attached process.
+        var aborted: Set<Key> = []
+        var stopping = false
+    }
+    private let state = Mutex(State())
+
+    /// Registers an execution about to start; `false` when it was aborted already or the grid stops.
+    func begin(_ key: Key) -> Bool {
+        state.withLock { state in
+            if state.aborted.remove(key) != nil || state.stopping { return false }
+            state.running[key] = 0
+            return true
+        }
+    }
+
+    /// Attaches the subprocess of a registered execution; `false` when it must be killed at once
+    /// (aborted since it began, or the grid stops).
+    func attach(_ key: Key, pid: Int32) -> Bool {
+        state.withLock { state in
+            if state.stopping || state.aborted.contains(key) || state.running[key] == nil { return false }
+            state.running[key] = pid
+            return true
+        }
+    }
+
+    /// Forgets an execution that ended.
+    func end(_ key: Key) {
+        state.withLock { state in
+            state.running.removeValue(forKey: key)
+            state.aborted.remove(key)
+        }
+    }
+
+    /// Aborts an execution that is not queued: returns the process group to kill, if one is attached;
+    /// otherwise remembers the abort so that the execution never starts its subprocess.
+    ///
+    /// An abort that arrives after the execution ended is remembered too; that costs one entry, and
+    /// ``begin(_:)`` never sees the key again.
+    func abort(_ key: Key) -> Int32? {
+        state.withLock { state in
+            if let pid = state.running[key], pid > 0 { return pid }
+            state.aborted.insert(key)
+            return nil
+        }
+    }
+
+    /// Refuses every new execution and returns the process groups to kill.
+    func stop() -> [Int32] {
+        state.withLock { state in
+            state.stopping = true
+            return state.running.values.filter { $0 > 0 }
+        }
+    }
+
+    /// Executions registered now (tests and diagnostics).
+    var runningCount: Int { state.withLock { $0.running.count } }
+}
