@@ -69,8 +69,11 @@ struct GridBenchCommand: AsyncParsableCommand {
 
         func timed(_ workflow: Workflow) async throws -> (Duration, JobResult) {
             let start = clock.now
-            let result = try await grid.submit(workflow).result()
-            return (clock.now - start, result)
+            let job = try await grid.submit(workflow)
+            let result = try await job.result()
+            let elapsed = clock.now - start
+            try await job.remove()  // each measured job starts from an empty scheduler
+            return (elapsed, result)
         }
         func noop(_ count: Int) -> Workflow {
             Workflow(name: "noop", tasks: (0..<count).map { TaskDefinition("t\($0)", .function("bench.noop")) })

@@ -59,6 +59,32 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func remove_forgetsAnEndedJob_andRefusesAliveOnes() async throws {
+        let grid = try await startGrid()
+        let gate = Gate()
+        grid.functions.register("gated") { (_: inout TaskContext) in
+            await gate.wait()
+            return .null
+        }
+        let job = try await grid.submit(Workflow(name: "keep", tasks: [TaskDefinition("a", .function("gated"))]))
+        do {
+            try await job.remove()
+            Issue.record("an alive job was removed")
+        } catch {
+            // PENDING or RUNNING, depending on whether the start report arrived yet.
+            guard case .actionNotAllowed(action: "remove", target: "job \(job.id)", _) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+        }
+        gate.open()
+        #expect(try await job.result().status == .finished)
+        try await job.remove()
+        await #expect(throws: GridError.jobNotFound(job.id)) { try await job.report() }
+        #expect(await grid.jobs().isEmpty)
+        await grid.shutdown()
+    }
+
     @Test func unknownFunction_makesTheTaskFaulty() async throws {
         let grid = try await startGrid()
         let result = try await grid.submit(Workflow(name: "missing", tasks: [TaskDefinition("a", .function("nope"))])).result()

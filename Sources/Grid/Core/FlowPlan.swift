@@ -17,6 +17,7 @@ struct FlowPlan: Sendable {
     /// Computes the plan of a workflow that passed validation.
     init(_ tasks: [TaskDefinition]) {
         var index: [String: Int] = [:]
+        index.reserveCapacity(tasks.count)
         for (i, task) in tasks.enumerated() where index[task.name] == nil { index[task.name] = i }
         var parents = tasks.map { $0.depends.compactMap { index[$0] } }
         // An if's target and else depend on the initiator implicitly; the continuation on both branch ends.

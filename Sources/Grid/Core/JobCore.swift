@@ -83,9 +83,11 @@ public struct JobCore: Sendable {
         }
         for (name, value) in overrides where variables[name] == nil { variables[name] = value }
         self.jobVariables = variables
-        self.definitionDigests = workflow.tasks.map(JobCore.digest(of:))
+        // Only self-healing tasks (with outputs) need the digest of their definition.
+        self.definitionDigests = workflow.tasks.map { $0.outputs.isEmpty ? 0 : JobCore.digest(of: $0) }
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
         instances.reserveCapacity(workflow.tasks.count)
+        names.reserveCapacity(workflow.tasks.count)
         for (index, task) in workflow.tasks.enumerated() {
             var instance = TaskInstance(
                 name: TaskInstanceName(task: task.name), definition: index, parents: plan.parents[index],

@@ -102,6 +102,11 @@ public final class Grid: Sendable {
     ///   - admin: allows HIGH and HIGHEST priorities.
     /// - Throws: `GridError.invalidWorkflow` with every problem, `.priorityNeedsAdmin`, `.badStartAt`, `.shutDown`.
     public func submit(_ workflow: Workflow, variables: [String: String] = [:], admin: Bool = false) async throws(GridError) -> JobHandle {
+        do {
+            try workflow.validate()
+        } catch {
+            throw .invalidWorkflow(error.problems.map(\.description))
+        }
         let id = try await scheduler.submit(workflow, variables: variables, admin: admin)
         return JobHandle(id: id, grid: self)
     }
@@ -160,6 +165,11 @@ public struct JobHandle: Sendable {
 
     /// Where the job's log files are.
     public var logDirectory: String { grid.runner.logDirectory(job: id) }
+
+    /// Removes the job from the grid's memory once it has ended (ProActive's "remove job"); its logs
+    /// stay on disk. A long-running grid should remove the jobs it no longer needs to ask about.
+    /// - Throws: `GridError.actionNotAllowed` while the job is alive, `.jobNotFound` when it is gone.
+    public func remove() async throws(GridError) { try await grid.scheduler.remove(id) }
 
     /// Kills the job.
     public func kill() async throws(GridError) { try await grid.scheduler.act(id) { job, now throws(GridError) in try job.kill(now: now) } }

@@ -54,20 +54,17 @@ actor SchedulerActor {
 
     // MARK: - Jobs
 
+    /// Starts a job from a workflow that passed validation (``Grid/submit(_:variables:admin:)`` checks
+    /// it before the hop, so a large workflow is not checked on the scheduler's time).
     func submit(_ workflow: Workflow, variables: [String: String], admin: Bool) throws(GridError) -> JobID {
         guard !isShutDown else { throw .shutDown }
-        do {
-            try workflow.validate()
-        } catch {
-            throw .invalidWorkflow(error.problems.map(\.description))
-        }
         nextJob += 1
         let id = JobID(nextJob)
         let now = clock.now
         var job = try JobCore(id: id, workflow: workflow, variables: variables, isAdmin: admin, now: now, wallNow: wallClock())
         logger.debug("job submitted", metadata: ["grid.job.id": "\(id)", "grid.job.name": "\(workflow.name)"])
         let effects = job.start(now: now)
-        core.add(job)
+        core.add(consume job)  // the job's arrays must stay uniquely referenced, or the first dispatch copies them
         perform(effects, job: id, now: now)
         dispatch()
         return id
@@ -82,6 +79,15 @@ actor SchedulerActor {
     /// Every job in memory, oldest first.
     func reports() -> [JobResult] {
         core.jobs.sorted { $0.id < $1.id }.map { JobResult($0, logDirectory: logDirectory($0.id)) }
+    }
+
+    /// Forgets a job that ended (its report, its events); its logs stay on disk.
+    func remove(_ id: JobID) throws(GridError) {
+        guard let job = core.job(id) else { throw .jobNotFound(id) }
+        guard !job.status.isAlive else {
+            throw .actionNotAllowed(action: "remove", target: "job \(id)", state: job.status.rawValue)
+        }
+        core.forget(id)
     }
 
     /// Waits for the job's final state.

@@ -16,12 +16,14 @@ struct TaskGraph {
     init(_ tasks: [TaskDefinition]) {
         names = tasks.map(\.name)
         var index: [String: Int] = [:]
+        index.reserveCapacity(tasks.count)
         for (position, task) in tasks.enumerated() where index[task.name] == nil {
             index[task.name] = position
         }
         var parents = [[Int]](repeating: [], count: tasks.count)
         var children = [[Int]](repeating: [], count: tasks.count)
         for (position, task) in tasks.enumerated() {
+            guard !task.depends.isEmpty else { continue }
             var seen: Set<Int> = []
             for name in task.depends {
                 guard let parent = index[name], parent != position, seen.insert(parent).inserted else { continue }

@@ -15,7 +15,9 @@ extension WorkflowValidator {
         }
         let upstreamEdges = upstreamParents()
         for (position, task) in workflow.tasks.enumerated() {
-            let scope = jobScope.union(task.variables.map(\.name))
+            // Most tasks of a wide job refer to nothing: skip building their paths and scopes.
+            guard Self.mayReferToVariables(task) else { continue }
+            let scope = task.variables.isEmpty ? jobScope : jobScope.union(task.variables.map(\.name))
             var upstream: Set<String>?
             let upstreamNames = { [workflow, graph] () -> Set<String> in
                 if let upstream { return upstream }
@@ -59,6 +61,28 @@ extension WorkflowValidator {
     }
 
     /// The texts of a task that are substituted, with their paths.
+    /// Whether any text of `task` that is substituted holds a `$` (a cheap byte scan, no paths built).
+    static func mayReferToVariables(_ task: TaskDefinition) -> Bool {
+        func dollar(_ text: String) -> Bool { text.utf8.contains(UInt8(ascii: "$")) }
+        if task.variables.contains(where: { dollar($0.value) }) || task.outputs.contains(where: dollar) { return true }
+        switch task.executable {
+        case .script(let script):
+            switch script.source {
+            case .code(let code): if dollar(code) { return true }
+            case .file(let file): if dollar(file) { return true }
+            }
+            if script.arguments.contains(where: dollar) { return true }
+        case .command(let argv):
+            if argv.contains(where: dollar) { return true }
+        case .function:
+            break
+        }
+        switch task.flow {
+        case .replicate(.value(let text)), .loop(_, .value(let text)), .branch(_, _, _, .value(let text)): return dollar(text)
+        default: return false
+        }
+    }
+
     static func substitutedTexts(of task: TaskDefinition) -> [(path: String, text: String)] {
         let path = "tasks.\(task.name)"
         var texts = task.variables.map { ("\(path).variables.\($0.name)", $0.value) }
