@@ -85,6 +85,35 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func nodeSources_reportTheLocalInfrastructureWithItsNodeStatesAndLocks() async throws {
+        let grid = try await startGrid { $0.labels = ["ssd"] }
+        let gate = Gate()
+        grid.functions.register("gated") { (_: inout TaskContext) in
+            await gate.wait()
+            return .null
+        }
+        var sources = await grid.nodeSources()
+        #expect(sources.count == 1)
+        #expect(sources.first?.name == "local")
+        #expect(sources.first?.infrastructure == .local(nodes: 2))
+        #expect(sources.first?.policy == .static)
+        #expect(sources.first?.count(.free) == 2)
+        #expect(sources.first?.nodes.allSatisfy { $0.labels == ["ssd"] && $0.capacity == 256 } == true)
+
+        await grid.setNode(NodeID(1), locked: true)
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "busy", tasks: [TaskDefinition("a", .function("gated"))]))
+        while let event = await stream.next(), event.taskStatus("a") != .running {}
+        sources = await grid.nodeSources()
+        // The only unlocked node holds the task.
+        #expect(sources.first?.nodes.map(\.state) == [.busy, .free])
+        #expect(sources.first?.nodes.map(\.locked) == [false, true])
+        gate.open()
+        _ = try await job.result()
+        #expect(await grid.nodeSources().first?.count(.free) == 2)
+        await grid.shutdown()
+    }
+
     @Test func unknownFunction_makesTheTaskFaulty() async throws {
         let grid = try await startGrid()
         let result = try await grid.submit(Workflow(name: "missing", tasks: [TaskDefinition("a", .function("nope"))])).result()

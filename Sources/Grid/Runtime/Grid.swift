@@ -88,7 +88,7 @@ public final class Grid: Sendable {
         })
         await scheduler.addNodes(nodes.map { node in
             (node, ResourceLedger.Entry(
-                id: node.id, source: "local", state: .free, locked: false, labels: settings.labels, token: settings.token,
+                id: node.id, source: settings.nodeSourceName, state: .free, locked: false, labels: settings.labels, token: settings.token,
                 capacity: settings.queueDepth, assigned: 0))
         })
         settings.logger.info("grid started", metadata: ["grid.nodes": "\(nodes.count)", "grid.data": "\(settings.dataDirectory)"])
@@ -122,6 +122,15 @@ public final class Grid: Sendable {
 
     /// The nodes and their states.
     public func nodes() async -> [ResourceLedger.Entry] { await scheduler.nodeEntries() }
+
+    /// The node sources (this grid has one: the local infrastructure with the static policy) and
+    /// their nodes.
+    public func nodeSources() async -> [NodeSourceReport] {
+        let entries = await scheduler.nodeEntries()
+        return [NodeSourceReport(
+            name: settings.nodeSourceName, infrastructure: .local(nodes: plan.slots.count), policy: .static,
+            nodes: entries.filter { $0.source == settings.nodeSourceName })]
+    }
 
     /// Locks a node (no new tasks) or unlocks it.
     public func setNode(_ node: NodeID, locked: Bool) async { await scheduler.setLocked(node, locked) }

@@ -12,6 +12,8 @@ public struct GridSettings: Sendable {
     public var oversubscribe: Bool = false
     /// Bind the worker threads to their cores.
     public var bindThreads: Bool = true
+    /// The name of the local node source (infrastructure `local`, policy `static`).
+    public var nodeSourceName: String = "local"
     /// Labels every local node carries (tasks select nodes with `selection.labels`).
     public var labels: Set<String> = []
     /// When set, local nodes run only tasks that present this token (`NODE_ACCESS_TOKEN`).
