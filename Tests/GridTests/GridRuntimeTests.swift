@@ -114,6 +114,22 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func endedJobs_areForgottenAfterTheRemovalDelay_onTheManualClock() async throws {
+        let clock = ManualClock()
+        let grid = try await startGrid(clock: clock) { $0.removeEndedJobsAfter = .seconds(60) }
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "short", tasks: [TaskDefinition("a", .function("noop"))]))
+        #expect(try await job.result().status == .finished)
+        await clock.waitForSleepers()
+        clock.advance(by: .seconds(59))
+        #expect(try await job.report().status == .finished, "kept until the delay is over")
+        clock.advance(by: .seconds(1))
+        while let event = await stream.next(), !(event.job == job.id && event.change == .removed) {}
+        await #expect(throws: GridError.jobNotFound(job.id)) { try await job.report() }
+        #expect(await grid.jobs().isEmpty)
+        await grid.shutdown()
+    }
+
     @Test func unknownFunction_makesTheTaskFaulty() async throws {
         let grid = try await startGrid()
         let result = try await grid.submit(Workflow(name: "missing", tasks: [TaskDefinition("a", .function("nope"))])).result()

@@ -6,6 +6,9 @@ public struct GridEvent: Sendable, Hashable {
         case job(JobStatus)
         /// A task instance entered this state.
         case task(TaskInstanceName, TaskStatus, node: NodeID?, executions: Int, message: String?)
+        /// The ended job left the grid's memory (``JobHandle/remove()`` or
+        /// ``GridSettings/removeEndedJobsAfter``); only the grid-wide stream sees it.
+        case removed
     }
     /// The job.
     public var job: JobID

@@ -39,6 +39,10 @@ public struct GridSettings: Sendable {
     public var dataDirectory: String = FileManager.default.temporaryDirectory.path + "/tessera-\(ProcessInfo.processInfo.processIdentifier)"
     /// The working directory of subprocess tasks when a workflow sets none.
     public var workingDirectory: String = FileManager.default.currentDirectoryPath
+    /// How long an ended job stays in memory (its report, `result()`, its events) before the grid
+    /// forgets it, like ProActive's automatic job removal; `nil` keeps ended jobs until
+    /// ``JobHandle/remove()``. Logs stay on disk either way.
+    public var removeEndedJobsAfter: Duration?
     /// Keep self-healing records in `dataDirectory/healing.json` so they survive restarts.
     public var persistHealing: Bool = true
     /// The grid's time (a ``ManualClock`` in tests).

@@ -9,6 +9,9 @@ actor SchedulerActor {
     private var nextJob: UInt64 = 0
     private var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
+    /// Ended jobs to forget, with when (``GridSettings/removeEndedJobsAfter``), oldest first.
+    private var removals: [(at: Duration, job: JobID)] = []
+    private let removeEndedJobsAfter: Duration?
     private var isShutDown = false
     private let hub: EventHub
     private let clock: any GridClock
@@ -22,6 +25,7 @@ actor SchedulerActor {
         self.wallClock = settings.wallClock
         self.logDirectory = logDirectory
         self.logger = settings.logger
+        self.removeEndedJobsAfter = settings.removeEndedJobsAfter
         logger[metadataKey: "grid.component"] = "scheduler"
     }
 
@@ -87,7 +91,16 @@ actor SchedulerActor {
         guard !job.status.isAlive else {
             throw .actionNotAllowed(action: "remove", target: "job \(id)", state: job.status.rawValue)
         }
+        forget(id, now: clock.now)
+    }
+
+    /// Drops an ended job and tells the grid-wide subscribers.
+    private func forget(_ id: JobID, now: Duration) {
+        guard let job = core.job(id) else { return }
         core.forget(id)
+        removals.removeAll { $0.job == id }
+        hub.publish([GridEvent(job: id, change: .removed, progress: job.progress, time: now)])
+        logger.debug("job removed", metadata: ["grid.job.id": "\(id)"])
     }
 
     /// Waits for the job's final state.
@@ -177,6 +190,10 @@ actor SchedulerActor {
         if finished, let job = core.job(id) {
             let result = JobResult(job, logDirectory: logDirectory(id))
             for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: result) }
+            if let delay = removeEndedJobsAfter {
+                removals.append((now + delay, id))
+                arm(now + delay)
+            }
         }
     }
 
@@ -212,7 +229,13 @@ actor SchedulerActor {
             let effects = (try? core.update(id) { $0.onTick(now: now) }) ?? []
             perform(effects, job: id, now: now)
         }
-        if let next = core.nextWake { arm(next) }
+        // Removals are appended with the same delay, so they are in deadline order.
+        while let first = removals.first, first.at <= now {
+            removals.removeFirst()
+            forget(first.job, now: now)
+        }
+        let next = [core.nextWake, removals.first?.at].compactMap { $0 }.min()
+        if let next { arm(next) }
         dispatch()
     }
 
