@@ -72,6 +72,12 @@ import Testing
         #expect(error.problems(.unknownVariable).first?.path == "variables.OUT")
     }
 
+    @Test func unknownDependency_neverSuggestsTheTaskItself() {
+        let workflow = Workflow(name: "self", tasks: [TaskDefinition("a", .command(["true"]), depends: ["b"])])
+        let error = problems { () throws(WorkflowError) in try workflow.validate() }
+        #expect(error.problems(.unknownDependency).first?.message == "task `a` depends on `b`, which is not a task")
+    }
+
     @Test func validation_validWorkflowsPass() throws {
         try Workflow(yaml: WorkflowYAMLTests.example).validate()
         try Workflow(name: "ok", tasks: [TaskDefinition("t", .function("f"))]).validate()

@@ -4,11 +4,13 @@ extension WorkflowValidator {
         for task in workflow.tasks {
             var seen: Set<String> = []
             for (position, name) in task.depends.enumerated() {
-                let path = "tasks.\(task.name).depends[\(position)]"
+                // Built only for a problem (a wide job has hundreds of thousands of edges).
+                var path: String { "tasks.\(task.name).depends[\(position)]" }
                 if name == task.name {
                     report(.selfDependency, path, "task `\(task.name)` depends on itself")
                 } else if graph.index[name] == nil {
-                    let hint = NameSuggestion.hint(for: name, among: graph.names)
+                    // A task never depends on itself, so it is no suggestion for its own dependency.
+                    let hint = NameSuggestion.hint(for: name, among: graph.names.filter { $0 != task.name })
                     report(.unknownDependency, path, "task `\(task.name)` depends on `\(name)`, which is not a task\(hint)")
                 } else if !seen.insert(name).inserted {
                     report(.duplicateDependency, path, "task `\(task.name)` lists `\(name)` twice in depends")
