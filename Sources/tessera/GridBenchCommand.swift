@@ -1,3 +1,4 @@
+import Actors
 import ArgumentParser
 import Foundation
 import Grid
@@ -12,7 +13,8 @@ struct GridBenchCommand: AsyncParsableCommand {
             startupMs / startupRSSMB: Grid.start() wall time and the process RSS right after it (measured \
             first, in a fresh process). noopTasksPerSecond: independent no-op in-process tasks in one job, \
             submit to result (also per size in noopBySize). tilingSpeedup: the DAG of reference/peers.md \
-            (1 root, 1,024 tiles of a 3x3 mean on 256x256 Float32, 1,023 adds), serial time over grid time. \
+            (1 root, 1,024 tiles of a 3x3 mean on 256x256 Float32, 1,023 adds), serial time over grid time; \
+            tilingParallelSpeedup: the same tiles with parallelFor on the same cores and no grid. \
             replicate2000Ms: a job that replicates one task into 2,000, submit to result. \
             scriptTasksPerSecond: `bash -c true` command tasks. Each figure is the median of --repeats runs.
             """
@@ -99,6 +101,11 @@ struct GridBenchCommand: AsyncParsableCommand {
 
         var serialTimes: [Double] = []
         var gridTimes: [Double] = []
+        var parallelTimes: [Double] = []
+        // The same tiles split over the nodes' cores with no grid at all: what the hardware allows
+        // (two cores share caches, memory bandwidth and clock), so the grid's own cost shows apart.
+        let rawPool = try WorkerPool(plan: grid.plan, name: "bench-raw")
+        defer { try? rawPool.shutdown() }
         let expected = GridWorkload.serialTiling(tiles: tiles)
         for _ in 0..<repeats {
             let start = clock.now
@@ -110,9 +117,14 @@ struct GridBenchCommand: AsyncParsableCommand {
                 throw BenchFailure("the tiling DAG gave \(String(describing: result.tasks.last?.result)), serial \(expected)")
             }
             gridTimes.append(seconds(elapsed))
+            let parallelStart = clock.now
+            let parallel = try await GridWorkload.parallelTiling(tiles: tiles, on: rawPool.executor)
+            parallelTimes.append(seconds(clock.now - parallelStart))
+            guard parallel == expected else { throw BenchFailure("the parallel tiling gave \(parallel), serial \(expected)") }
         }
         let serial = median(serialTimes)
         let wall = median(gridTimes)
+        let rawParallel = median(parallelTimes)
 
         var replicateTimes: [Double] = []
         let replicate = Workflow(name: "replicate", tasks: [
@@ -139,6 +151,7 @@ struct GridBenchCommand: AsyncParsableCommand {
             nodes: nodes, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
             tiles: tiles, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: serial / wall,
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
+            tilingParallelSeconds: rawParallel, tilingParallelSpeedup: serial / rawParallel,
             replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
             startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore)
         if json {
@@ -183,6 +196,9 @@ struct GridBenchReport: Encodable {
     var tilingGridSeconds: Double
     var tilingSpeedup: Double
     var tilingOverheadMicrosPerTask: Double
+    /// The tiles split over the same cores with `parallelFor`, no grid: the hardware's ceiling.
+    var tilingParallelSeconds: Double
+    var tilingParallelSpeedup: Double
     var replicate2000Ms: Double
     var scriptTasks: Int
     var scriptTasksPerSecond: Double
@@ -199,7 +215,7 @@ struct GridBenchReport: Encodable {
               no-op tasks (\(noopTasks))     \(f(noopTasksPerSecond, 0)) tasks/s   (goal >= 200,000)
                 by job size            \(sizes.joined(separator: ", "))
               tiling DAG (\(tiles) tiles)   serial \(f(tilingSerialSeconds, 3)) s, grid \(f(tilingGridSeconds, 3)) s, speedup \(f(tilingSpeedup, 2))   (goal >= 1.8)
-                (2*wall - serial) per task \(f(tilingOverheadMicrosPerTask)) µs
+                (2*wall - serial) per task \(f(tilingOverheadMicrosPerTask)) µs; same tiles with parallelFor and no grid \(f(tilingParallelSeconds, 3)) s = \(f(tilingParallelSpeedup, 2))x
               replicate 2,000          \(f(replicate2000Ms, 2)) ms   (goal < 50)
               bash -c true (\(scriptTasks))   \(f(scriptTasksPerSecond, 0)) tasks/s
             """

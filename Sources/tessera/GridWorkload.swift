@@ -1,3 +1,5 @@
+import Actors
+import Synchronization
 import Grid
 
 /// The workloads of `tessera bench grid`: no-op tasks and the tiling DAG of reference/peers.md.
@@ -87,6 +89,23 @@ enum GridWorkload {
     }
 
     /// The same work without a grid, on the calling thread.
+    /// The tiles of ``serialTiling(tiles:)`` computed with `parallelFor` on `executor` (one tile per
+    /// claim), then the same pairwise reduction: no grid, no tasks.
+    static func parallelTiling(tiles: Int, on executor: PinnedExecutor) async throws -> Double {
+        let means = Mutex([Double](repeating: 0, count: tiles))
+        try await executor.parallelFor(0..<tiles, grain: 1) { range in
+            for index in range {
+                let mean = tileMean(seed: 20_261_128, index: index)
+                means.withLock { $0[index] = mean }
+            }
+        }
+        var values = means.withLock { $0 }
+        while values.count > 1 {
+            values = stride(from: 0, to: values.count, by: 2).map { i in i + 1 < values.count ? values[i] + values[i + 1] : values[i] }
+        }
+        return values.first ?? 0
+    }
+
     static func serialTiling(tiles: Int) -> Double {
         var values = (0..<tiles).map { tileMean(seed: 20_261_128, index: $0) }
         while values.count > 1 {
