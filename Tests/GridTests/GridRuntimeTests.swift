@@ -130,6 +130,31 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func cpuBoundFunctions_onEveryNode_stillShowRunning() async throws {
+        let grid = try await startGrid()
+        let release = Atomic<Bool>(false)
+        // Busy without ever suspending: the node loops keep both pinned workers, so only a pump that
+        // runs elsewhere can report the starts.
+        grid.functions.register("spin") { (_: inout TaskContext) in
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !release.load(ordering: .acquiring) && ContinuousClock.now < deadline {}
+            return .bool(release.load(ordering: .acquiring))
+        }
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "spin", tasks: [
+            TaskDefinition("a", .function("spin")), TaskDefinition("b", .function("spin")),
+        ]))
+        var running: Set<String> = []
+        while running.count < 2, let event = await stream.next() {
+            if case .task(let name, .running, _, _, _) = event.change { running.insert(name.description) }
+        }
+        release.store(true, ordering: .releasing)
+        let result = try await job.result()
+        #expect(running == ["a", "b"])
+        #expect(result.result(of: "a") == .bool(true) && result.result(of: "b") == .bool(true), "released, not timed out")
+        await grid.shutdown()
+    }
+
     @Test func unknownFunction_makesTheTaskFaulty() async throws {
         let grid = try await startGrid()
         let result = try await grid.submit(Workflow(name: "missing", tasks: [TaskDefinition("a", .function("nope"))])).result()

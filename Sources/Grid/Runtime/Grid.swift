@@ -83,7 +83,9 @@ public final class Grid: Sendable {
                 await node.run(pump: pump) { reports in await scheduler.onReports(reports) }
             }
         }
-        loops.append(Task(executorPreference: pool.executor) {
+        // Not on the pinned pool: a node busy in a long function never yields its worker, and the pump
+        // must still report that the task started.
+        loops.append(Task(executorPreference: globalConcurrentExecutor) {
             await pump.run { reports in await scheduler.onReports(reports) }
         })
         await scheduler.addNodes(nodes.map { node in
