@@ -45,6 +45,32 @@ import Testing
         #expect(job.core.index(of: TaskInstanceName(task: "t", replication: 1999)) != nil)
     }
 
+    @Test func replicateInsideALoop_eachIterationReplicatesAnew() throws {
+        let workflow = Workflow(name: "nested", tasks: [
+            fn("split").block(.start).replicate(runs: .result),
+            fn("tile", depends: ["split"]),
+            fn("merge", depends: ["tile"]).block(.end).loop(target: "split", while: .closure { .bool($0.iteration < 1) }),
+            fn("after", depends: ["merge"]),
+        ])
+        var job = try JobHarness(workflow)
+        // Iteration 0 replicates into 3, iteration 1 into 2.
+        job.run { $0.name.task == "split" ? .success(result: .int(3 - $0.name.iteration), variables: nil) : .success(result: .string($0.name.description), variables: nil) }
+        #expect(job.assignments.map(\.name.description) == [
+            "split", "tile", "tile*1", "tile*2", "merge", "split#1", "tile#1", "tile#1*1", "merge#1", "after",
+        ])
+        let merge1 = try #require(job.assignments.first { $0.name.description == "merge#1" })
+        #expect(merge1.parentResults.map(\.value) == ["tile#1", "tile#1*1"])
+        #expect(job.core.status == .finished)
+        #expect(job.core.progress.total == 10)
+    }
+
+    @Test func pauseAndResume_whileTasksWaitInTheReadyQueue_runsEachOnce() throws {
+        var job = try JobHarness(Workflow(name: "pause", tasks: [fn("a"), fn("b"), fn("c")]))
+        _ = try job.core.pause(now: job.now)
+        _ = try job.core.resume(now: job.now)
+        #expect(job.core.takeReady(limit: 10).count == 3, "each instance is queued once")
+    }
+
     @Test func loop_runsTheBlockAgainWithIterationNamesThenTheSuccessor() throws {
         let workflow = Workflow(name: "loop", tasks: [
             fn("init"),

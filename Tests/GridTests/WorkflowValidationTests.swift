@@ -78,6 +78,17 @@ import Testing
         #expect(error.problems(.unknownDependency).first?.message == "task `a` depends on `b`, which is not a task")
     }
 
+    @Test func aCycleThroughTheImplicitEdgesOfAnIf_isReported() {
+        // `decide` runs `yes` or `no` after it; depending on `yes` closes a circle nobody wrote down.
+        let workflow = Workflow(name: "circle", tasks: [
+            TaskDefinition("decide", .command(["true"]), depends: ["yes"]).branch(if: "yes", else: "no", decider: .value("if")),
+            TaskDefinition("yes", .command(["true"])),
+            TaskDefinition("no", .command(["true"])),
+        ])
+        let error = problems { () throws(WorkflowError) in try workflow.validate() }
+        #expect(error.problems(.dependencyCycle).count == 1)
+    }
+
     @Test func validation_validWorkflowsPass() throws {
         try Workflow(yaml: WorkflowYAMLTests.example).validate()
         try Workflow(name: "ok", tasks: [TaskDefinition("t", .function("f"))]).validate()

@@ -55,7 +55,10 @@ extension JobCore {
         guard instances[index].dispatched, instances[index].executions == attempt, instances[index].status == .pending else { return [] }
         instances[index].dispatched = false
         instances[index].executions -= 1
-        readyQueue.prepend(index)
+        if !instances[index].queued {
+            instances[index].queued = true
+            readyQueue.prepend(index)
+        }
         return [.ready]
     }
 

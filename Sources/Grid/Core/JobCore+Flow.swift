@@ -86,18 +86,23 @@ extension JobCore {
                 for member in body { release(member, now: now, &effects) }
             } else if runs > 1 {
                 for _ in 1..<runs {
-                    copy(body, linkingOutsideChildren: true, now: now) { core, name in
+                    let map = copy(body, linkingOutsideChildren: true, now: now) { core, name in
                         TaskInstanceName(task: name.task, iteration: name.iteration, replication: core.takeReplication(name))
                     } rewire: { _, _ in }
+                    for new in map.values { instances[new].replicatedBy = index }
                 }
             }
         case .loop(let again):
             guard again, let bodyDefinitions = plan.loopBody[definition],
                 case .loop(let target, _)? = workflow.tasks[definition].flow, let targetDefinition = plan.index[target]
             else { return }
-            let body = reachable(from: [index], within: bodyDefinitions, following: \.parents, stoppingAt: targetDefinition)
+            let reached = reachable(from: [index], within: bodyDefinitions, following: \.parents, stoppingAt: targetDefinition)
+            // Replicas made inside the block stay with their iteration: the copied replicate makes its own.
+            let members = Set(reached)
+            let replicas = Set(reached.filter { instances[$0].replicatedBy.map(members.contains) ?? false })
+            let body = reached.filter { !replicas.contains($0) }
             let iteration = instances[index].name.iteration + 1
-            copy(body, linkingOutsideChildren: false, now: now) { _, name in
+            copy(body, linkingOutsideChildren: false, dropping: replicas, now: now) { _, name in
                 TaskInstanceName(task: name.task, iteration: iteration, replication: name.replication)
             } rewire: { core, map in
                 // The new start waits for the old end; the old end's successors wait for the new end.
@@ -153,11 +158,14 @@ extension JobCore {
     /// Copies `body` (instances) with new names; edges inside the body follow the copy, parents
     /// outside are shared, and children outside wait for the copies too when `linkingOutsideChildren`
     /// (a merge after a replicate). `rewire` adjusts edges afterwards (loops).
+    ///
+    /// Parents in `dropping` (replicas of an earlier iteration) are left out of the copies' parents.
+    @discardableResult
     mutating func copy(
-        _ body: [Int], linkingOutsideChildren: Bool, now: Duration,
+        _ body: [Int], linkingOutsideChildren: Bool, dropping: Set<Int> = [], now: Duration,
         naming: (inout JobCore, TaskInstanceName) -> TaskInstanceName,
         rewire: (inout JobCore, [Int: Int]) -> Void
-    ) {
+    ) -> [Int: Int] {
         var map: [Int: Int] = [:]
         for old in body {
             map[old] = instances.count
@@ -172,7 +180,7 @@ extension JobCore {
         }
         for old in body {
             guard let new = map[old] else { continue }
-            instances[new].parents = instances[old].parents.map { map[$0] ?? $0 }
+            instances[new].parents = instances[old].parents.compactMap { map[$0] ?? (dropping.contains($0) ? nil : $0) }
             for parent in instances[new].parents where map.values.contains(parent) == false {
                 instances[parent].children.append(new)
             }
@@ -191,6 +199,7 @@ extension JobCore {
         for new in map.values {
             instances[new].waitingOn = instances[new].parents.filter { !instances[$0].released }.count
         }
+        return map
     }
 
     /// Tells the children of `index` that it ended; those with nothing left to wait for become eligible.
@@ -226,6 +235,8 @@ extension JobCore {
             if !timers.contains(where: { $0.index == index }) { schedule(index, at: notBefore, &effects) }
             return
         }
+        guard !instances[index].queued else { return }
+        instances[index].queued = true
         readyQueue.append(index)
         if effects.last != .ready { effects.append(.ready) }
     }

@@ -135,6 +135,7 @@ public struct JobCore: Sendable {
         var taken: [Int] = []
         taken.reserveCapacity(min(limit, readyQueue.count))
         while taken.count < limit, let index = readyQueue.popFirst() {
+            instances[index].queued = false
             if instances[index].status == .pending && !instances[index].dispatched { taken.append(index) }
         }
         return taken
@@ -142,7 +143,10 @@ public struct JobCore: Sendable {
 
     /// Puts instances back at the front of the ready queue (no node could take them).
     public mutating func returnReady(_ indexes: [Int]) {
-        for index in indexes.reversed() { readyQueue.prepend(index) }
+        for index in indexes.reversed() where !instances[index].queued {
+            instances[index].queued = true
+            readyQueue.prepend(index)
+        }
     }
 
     /// The selection constraints of an instance, with its node exclusions.

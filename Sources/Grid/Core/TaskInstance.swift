@@ -36,6 +36,12 @@ public struct TaskInstance: Sendable {
     var notBefore: Duration?
     /// Whether its current execution was handed to a node (from dispatch until the node reports its end).
     var dispatched = false
+    /// Whether its index is in the job's ready queue (so that it is never queued twice, for example
+    /// when a job is paused and resumed while the instance waits there).
+    var queued = false
+    /// For a copy made by a replicate: the replicating instance. A loop that runs a block again copies
+    /// the replicating instance and the original replica only; the new iteration replicates anew.
+    var replicatedBy: Int?
     /// Whether its children were told it ended (so copies made later do not wait for it).
     var released = false
     /// The variables its current execution started with.

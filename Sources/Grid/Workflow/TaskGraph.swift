@@ -31,6 +31,16 @@ struct TaskGraph {
                 children[parent].append(position)
             }
         }
+        // An `if` links its initiator to its target and its else implicitly (they do not list it in
+        // `depends`): the graph has those edges too, so a cycle through them is found.
+        for (position, task) in tasks.enumerated() {
+            guard case .branch(let target, let elseTarget, _, _) = task.flow else { continue }
+            for name in [target, elseTarget] {
+                guard let child = index[name], child != position, !parents[child].contains(position) else { continue }
+                parents[child].append(position)
+                children[position].append(child)
+            }
+        }
         self.index = index
         self.parents = parents
         self.children = children
