@@ -155,12 +155,12 @@ import Testing
         await grid.shutdown()
     }
 
-    @Test func unknownFunction_makesTheTaskFaulty() async throws {
+    @Test func unknownFunction_failsTheSubmission() async throws {
         let grid = try await startGrid()
-        let result = try await grid.submit(Workflow(name: "missing", tasks: [TaskDefinition("a", .function("nope"))])).result()
-        #expect(result.task("a")?.status == .faulty)
-        #expect(result.task("a")?.message == "no function registered as 'nope'")
-        #expect(result.status == .finished)
+        await #expect(throws: GridError.functionNotRegistered("nope")) {
+            try await grid.submit(Workflow(name: "missing", tasks: [fn("a"), TaskDefinition("b", .function("nope"))]))
+        }
+        #expect(await grid.jobs().isEmpty)
         await grid.shutdown()
     }
 

@@ -109,8 +109,20 @@ public final class Grid: Sendable {
         } catch {
             throw .invalidWorkflow(error.problems.map(\.description))
         }
+        try checkFunctions(of: workflow)
         let id = try await scheduler.submit(workflow, variables: variables, admin: admin)
         return JobHandle(id: id, grid: self)
+    }
+
+    /// Every function the workflow calls must be registered: a typo fails the submission, not a task.
+    private func checkFunctions(of workflow: Workflow) throws(GridError) {
+        let registered = Set(functions.names)
+        var checked: String?  // wide jobs call one function many times in a row
+        for task in workflow.tasks {
+            guard case .function(let name, _) = task.executable, name != checked else { continue }
+            guard registered.contains(name) else { throw .functionNotRegistered(name) }
+            checked = name
+        }
     }
 
     /// A handle on a job submitted earlier.

@@ -8,7 +8,7 @@ import Yams
 /// priority: normal                     # idle|lowest|low|normal|high|highest (any case) or 0-5; default normal
 /// onTaskError: continueJobExecution    # cancelJob|suspendTask|pauseJob|continueJobExecution|none; default none
 /// maxNumberOfExecution: 2              # integer ≥ 1; default 1
-/// taskRetryDelay: "00:05"              # default: ProActive's growing delay (1 s, 2 s, 4 s, 7 s, …)
+/// taskRetryDelay: "00:05"              # default: ProActive's growing delay (2 s, 4 s, 7 s, 11 s, …)
 /// restartTaskOnError: elsewhere        # anywhere|elsewhere; default anywhere
 /// workingDir: /data/run                # optional
 /// variables:                           # ordered; NAME: scalar, or NAME: {value: …}
