@@ -155,6 +155,35 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func functionWalltime_cancelsTheFunctionAndFailsTheTask_onTheManualClock() async throws {
+        let clock = ManualClock()
+        let grid = try await startGrid(clock: clock)
+        let gate = Gate()
+        let sawCancel = Atomic<Bool>(false)
+        grid.functions.register("slow") { (_: inout TaskContext) in
+            await withTaskCancellationHandler {
+                await gate.wait()
+            } onCancel: {
+                sawCancel.store(true, ordering: .relaxed)
+                gate.open()
+            }
+            return "done"
+        }
+        var task = TaskDefinition("slow", .function("slow"))
+        task.walltime = .seconds(5)
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "fn-walltime", tasks: [task]))
+        while let event = await stream.next(), event.taskStatus("slow") != .running {}
+        await clock.waitForSleepers()
+        clock.advance(by: .seconds(5))
+        let result = try await job.result()
+        #expect(result.task("slow")?.status == .faulty)
+        #expect(result.task("slow")?.message == "walltime 5.0 seconds exceeded: the function was cancelled")
+        let cancelled = sawCancel.load(ordering: .relaxed)
+        #expect(cancelled)
+        await grid.shutdown()
+    }
+
     @Test func unknownFunction_failsTheSubmission() async throws {
         let grid = try await startGrid()
         await #expect(throws: GridError.functionNotRegistered("nope")) {

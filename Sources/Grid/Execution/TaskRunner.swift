@@ -54,12 +54,39 @@ struct TaskRunner: Sendable {
         guard let function = functions.function(named: name) else {
             return .failure(message: "no function registered as '\(name)'")
         }
-        var context = TaskContext(
+        let context = TaskContext(
             job: assignment.job, task: assignment.name, node: node, input: input, parentResults: assignment.parentResults,
             variables: assignment.variables)
+        guard let walltime = assignment.walltime else {
+            return await TaskRunner.call(function, name: name, context: context, declared: assignment.variables)
+        }
+        // In-process code cannot be killed: past its walltime the function is cancelled (it should check
+        // `Task.isCancelled` or use cancellable awaits), and its task fails with the walltime once it returns.
+        let deadline = clock.now + walltime
+        let clock = self.clock
+        let outcome = await withTaskGroup(of: TaskOutcome?.self) { group in
+            group.addTask { await TaskRunner.call(function, name: name, context: context, declared: assignment.variables) }
+            group.addTask {
+                do {
+                    try await clock.sleep(until: deadline)
+                } catch {
+                    return nil  // the function ended first
+                }
+                return .failure(message: "walltime \(walltime) exceeded: the function was cancelled")
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(message: "walltime \(walltime) exceeded")
+        }
+        if case .failure(let message) = outcome, message.hasPrefix("walltime") { note(message, assignment) }
+        return outcome
+    }
+
+    private static func call(_ function: FunctionRegistry.Function, name: String, context: TaskContext, declared: [String: String]) async -> TaskOutcome {
+        var context = context
         do {
             let result = try await function(&context)
-            return .success(result: result, variables: context.variables == assignment.variables ? nil : context.variables)
+            return .success(result: result, variables: context.variables == declared ? nil : context.variables)
         } catch {
             return .failure(message: "\(name) threw: \(error)")
         }
