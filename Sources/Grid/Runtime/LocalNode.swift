@@ -116,7 +116,10 @@ actor LocalNode {
         guard maySteal.load(ordering: .relaxed) else { return nil }
         let victims = siblings.withLock { $0 }.sorted { $0.count > $1.count }
         for victim in victims {
-            let stolen = victim.steal(for: id, max: settings.maxStealBatch)
+            let stolen = victim.steal(for: id, max: settings.maxStealBatch) { [settings] assignment in
+                // The resource manager's rule (ResourceLedger.accepts) for this node's labels and token.
+                assignment.selection.token == settings.token && assignment.selection.labels.isSubset(of: settings.labels)
+            }
             guard let first = stolen.first else { continue }
             if stolen.count > 1 { queue.push(Array(stolen.dropFirst())) }
             return first

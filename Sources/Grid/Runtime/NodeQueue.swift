@@ -31,15 +31,16 @@ final class NodeQueue: Sendable {
     /// How many wait.
     var count: Int { state.withLock { $0.items.count } }
 
-    /// Takes up to half of the queue (from the back, the newest) that `thief` may run.
-    func steal(for thief: NodeID, max: Int) -> [TaskAssignment] {
+    /// Takes up to half of the queue (from the back, the newest) that `thief` may run: not excluded
+    /// from it (`elsewhere`), and selecting what it offers (`accepts`: labels and token).
+    func steal(for thief: NodeID, max: Int, accepts: (TaskAssignment) -> Bool) -> [TaskAssignment] {
         state.withLock { state in
             let take = min(max, state.items.count / 2)
             guard take > 0 else { return [] }
             var stolen: [TaskAssignment] = []
             var kept: [TaskAssignment] = []
             while stolen.count < take, let last = state.items.popLast() {
-                if last.excludedNodes.contains(thief) { kept.append(last) } else { stolen.append(last) }
+                if last.excludedNodes.contains(thief) || !accepts(last) { kept.append(last) } else { stolen.append(last) }
             }
             state.items.append(contentsOf: kept.reversed())
             return stolen.reversed()
