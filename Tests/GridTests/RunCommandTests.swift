@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// The `tessera` executable built next to this test bundle (`swift build --build-tests` builds it;
+/// `tools/test` does), or `nil` when it was not built.
+let tesseraBinary: String? = {
+    guard let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+    let path = URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("tessera").path
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+}()
+
+/// Runs `tessera` with `arguments` in `directory`; returns the exit status, stdout and stderr
+/// (through files, so that no pipe can fill up and block the child).
+func runTessera(_ arguments: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try #require(tesseraBinary))
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let stamp = UUID().uuidString
+    let outPath = directory + "/.stdout-" + stamp
+    let errPath = directory + "/.stderr-" + stamp
+    for path in [outPath, errPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+    let out = try #require(FileHandle(forWritingAtPath: outPath))
+    let err = try #require(FileHandle(forWritingAtPath: errPath))
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return (
+        process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8), try String(contentsOfFile: errPath, encoding: .utf8)
+    )
+}
+
+@Suite(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"), .timeLimit(.minutes(1)))
+struct RunCommandTests {
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/tiles.yaml").path
+
+    struct Report: Decodable {
+        struct Task: Decodable {
+            var name: String
+            var state: String
+            var executions: Int
+            var alreadyDone: Bool
+        }
+        var job: Int
+        var state: String
+        var tasks: [Task]
+    }
+
+    @Test func runsTheExample_asJSON_thenHealsOnTheSecondRun() throws {
+        let directory = try makeTemporaryDirectory("cli")
+        let arguments = ["run", Self.example, "--var", "TILES=3", "--json", "--nodes", "2"]
+        let first = try runTessera(arguments, in: directory)
+        #expect(first.status == 0, "stderr: \(first.err)")
+        let report = try JSONDecoder().decode(Report.self, from: Data(first.out.utf8))
+        #expect(report.state == "FINISHED")
+        #expect(report.tasks.filter { $0.name.hasPrefix("tile") }.map(\.name).sorted() == ["tile", "tile*1", "tile*2"])
+        #expect(report.tasks.allSatisfy { !$0.alreadyDone })
+        #expect(report.tasks.first { $0.name == "archive" }?.state == "SKIPPED")
+
+        let second = try runTessera(arguments, in: directory)
+        #expect(second.status == 0, "stderr: \(second.err)")
+        let again = try JSONDecoder().decode(Report.self, from: Data(second.out.utf8))
+        let tiles = again.tasks.filter { $0.name.hasPrefix("tile") }
+        #expect(tiles.count == 3 && tiles.allSatisfy { $0.alreadyDone }, "the tiles are already done")
+    }
+
+    @Test func badInput_exits2ForAWorkflow_and64ForArguments() throws {
+        let directory = try makeTemporaryDirectory("cli-bad")
+        try "name: x\ntasks:\n  a:\n    depends: [b]\n    command: []\n".write(toFile: directory + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try runTessera(["run", "bad.yaml"], in: directory)
+        #expect(bad.status == 2)
+        #expect(bad.err.contains("bad.yaml:1:1: the workflow's name `x` is too short"))
+        #expect(bad.err.contains("bad.yaml:4:15: task `a` depends on `b`, which is not a task"))
+        #expect(bad.err.contains("bad.yaml:5:5: task `a` has a command with no program"))
+        let missing = try runTessera(["run", "missing.yaml"], in: directory)
+        #expect(missing.status == 2)
+        let usage = try runTessera(["run", Self.example, "--var", "TILES"], in: directory)
+        #expect(usage.status == 64)
+        #expect(usage.err.contains("--var expects NAME=VALUE, got 'TILES'"))
+    }
+}
