@@ -75,6 +75,22 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func logs_areReadableWhileTheTaskRuns() async throws {
+        let directory = try makeTemporaryDirectory("live-logs")
+        let grid = try await startGrid(directory: directory)
+        let job = try await grid.submit(Workflow(name: "live", tasks: [
+            TaskDefinition("talker", .bash("echo 'tile 1 of 3 done'; echo 'a warning' >&2; touch said; exec sleep 300")),
+        ]))
+        try #require(tessera_wait_file(directory, "said", 30_000) == 1, "the script never ran")
+        let logs = try job.logs(task: "talker")
+        #expect(logs.contains("tile 1 of 3 done"))
+        #expect(logs.contains("a warning"))
+        #expect(try await job.report().task("talker")?.status == .running)
+        try await job.kill()
+        #expect(try await job.result().status == .killed)
+        await grid.shutdown()
+    }
+
     @Test func killingAJob_abortsItsRunningProcess() async throws {
         let directory = try makeTemporaryDirectory("kill")
         let grid = try await startGrid(directory: directory)
