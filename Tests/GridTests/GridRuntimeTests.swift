@@ -184,6 +184,36 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func jobHandleActions_pauseResumeAndPriority_andAdminOnlyPriorities() async throws {
+        let grid = try await startGrid()
+        let gate = Gate()
+        grid.functions.register("gated") { (_: inout TaskContext) in
+            await gate.wait()
+            return .null
+        }
+        await #expect(throws: GridError.priorityNeedsAdmin(.high)) {
+            try await grid.submit(Workflow(name: "vip", priority: .high, tasks: [fn("a")]))
+        }
+        var stream = grid.events.makeAsyncIterator()
+        let job = try await grid.submit(Workflow(name: "control", tasks: [TaskDefinition("first", .function("gated")), fn("second", depends: ["first"])]))
+        while let event = await stream.next(), event.taskStatus("first") != .running {}
+        try await job.pause()
+        var report = try await job.report()
+        #expect(report.task("second")?.status == .paused)
+        #expect(report.task("first")?.status == .running, "a running task goes on")
+        try await job.setPriority(.low)
+        await #expect(throws: GridError.priorityNeedsAdmin(.highest)) { try await job.setPriority(.highest) }
+        report = try await job.report()
+        #expect(report.priority == .low)
+        try await job.resume()
+        gate.open()
+        let result = try await job.result()
+        #expect(result.status == .finished)
+        #expect(result.tasks.map(\.executions) == [1, 1])
+        await #expect(throws: GridError.self) { try await job.resume() }
+        await grid.shutdown()
+    }
+
     @Test func unknownFunction_failsTheSubmission() async throws {
         let grid = try await startGrid()
         await #expect(throws: GridError.functionNotRegistered("nope")) {
