@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Testing
 
 @testable import Grid
@@ -42,5 +44,25 @@ import Testing
         #expect(control.stop() == [100])
         #expect(!control.attach(other, pid: 101), "a process spawned after the stop is killed at once")
         #expect(!control.begin(ExecutionControl.Key(job: JobID(3), index: 0, attempt: 1)))
+    }
+}
+
+/// Self-healing records survive a restart, however many nodes record at once.
+@Suite struct HealingStoreTests {
+    @Test func concurrentRecords_allReachTheFile() throws {
+        let directory = try makeTemporaryDirectory("healing-store")
+        try "tile".write(toFile: directory + "/out.txt", atomically: true, encoding: .utf8)
+        let path = directory + "/healing.json"
+        let store = HealingStore(path: path)
+        DispatchQueue.concurrentPerform(iterations: 64) { index in
+            store.record(key: "job/t\(index)", fingerprint: UInt64(index), outputs: ["out.txt"], in: directory, result: .int(index), variables: nil)
+        }
+        let reloaded = HealingStore(path: path)
+        let missing = (0..<64).filter { index in
+            guard case .alreadyDone(let record) = reloaded.check(key: "job/t\(index)", fingerprint: UInt64(index), outputs: ["out.txt"], in: directory)
+            else { return true }
+            return record.result != .int(index)
+        }
+        #expect(missing.isEmpty, "records lost on the way to the file: \(missing)")
     }
 }

@@ -31,7 +31,10 @@ final class HealingStore: Sendable {
         case mustRun(String)
     }
 
-    private let records: Mutex<[String: Record]>
+    private let records: Mutex<(all: [String: Record], version: Int)>
+    /// The version last written to `path`: writes are serialized and never replace a newer file with
+    /// an older snapshot (two nodes recording at once would otherwise lose one record).
+    private let written = Mutex(0)
     private let path: String?
 
     /// Loads the records at `path` (a missing or unreadable file starts empty), or keeps them in memory only.
@@ -43,14 +46,14 @@ final class HealingStore: Sendable {
         {
             loaded = decoded
         }
-        records = Mutex(loaded)
+        records = Mutex((loaded, 0))
     }
 
     static func key(workflow: String, task: TaskInstanceName) -> String { "\(workflow)/\(task)" }
 
     /// Whether the task with this fingerprint and these output patterns is already done.
     func check(key: String, fingerprint: UInt64, outputs: [String], in directory: String) -> Verdict {
-        guard let record = records.withLock({ $0[key] }) else { return .mustRun("no earlier run recorded") }
+        guard let record = records.withLock({ $0.all[key] }) else { return .mustRun("no earlier run recorded") }
         guard record.fingerprint == fingerprint else { return .mustRun("its inputs changed since the last run") }
         let current = HealingStore.stamps(outputs, in: directory)
         guard !current.isEmpty else { return .mustRun("its outputs are missing") }
@@ -63,12 +66,17 @@ final class HealingStore: Sendable {
     func record(key: String, fingerprint: UInt64, outputs: [String], in directory: String, result: Value, variables: [String: String]?) -> [FileStamp] {
         let stamps = HealingStore.stamps(outputs, in: directory)
         guard !stamps.isEmpty else { return [] }
-        let snapshot = records.withLock { records in
-            records[key] = Record(fingerprint: fingerprint, outputs: stamps, result: result, variables: variables)
-            return records
+        records.withLock { records in
+            records.all[key] = Record(fingerprint: fingerprint, outputs: stamps, result: result, variables: variables)
+            records.version += 1
         }
-        if let path, let data = try? JSONEncoder().encode(snapshot) {
-            try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        if let path {
+            written.withLock { written in
+                let (snapshot, version) = records.withLock { ($0.all, $0.version) }
+                guard version > written, let data = try? JSONEncoder().encode(snapshot) else { return }
+                try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+                written = version
+            }
         }
         return stamps
     }
