@@ -52,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let definition: Workflow
         do {
-            definition = try Workflow(contentsOfFile: workflow)
+            definition = try Workflow(contentsOfFile: workflow, variables: try parsedVariables())
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)

@@ -1,3 +1,4 @@
+import Foundation
 import Grid
 import Testing
 
@@ -146,6 +147,35 @@ import Testing
         #expect(workflow.task(named: "fan")?.flow?.summary == "replicate(result)")
         #expect(workflow.task(named: "leaf")?.flow?.summary == "loop(leaf, result)")
         #expect(workflow.task(named: "pick")?.flow?.summary == "if(x, else: y, continuation: -, result)")
+    }
+
+    @Test func yaml_schedulingAttributesReferToJobVariables_andSubmissionValuesWin() throws {
+        let text = """
+            name: tuned
+            variables: {PRIO: low, RUNS: 3, POLICY: suspendTask, DELAY: 5s, WHERE: elsewhere}
+            priority: "${PRIO}"
+            onTaskError: "${POLICY}"
+            maxNumberOfExecution: "${RUNS}"
+            taskRetryDelay: "${DELAY}"
+            restartTaskOnError: "${WHERE}"
+            tasks:
+              a:
+                command: [true]
+                maxNumberOfExecution: "${RUNS}"
+                onTaskError: "${POLICY}"
+            """
+        let defaults = try Workflow(yaml: text)
+        #expect(defaults.priority == .low)
+        #expect(defaults.onTaskError == .suspendTask)
+        #expect(defaults.maxNumberOfExecution == 3)
+        #expect(defaults.taskRetryDelay == .seconds(5))
+        #expect(defaults.restartTaskOnError == .elsewhere)
+        #expect(defaults.tasks.first?.maxNumberOfExecution == 3)
+        #expect(defaults.tasks.first?.onTaskError == .suspendTask)
+        let overridden = try Workflow(yaml: text, variables: ["RUNS": "5", "PRIO": "idle"])
+        #expect(overridden.maxNumberOfExecution == 5 && overridden.tasks.first?.maxNumberOfExecution == 5)
+        #expect(overridden.priority == .idle)
+        #expect(throws: WorkflowError.self) { try Workflow(yaml: text.replacingOccurrences(of: "\"${RUNS}\"", with: "\"${NOPE}\"")) }
     }
 
     @Test func yaml_priorityTakesNamesInAnyCaseOrNumbers() throws {

@@ -62,6 +62,8 @@ import Yams
 /// - `${NAME}` refers to a job variable, a variable of the task or of a task upstream, or a
 ///   ``SystemVariables`` name; `$NAME` and `$$` are left to the shell.
 /// - Task variables take `{value: …, inherited: true}` to prefer the value propagated from upstream.
+/// - `priority`, `onTaskError`, `maxNumberOfExecution`, `taskRetryDelay` and `restartTaskOnError` (job or
+///   task) may refer to job variables (`"${RETRIES}"`), resolved with the submission's values first.
 extension Workflow {
     /// Loads and validates a workflow written in the YAML format above.
     ///
@@ -72,7 +74,10 @@ extension Workflow {
     ///   - text: The YAML text.
     ///   - file: The file's name, for the messages.
     /// - Throws: ``WorkflowError`` listing every problem, when there is at least one.
-    public init(yaml text: String, file: String? = nil) throws(WorkflowError) {
+    ///   - variables: values given at submission for job variables; `${NAME}` in the scheduling
+    ///     attributes (priority, onTaskError, maxNumberOfExecution, taskRetryDelay, restartTaskOnError)
+    ///     resolves with them, then with the variables' defaults, as in ProActive.
+    public init(yaml text: String, file: String? = nil, variables: [String: String] = [:]) throws(WorkflowError) {
         let root: Node?
         var reader: WorkflowYAMLReader
         switch WorkflowYAMLReader.compose(text) {
@@ -80,7 +85,7 @@ extension Workflow {
             throw WorkflowError(problems: [problem], file: file)
         case .tree(let node, let shifts):
             root = node
-            reader = WorkflowYAMLReader(shifts: shifts)
+            reader = WorkflowYAMLReader(shifts: shifts, overrides: variables)
         }
         guard let root else {
             throw WorkflowError(
@@ -104,7 +109,7 @@ extension Workflow {
     /// - Parameter path: The file's path; messages name it.
     /// - Throws: ``WorkflowError`` with an ``WorkflowProblem/Code/unreadableFile`` problem when the file
     ///   cannot be read, or the problems ``init(yaml:file:)`` finds.
-    public init(contentsOfFile path: String) throws(WorkflowError) {
+    public init(contentsOfFile path: String, variables: [String: String] = [:]) throws(WorkflowError) {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -114,7 +119,7 @@ extension Workflow {
                 file: path
             )
         }
-        try self.init(yaml: text, file: path)
+        try self.init(yaml: text, file: path, variables: variables)
     }
 }
 
@@ -133,7 +138,16 @@ extension WorkflowYAMLReader {
         if let entry = fields["name"] {
             workflow.name = text(entry.value, entry.path) ?? ""
         }
-        if let entry = fields["priority"], let text = text(entry.value, entry.path) {
+        // Variables first: the scheduling attributes below may refer to them.
+        if let entry = fields["variables"] {
+            workflow.variables = readVariables(entry, taskLevel: false)
+        }
+        for variable in workflow.variables {
+            let raw = overrides[variable.name] ?? variable.value
+            jobValues[variable.name] = VariableSubstitution.substitute(raw) { [jobValues] in jobValues[$0] }
+        }
+        for (name, value) in overrides where jobValues[name] == nil { jobValues[name] = value }
+        if let entry = fields["priority"], let text = text(resolved(entry.value), entry.path) {
             if let priority = JobPriority(name: String(text.trimmingWhitespace())) {
                 workflow.priority = priority
             } else {
@@ -144,23 +158,20 @@ extension WorkflowYAMLReader {
                 )
             }
         }
-        if let entry = fields["onTaskError"], let policy = choice(entry.value, entry.path, as: OnTaskError.self) {
+        if let entry = fields["onTaskError"], let policy = choice(resolved(entry.value), entry.path, as: OnTaskError.self) {
             workflow.onTaskError = policy
         }
-        if let entry = fields["maxNumberOfExecution"], let count = integer(entry.value, entry.path) {
+        if let entry = fields["maxNumberOfExecution"], let count = integer(resolved(entry.value), entry.path) {
             workflow.maxNumberOfExecution = count
         }
         if let entry = fields["taskRetryDelay"] {
-            workflow.taskRetryDelay = duration(entry.value, entry.path)
+            workflow.taskRetryDelay = duration(resolved(entry.value), entry.path)
         }
-        if let entry = fields["restartTaskOnError"], let mode = choice(entry.value, entry.path, as: RestartMode.self) {
+        if let entry = fields["restartTaskOnError"], let mode = choice(resolved(entry.value), entry.path, as: RestartMode.self) {
             workflow.restartTaskOnError = mode
         }
         if let entry = fields["workingDir"] {
             workflow.workingDirectory = text(entry.value, entry.path)
-        }
-        if let entry = fields["variables"] {
-            workflow.variables = readVariables(entry, taskLevel: false)
         }
         if let entry = fields["genericInfo"] {
             workflow.genericInfo = readGenericInfo(entry)

@@ -36,16 +36,16 @@ extension WorkflowYAMLReader {
             task.selection = readSelection(entry)
         }
         if let entry = fields["onTaskError"] {
-            task.onTaskError = choice(entry.value, entry.path, as: OnTaskError.self)
+            task.onTaskError = choice(resolved(entry.value), entry.path, as: OnTaskError.self)
         }
         if let entry = fields["maxNumberOfExecution"] {
-            task.maxNumberOfExecution = integer(entry.value, entry.path)
+            task.maxNumberOfExecution = integer(resolved(entry.value), entry.path)
         }
         if let entry = fields["taskRetryDelay"] {
-            task.taskRetryDelay = duration(entry.value, entry.path)
+            task.taskRetryDelay = duration(resolved(entry.value), entry.path)
         }
         if let entry = fields["restartTaskOnError"] {
-            task.restartTaskOnError = choice(entry.value, entry.path, as: RestartMode.self)
+            task.restartTaskOnError = choice(resolved(entry.value), entry.path, as: RestartMode.self)
         }
         if let entry = fields["block"] {
             task.block = choice(entry.value, entry.path, as: FlowBlock.self) ?? .none

@@ -26,9 +26,23 @@ struct WorkflowYAMLReader {
     var unreadable: Set<String> = []
     /// Columns moved by the duplicate-key recovery (see ``WorkflowYAMLReader/compose(_:)``), by line.
     let shifts: [Int: ColumnShift]
+    /// Values given at submission (`--var`), which replace the job variables' defaults.
+    let overrides: [String: String]
+    /// The job variables' values (overrides first), for `${NAME}` in the scheduling attributes.
+    var jobValues: [String: String] = [:]
 
-    init(shifts: [Int: ColumnShift] = [:]) {
+    init(shifts: [Int: ColumnShift] = [:], overrides: [String: String] = [:]) {
         self.shifts = shifts
+        self.overrides = overrides
+    }
+
+    /// `node` with `${NAME}` replaced by job variable values, for the attributes ProActive lets refer
+    /// to variables (priority, onTaskError, maxNumberOfExecution, taskRetryDelay, restartTaskOnError).
+    /// A reference to no job variable stays as it is, and the attribute's own check reports it.
+    func resolved(_ node: Node) -> Node {
+        guard case .scalar(var scalar) = node, scalar.string.contains("${") else { return node }
+        scalar.string = VariableSubstitution.substitute(scalar.string) { jobValues[$0] }
+        return .scalar(scalar)
     }
 
     /// Whether a validator problem at `path` concerns a field this reader already reported and replaced.
