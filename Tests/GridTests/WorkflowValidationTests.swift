@@ -89,6 +89,18 @@ import Testing
         #expect(error.problems(.dependencyCycle).count == 1)
     }
 
+    @Test func aReplicatedTask_mayDependOnItsInitiatorOnly() {
+        let workflow = Workflow(name: "rep", tasks: [
+            TaskDefinition("other", .command(["true"])),
+            TaskDefinition("split", .command(["true"])).replicate(runs: .value("2")),
+            TaskDefinition("tile", .command(["true"]), depends: ["split", "other"]),
+        ])
+        let error = problems { () throws(WorkflowError) in try workflow.validate() }
+        #expect(error.problems(.replicatedTaskHasOtherParents).first?.message
+            == "task `tile` is replicated by `split`, so it may depend on `split` only; it also depends on `other`")
+        #expect(error.problems(.replicatedTaskHasOtherParents).first?.path == "tasks.tile.depends")
+    }
+
     @Test func validation_validWorkflowsPass() throws {
         try Workflow(yaml: WorkflowYAMLTests.example).validate()
         try Workflow(name: "ok", tasks: [TaskDefinition("t", .function("f"))]).validate()

@@ -94,6 +94,8 @@ public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
         case branchTargetDependsOnInitiator
         /// A `replicate` initiator that no task depends on.
         case replicateWithoutChild
+        /// A task replicated by an initiator that also depends on other tasks (ProActive allows only the initiator).
+        case replicatedTaskHasOtherParents
         /// A `block: start` without its `end` downstream, or the other way round, or ambiguous nesting.
         case unmatchedBlock
         /// A fixed decider that is neither a single `${VAR}` nor a literal of the right kind.

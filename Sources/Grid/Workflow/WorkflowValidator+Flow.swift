@@ -23,6 +23,14 @@ extension WorkflowValidator {
                         "task `\(task.name)` replicates its children, but no task depends on it"
                     )
                 }
+                for child in graph.children[position] {
+                    let others = graph.parents[child].filter { $0 != position }.map { "`\(graph.names[$0])`" }
+                    guard !others.isEmpty else { continue }
+                    report(
+                        .replicatedTaskHasOtherParents, "tasks.\(graph.names[child]).depends",
+                        "task `\(graph.names[child])` is replicated by `\(task.name)`, so it may depend on `\(task.name)` only; it also depends on \(others.joined(separator: ", "))"
+                    )
+                }
                 checkDecider(runs, .runs, path: "\(path).runs", task: task.name)
             case .loop(let target, let decider):
                 if let targetIndex = knownTarget(target, path: "\(path).target", initiator: task.name),
