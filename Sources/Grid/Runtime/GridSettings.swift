@@ -30,7 +30,7 @@ public struct GridSettings: Sendable {
         willSet { precondition(newValue >= 1, "reportBatch must be at least 1") }
     }
     /// The longest a node holds reports back while busy.
-    public var reportInterval: Duration = .milliseconds(2)
+    public var reportInterval: Duration = .milliseconds(10)
     /// The most assignments one steal takes.
     public var maxStealBatch: Int = 128 {
         willSet { precondition(newValue >= 1, "maxStealBatch must be at least 1") }
