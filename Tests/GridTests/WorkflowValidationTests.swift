@@ -101,6 +101,18 @@ import Testing
         #expect(error.problems(.replicatedTaskHasOtherParents).first?.path == "tasks.tile.depends")
     }
 
+    @Test func aLoopBackToAnEarlierTask_needsABlockFromItsTargetToIt() {
+        let workflow = Workflow(name: "loops", tasks: [
+            TaskDefinition("a", .command(["true"])),
+            TaskDefinition("b", .command(["true"]), depends: ["a"]).loop(target: "a", while: .value("false")),
+            TaskDefinition("c", .command(["true"])).block(.start),
+            TaskDefinition("d", .command(["true"]), depends: ["c"]).block(.end).loop(target: "c", while: .value("false")),
+            TaskDefinition("e", .command(["true"])).loop(target: "e", while: .value("false")),
+        ])
+        let error = problems { () throws(WorkflowError) in try workflow.validate() }
+        #expect(error.problems(.loopTargetNotBlockStart).map(\.path) == ["tasks.b.loop.target"], "c…d is a block, and e loops on itself")
+    }
+
     @Test func validation_validWorkflowsPass() throws {
         try Workflow(yaml: WorkflowYAMLTests.example).validate()
         try Workflow(name: "ok", tasks: [TaskDefinition("t", .function("f"))]).validate()

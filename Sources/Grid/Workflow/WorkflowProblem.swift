@@ -86,6 +86,8 @@ public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
         case unknownFlowTarget
         /// A `loop` target is neither the initiator nor one of its ancestors.
         case loopTargetNotAncestor
+        /// A `loop` goes back to a task that is not the start of the block its initiator ends.
+        case loopTargetNotBlockStart
         /// An `if` whose target and `else` are the same task.
         case branchTargetsEqual
         /// A task is the target, `else` or continuation of two `if`s.

@@ -142,6 +142,21 @@ extension WorkflowValidator {
         }
     }
 
+    /// A loop that goes back further than its own task repeats a block: its target is the block's
+    /// `start` and its initiator the block's `end` (ProActive's FlowChecker).
+    mutating func checkLoopBlocks() {
+        for (position, task) in workflow.tasks.enumerated() where graph.index[task.name] == position {
+            guard case .loop(let target, _) = task.flow, let start = graph.index[target], start != position,
+                graph.ancestors(of: position).contains(start)  // otherwise loopTargetNotAncestor said it
+            else { continue }
+            guard blockEnds[start] != position else { continue }
+            report(
+                .loopTargetNotBlockStart, "tasks.\(task.name).loop.target",
+                "the loop of task `\(task.name)` goes back to `\(target)`, so `\(target)` must be a `block: start` and `\(task.name)` the `block: end` that closes it"
+            )
+        }
+    }
+
     /// The tasks that bring the nesting depth back to zero, walking `edges` from `origin` (depth 1),
     /// counting `opening` tasks up and `closing` ones down, and stopping at each match.
     func matches(from origin: Int, along edges: [[Int]], opening: FlowBlock, closing: FlowBlock) -> [Int] {

@@ -19,6 +19,7 @@ extension Workflow {
         validator.checkCycles()
         validator.checkFlows()
         validator.checkBlocks()
+        validator.checkLoopBlocks()
         validator.checkVariableReferences()
         return validator.problems
     }
