@@ -12,7 +12,8 @@ extension WorkflowValidator {
     /// Flow targets, the position of loop targets, the shape of `if`s, replicate children, fixed deciders.
     mutating func checkFlows() {
         var branchOwners: [String: String] = [:]
-        for (position, task) in workflow.tasks.enumerated() where graph.index[task.name] == position {
+        // The flow first: most tasks have none, and the name lookup hashes a string.
+        for (position, task) in workflow.tasks.enumerated() where task.flow != nil && graph.index[task.name] == position {
             guard let flow = task.flow else { continue }
             let path = "tasks.\(task.name).\(flow.keyword)"
             switch flow {
@@ -117,7 +118,7 @@ extension WorkflowValidator {
     /// Each `block: start` is closed by exactly one `block: end` downstream, and each end by one start
     /// upstream, matched like parentheses along every dependency path.
     mutating func checkBlocks() {
-        for (position, task) in workflow.tasks.enumerated() where graph.index[task.name] == position {
+        for (position, task) in workflow.tasks.enumerated() where task.block != .none && graph.index[task.name] == position {
             let path = "tasks.\(task.name).block"
             switch task.block {
             case .none:
@@ -145,7 +146,7 @@ extension WorkflowValidator {
     /// A loop that goes back further than its own task repeats a block: its target is the block's
     /// `start` and its initiator the block's `end` (ProActive's FlowChecker).
     mutating func checkLoopBlocks() {
-        for (position, task) in workflow.tasks.enumerated() where graph.index[task.name] == position {
+        for (position, task) in workflow.tasks.enumerated() where task.flow != nil && graph.index[task.name] == position {
             guard case .loop(let target, _) = task.flow, let start = graph.index[target], start != position,
                 graph.ancestors(of: position).contains(start)  // otherwise loopTargetNotAncestor said it
             else { continue }

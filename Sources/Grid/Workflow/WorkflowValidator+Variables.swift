@@ -13,10 +13,12 @@ extension WorkflowValidator {
         if let directory = workflow.workingDirectory {
             checkReferences(in: directory, path: "workingDir", scope: jobScope, upstream: { [] })
         }
+        // Most tasks of a wide job refer to nothing: skip building their paths, scopes and edges.
+        let referring = workflow.tasks.indices.filter { Self.mayReferToVariables(workflow.tasks[$0]) }
+        guard !referring.isEmpty else { return }
         let upstreamEdges = upstreamParents()
-        for (position, task) in workflow.tasks.enumerated() {
-            // Most tasks of a wide job refer to nothing: skip building their paths and scopes.
-            guard Self.mayReferToVariables(task) else { continue }
+        for position in referring {
+            let task = workflow.tasks[position]
             let scope = task.variables.isEmpty ? jobScope : jobScope.union(task.variables.map(\.name))
             var upstream: Set<String>?
             let upstreamNames = { [workflow, graph] () -> Set<String> in
@@ -111,8 +113,8 @@ extension WorkflowValidator {
     /// Each task's parents for variable propagation: its `depends`, plus the implicit links of `if`s.
     func upstreamParents() -> [[Int]] {
         var parents = graph.parents
-        for (position, task) in workflow.tasks.enumerated() where graph.index[task.name] == position {
-            guard case .branch(let target, let elseTarget, let continuation, _) = task.flow else { continue }
+        for (position, task) in workflow.tasks.enumerated() {
+            guard case .branch(let target, let elseTarget, let continuation, _) = task.flow, graph.index[task.name] == position else { continue }
             let branches = [target, elseTarget].compactMap { graph.index[$0] }
             for branch in branches { parents[branch].append(position) }
             guard let join = continuation.flatMap({ graph.index[$0] }) else { continue }

@@ -139,7 +139,7 @@ struct WorkflowValidator {
             report(.invalidRetryDelay, "taskRetryDelay", "`taskRetryDelay` is negative (\(delay))")
         }
         for task in workflow.tasks {
-            let path = "tasks.\(task.name)"
+            var path: String { "tasks.\(task.name)" }  // built only for a problem
             if let count = task.maxNumberOfExecution, count < 1 {
                 report(
                     .invalidExecutionCount, "\(path).maxNumberOfExecution",
