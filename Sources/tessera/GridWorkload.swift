@@ -88,7 +88,6 @@ enum GridWorkload {
         return Workflow(name: "tiling", tasks: tasks)
     }
 
-    /// The same work without a grid, on the calling thread.
     /// The tiles of ``serialTiling(tiles:)`` computed with `parallelFor` on `executor` (one tile per
     /// claim), then the same pairwise reduction: no grid, no tasks.
     static func parallelTiling(tiles: Int, on executor: PinnedExecutor) async throws -> Double {
@@ -99,15 +98,18 @@ enum GridWorkload {
                 means.withLock { $0[index] = mean }
             }
         }
-        var values = means.withLock { $0 }
-        while values.count > 1 {
-            values = stride(from: 0, to: values.count, by: 2).map { i in i + 1 < values.count ? values[i] + values[i + 1] : values[i] }
-        }
-        return values.first ?? 0
+        return pairwiseSum(means.withLock { $0 })
     }
 
+    /// The same work without a grid, on the calling thread.
     static func serialTiling(tiles: Int) -> Double {
-        var values = (0..<tiles).map { tileMean(seed: 20_261_128, index: $0) }
+        pairwiseSum((0..<tiles).map { tileMean(seed: 20_261_128, index: $0) })
+    }
+
+    /// The binary-tree reduction of the DAG's adds, level by level, so every baseline sums in the
+    /// same order as the grid (and gets the same Double).
+    static func pairwiseSum(_ leaves: [Double]) -> Double {
+        var values = leaves
         while values.count > 1 {
             values = stride(from: 0, to: values.count, by: 2).map { i in i + 1 < values.count ? values[i] + values[i + 1] : values[i] }
         }

@@ -61,11 +61,7 @@ import Testing
 
     @Test func remove_forgetsAnEndedJob_andRefusesAliveOnes() async throws {
         let grid = try await startGrid()
-        let gate = Gate()
-        grid.functions.register("gated") { (_: inout TaskContext) in
-            await gate.wait()
-            return .null
-        }
+        let gate = grid.registerGated()
         let job = try await grid.submit(Workflow(name: "keep", tasks: [TaskDefinition("a", .function("gated"))]))
         do {
             try await job.remove()
@@ -87,11 +83,7 @@ import Testing
 
     @Test func nodeSources_reportTheLocalInfrastructureWithItsNodeStatesAndLocks() async throws {
         let grid = try await startGrid { $0.labels = ["ssd"] }
-        let gate = Gate()
-        grid.functions.register("gated") { (_: inout TaskContext) in
-            await gate.wait()
-            return .null
-        }
+        let gate = grid.registerGated()
         var sources = await grid.nodeSources()
         #expect(sources.count == 1)
         #expect(sources.first?.name == "local")
@@ -186,11 +178,7 @@ import Testing
 
     @Test func jobHandleActions_pauseResumeAndPriority_andAdminOnlyPriorities() async throws {
         let grid = try await startGrid()
-        let gate = Gate()
-        grid.functions.register("gated") { (_: inout TaskContext) in
-            await gate.wait()
-            return .null
-        }
+        let gate = grid.registerGated()
         await #expect(throws: GridError.priorityNeedsAdmin(.high)) {
             try await grid.submit(Workflow(name: "vip", priority: .high, tasks: [fn("a")]))
         }
@@ -280,6 +268,18 @@ final class CallCounter: Sendable {
 }
 
 /// A one-shot gate tasks wait on until the test opens it.
+extension Grid {
+    /// Registers `gated`, a function that waits for the returned gate to open.
+    func registerGated() -> Gate {
+        let gate = Gate()
+        functions.register("gated") { (_: inout TaskContext) in
+            await gate.wait()
+            return .null
+        }
+        return gate
+    }
+}
+
 final class Gate: Sendable {
     private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     func wait() async {

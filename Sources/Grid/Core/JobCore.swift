@@ -75,14 +75,8 @@ public struct JobCore: Sendable {
         self.priority = workflow.priority
         self.submittedAt = now
         self.plan = FlowPlan(workflow.tasks)
-        var variables: [String: String] = [:]
         let system = SystemValues(jobID: id, jobName: workflow.name, task: nil)
-        for variable in workflow.variables {
-            let raw = overrides[variable.name] ?? variable.value
-            variables[variable.name] = VariableSubstitution.substitute(raw) { system[$0] ?? variables[$0] }
-        }
-        for (name, value) in overrides where variables[name] == nil { variables[name] = value }
-        self.jobVariables = variables
+        self.jobVariables = VariableSubstitution.jobValues(workflow.variables, overrides: overrides) { system[$0] }
         // Only self-healing tasks (with outputs) need the digest of their definition.
         self.definitionDigests = workflow.tasks.map { $0.outputs.isEmpty ? 0 : JobCore.digest(of: $0) }
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)

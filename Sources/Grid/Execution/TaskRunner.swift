@@ -64,7 +64,7 @@ struct TaskRunner: Sendable {
         // `Task.isCancelled` or use cancellable awaits), and its task fails with the walltime once it returns.
         let deadline = clock.now + walltime
         let clock = self.clock
-        let outcome = await withTaskGroup(of: TaskOutcome?.self) { group in
+        return await withTaskGroup(of: TaskOutcome?.self) { group in
             group.addTask { await TaskRunner.call(function, name: name, context: context, declared: assignment.variables) }
             group.addTask {
                 do {
@@ -72,14 +72,14 @@ struct TaskRunner: Sendable {
                 } catch {
                     return nil  // the function ended first
                 }
-                return .failure(message: "walltime \(walltime) exceeded: the function was cancelled")
+                let message = "walltime \(walltime) exceeded: the function was cancelled"
+                self.note(message, assignment)
+                return .failure(message: message)
             }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first ?? .failure(message: "walltime \(walltime) exceeded")
         }
-        if case .failure(let message) = outcome, message.hasPrefix("walltime") { note(message, assignment) }
-        return outcome
     }
 
     private static func call(_ function: FunctionRegistry.Function, name: String, context: TaskContext, declared: [String: String]) async -> TaskOutcome {

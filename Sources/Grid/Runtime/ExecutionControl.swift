@@ -69,9 +69,11 @@ final class ExecutionControl: Sendable {
         }
     }
 
-    /// Refuses every new execution and returns the process groups to kill.
+    /// Refuses every new execution and returns the process groups to kill: every node stops the
+    /// grid's control, and only the first call gets them (none attaches afterwards).
     func stop() -> [Int32] {
         state.withLock { state in
+            guard !state.stopping else { return [] }
             state.stopping = true
             return state.running.values.filter { $0 > 0 }
         }

@@ -37,6 +37,21 @@ public enum VariableSubstitution {
     ///   - text: The text to expand.
     ///   - lookup: The value of a variable, or `nil` to leave its reference in place.
     /// - Returns: The expanded text.
+    /// The job variables' values: a submission value replaces a default, each value may refer to the
+    /// variables before it (and to what `builtin` knows, such as system variables), and submission
+    /// values for names the workflow does not declare are added as they are.
+    static func jobValues(
+        _ variables: [Variable], overrides: [String: String], builtin: (String) -> String? = { _ in nil }
+    ) -> [String: String] {
+        var values: [String: String] = [:]
+        for variable in variables {
+            let raw = overrides[variable.name] ?? variable.value
+            values[variable.name] = substitute(raw) { builtin($0) ?? values[$0] }
+        }
+        for (name, value) in overrides where values[name] == nil { values[name] = value }
+        return values
+    }
+
     public static func substitute(_ text: String, _ lookup: (String) -> String?) -> String {
         guard text.utf8.contains(dollar) else { return text }
         let utf8 = text.utf8

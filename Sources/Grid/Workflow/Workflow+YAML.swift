@@ -142,11 +142,7 @@ extension WorkflowYAMLReader {
         if let entry = fields["variables"] {
             workflow.variables = readVariables(entry, taskLevel: false)
         }
-        for variable in workflow.variables {
-            let raw = overrides[variable.name] ?? variable.value
-            jobValues[variable.name] = VariableSubstitution.substitute(raw) { [jobValues] in jobValues[$0] }
-        }
-        for (name, value) in overrides where jobValues[name] == nil { jobValues[name] = value }
+        jobValues = VariableSubstitution.jobValues(workflow.variables, overrides: overrides)
         if let entry = fields["priority"], let text = text(resolved(entry.value), entry.path) {
             if let priority = JobPriority(name: String(text.trimmingWhitespace())) {
                 workflow.priority = priority
