@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "Actors", targets: ["Actors"]),
         .library(name: "Grid", targets: ["Grid"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
         .executable(name: "tessera", targets: ["tessera"]),
     ],
     dependencies: [
@@ -28,6 +29,12 @@ let package = Package(
             path: "Sources/CHwloc",
             pkgConfig: "hwloc",
             providers: [.apt(["libhwloc-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGDAL",
+            path: "Sources/CGDAL",
+            pkgConfig: "gdal",
+            providers: [.apt(["libgdal-dev"])]
         ),
         .target(
             name: "CShims",
@@ -56,11 +63,22 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .target(
+            name: "Imaging",
+            dependencies: [
+                "Actors",
+                "Grid",
+                "CGDAL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "tessera",
             dependencies: [
                 "Actors",
                 "Grid",
+                "Imaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -82,6 +100,15 @@ let package = Package(
                 "Grid",
                 "Actors",
                 "CShims",
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ImagingTests",
+            dependencies: [
+                "Imaging",
+                "Actors",
+                "Grid",
             ],
             swiftSettings: strictSwift
         ),
