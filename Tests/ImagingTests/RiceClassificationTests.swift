@@ -1,0 +1,80 @@
+import Imaging
+import Testing
+
+@Suite("Rice classification", .timeLimit(.minutes(1)))
+struct RiceClassificationTests {
+    static let settings: SyntheticScene.Settings = {
+        var settings = SyntheticScene.Settings()
+        settings.seed = 42
+        return settings
+    }()
+
+    @Test func syntheticSeason_filteredStackIsClassifiedAccurately() throws {
+        let scene = SyntheticScene(settings: Self.settings)
+        let stack = scene.observedStack(filter: LeeFilter(radius: 2, looks: 4.4))
+        let map = try RiceClassifier().classify(stack)
+        let accuracy = ClassificationAccuracy(predicted: map, truth: scene.truth)
+        let seed = Self.settings.seed
+        #expect(accuracy.overallAccuracy >= 0.95, "seed \(seed): OA \(accuracy.overallAccuracy), confusion \(accuracy.confusion)")
+        for landClass in LandClass.allCases {
+            let recall = accuracy.recall[landClass] ?? 0
+            #expect(recall >= 0.9, "seed \(seed): \(landClass) recall \(recall)")
+        }
+        #expect(accuracy.kappa > 0.9, "seed \(seed): kappa \(accuracy.kappa)")
+    }
+
+    @Test func syntheticSeason_withoutTheFilterAccuracyIsClearlyLower() throws {
+        let scene = SyntheticScene(settings: Self.settings)
+        let map = try RiceClassifier().classify(scene.observedStack(filter: nil))
+        let accuracy = ClassificationAccuracy(predicted: map, truth: scene.truth)
+        #expect(accuracy.overallAccuracy < 0.8, "seed \(Self.settings.seed): unfiltered OA \(accuracy.overallAccuracy)")
+        #expect((accuracy.recall[.urbanTree] ?? 1) < 0.5, "speckle makes bright stable areas look unstable")
+    }
+
+    @Test func rules_eachRuleDecidesItsClassOnCleanProfiles() throws {
+        let dates = 12
+        func stack(vv: [Float], vh: [Float]) throws -> BackscatterStack {
+            try BackscatterStack(
+                vv: vv.map { Raster(width: 1, height: 1, pixels: [$0]) },
+                vh: vh.map { Raster(width: 1, height: 1, pixels: [$0]) })
+        }
+        let classifier = try RiceClassifier()
+        func classify(_ landClass: LandClass, flood: Int = 2) throws -> UInt8 {
+            let vv = (0..<dates).map { SyntheticScene.profile(landClass, polarisation: .vv, date: $0, floodDate: flood) }
+            let vh = (0..<dates).map { SyntheticScene.profile(landClass, polarisation: .vh, date: $0, floodDate: flood) }
+            return classifier.classify(try stack(vv: vv, vh: vh)).pixels[0]
+        }
+        for landClass in LandClass.allCases {
+            #expect(try classify(landClass) == landClass.rawValue, "\(landClass)")
+        }
+        // A rise that comes before the dip is not rice.
+        let reversed = (0..<dates).map { SyntheticScene.profile(.rice, polarisation: .vh, date: $0, floodDate: 2) }.reversed()
+        let notRice = classifier.classify(try stack(vv: Array(repeating: -12, count: dates), vh: Array(reversed))).pixels[0]
+        #expect(notRice != LandClass.rice.rawValue)
+        // Too few valid dates: nodata.
+        let sparse = classifier.classify(try stack(vv: [-5, .nan, .nan], vh: [-12, .nan, .nan])).pixels[0]
+        #expect(sparse == LandClass.nodata)
+    }
+
+    @Test func rules_thresholdsComeFromConfigurationAndAreValidated() throws {
+        var rules = RiceRules()
+        rules.urbanMeanVV = -4
+        let vv = [Raster<Float>(width: 1, height: 1, pixels: [-6]), Raster(width: 1, height: 1, pixels: [-6])]
+        let vh = [Raster<Float>(width: 1, height: 1, pixels: [-12]), Raster(width: 1, height: 1, pixels: [-12])]
+        let stack = try BackscatterStack(vv: vv, vh: vh)
+        #expect(try RiceClassifier().classify(stack).pixels == [LandClass.urbanTree.rawValue])
+        #expect(try RiceClassifier(rules: rules).classify(stack).pixels == [LandClass.unknown.rawValue])
+        rules.riceRise = -1
+        #expect(throws: ClassificationError.self) { try RiceClassifier(rules: rules) }
+        #expect(throws: ClassificationError.self) { try BackscatterStack(vv: vv, vh: [vh[0]]) }
+    }
+
+    @Test func statistics_countAreasAndLegend() {
+        let map = Raster<UInt8>(width: 4, height: 1, pixels: [1, 1, 2, 255])
+        let statistics = ClassStatistics(map: map, pixelArea: 100)
+        #expect(statistics.pixels[.rice] == 2 && statistics.pixels[.water] == 1 && statistics.nodata == 1)
+        #expect(statistics.hectares(.rice) == 0.02)
+        #expect(statistics.countsByName["urban/tree"] == 0)
+        #expect(statistics.legend.contains("1,rice,#3CC83C,2,0.02"))
+    }
+}
