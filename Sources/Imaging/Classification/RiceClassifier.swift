@@ -31,23 +31,18 @@ public struct BackscatterStack: Sendable {
 
 /// Classifies each pixel of a season into ``LandClass`` codes with ``RiceRules``.
 ///
-/// One fused pass: for a block of pixels that fits in L1, it walks the dates once and keeps every statistic
-/// (VV max and mean, VH min/max with their dates, mean and variance) in block-sized accumulators, then
-/// applies the rules. Nothing of the size of the stack is allocated.
+/// One fused pass: eight pixels at a time, it walks the dates once keeping every statistic (VV max and
+/// mean, VH min/max with their dates, mean and variance) in SIMD registers, then applies the rules with
+/// lane masks. Each value of the stack is read once and nothing of its size is allocated.
 public struct RiceClassifier: Sendable {
     /// The thresholds.
     public let rules: RiceRules
-    /// Pixels per block (accumulators of this length stay in L1).
-    public let blockSize: Int
-
     /// A classifier with `rules`.
     ///
     /// - Throws: ``ClassificationError/badRules(_:)`` when the rules are invalid.
-    public init(rules: RiceRules = RiceRules(), blockSize: Int = 512) throws(ClassificationError) {
+    public init(rules: RiceRules = RiceRules()) throws(ClassificationError) {
         try rules.validate()
-        precondition(blockSize >= 1, "block size must be positive")
         self.rules = rules
-        self.blockSize = blockSize
     }
 
     /// The class map of the whole stack.
@@ -64,136 +59,135 @@ public struct RiceClassifier: Sendable {
     /// Ranges are independent, so callers split the image and classify the parts in parallel.
     public func classify(_ stack: BackscatterStack, pixels: Range<Int>, into output: UnsafeMutableBufferPointer<UInt8>) {
         precondition(output.count == stack.width * stack.height, "the output must hold every pixel")
-        let dates = stack.dateCount
-        let vvPlanes = stack.vv.map(\.pixels)
-        let vhPlanes = stack.vh.map(\.pixels)
-        var accumulators = Accumulators(count: blockSize)
-        var start = pixels.lowerBound
-        while start < pixels.upperBound {
-            let count = min(blockSize, pixels.upperBound - start)
-            accumulators.reset(count)
-            for date in 0..<dates {
-                vvPlanes[date].withUnsafeBufferPointer { vv in
-                    vhPlanes[date].withUnsafeBufferPointer { vh in
-                        accumulators.add(
-                            vv: UnsafeBufferPointer(rebasing: vv[start..<(start + count)]),
-                            vh: UnsafeBufferPointer(rebasing: vh[start..<(start + count)]),
-                            date: Float(date))
-                    }
-                }
+        precondition(pixels.lowerBound >= 0 && pixels.upperBound <= output.count, "pixels outside the image")
+        guard stack.width > 0, stack.height > 0, !pixels.isEmpty, let out = output.baseAddress else { return }
+        let thresholds = Thresholds(rules)
+        Self.withPlanes(stack.vv + stack.vh) { planes in
+            let dates = stack.dateCount
+            let lanes = Lane.scalarCount
+            var index = pixels.lowerBound
+            // Whole lanes straight from the planes, then the last partial lane through a NaN-padded copy.
+            while index + lanes <= pixels.upperBound {
+                let code = Self.classifyLane(planes, dates: dates, at: index, count: lanes, thresholds)
+                UnsafeMutableRawPointer(out + index).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: code), as: SIMD8<UInt8>.self)
+                index += lanes
             }
-            accumulators.decide(count, rules: rules, into: UnsafeMutableBufferPointer(rebasing: output[start..<(start + count)]))
-            start += count
+            let remaining = pixels.upperBound - index
+            if remaining > 0 {
+                let code = Self.classifyLane(planes, dates: dates, at: index, count: remaining, thresholds)
+                for k in 0..<remaining { out[index + k] = UInt8(truncatingIfNeeded: code[k]) }
+            }
         }
     }
 
-    /// Per-pixel statistics of one block, structure of arrays.
-    private struct Accumulators {
-        /// dB values are shifted by this before summing squares, to keep Float32 variance exact enough.
-        static let shift: Float = -15
-        var vvMax: [Float]
-        var vvSum: [Float]
-        var vvCount: [Float]
-        var vhMin: [Float]
-        var vhMax: [Float]
-        var vhMinDate: [Float]
-        var vhMaxDate: [Float]
-        var vhSum: [Float]
-        var vhSquares: [Float]
-        var vhCount: [Float]
+    /// Eight pixels at a time.
+    typealias Lane = SIMD8<Float>
 
-        init(count: Int) {
-            vvMax = Array(repeating: 0, count: count)
-            vvSum = vvMax
-            vvCount = vvMax
-            vhMin = vvMax
-            vhMax = vvMax
-            vhMinDate = vvMax
-            vhMaxDate = vvMax
-            vhSum = vvMax
-            vhSquares = vvMax
-            vhCount = vvMax
-        }
-
-        mutating func reset(_ count: Int) {
-            for i in 0..<count {
-                vvMax[i] = -.infinity
-                vvSum[i] = 0
-                vvCount[i] = 0
-                vhMin[i] = .infinity
-                vhMax[i] = -.infinity
-                vhMinDate[i] = 0
-                vhMaxDate[i] = 0
-                vhSum[i] = 0
-                vhSquares[i] = 0
-                vhCount[i] = 0
+    /// Calls `body` with the base address of every image's pixels (VV dates then VH dates), all valid at once.
+    /// - Precondition: every image holds at least one pixel.
+    private static func withPlanes(_ images: [Raster<Float>], _ body: (UnsafeBufferPointer<UnsafePointer<Float>>) -> Void) {
+        let planes = UnsafeMutableBufferPointer<UnsafePointer<Float>>.allocate(capacity: images.count)
+        defer { planes.deallocate() }
+        func nest(_ index: Int) {
+            guard index < images.count else { return body(UnsafeBufferPointer(planes)) }
+            images[index].pixels.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { preconditionFailure("an image of the stack has no pixels") }
+                planes.initializeElement(at: index, to: base)
+                nest(index + 1)
             }
         }
+        nest(0)
+    }
 
-        mutating func add(vv: UnsafeBufferPointer<Float>, vh: UnsafeBufferPointer<Float>, date: Float) {
-            let shift = Self.shift
-            vvMax.withUnsafeMutableBufferPointer { vvMax in
-            vvSum.withUnsafeMutableBufferPointer { vvSum in
-            vvCount.withUnsafeMutableBufferPointer { vvCount in
-                for i in 0..<vv.count {
-                    let x = vv[i]
-                    let valid = x == x
-                    vvMax[i] = valid && x > vvMax[i] ? x : vvMax[i]
-                    vvSum[i] += valid ? x : 0
-                    vvCount[i] += valid ? 1 : 0
-                }
-            }}}
-            vhMin.withUnsafeMutableBufferPointer { vhMin in
-            vhMax.withUnsafeMutableBufferPointer { vhMax in
-            vhMinDate.withUnsafeMutableBufferPointer { vhMinDate in
-            vhMaxDate.withUnsafeMutableBufferPointer { vhMaxDate in
-            vhSum.withUnsafeMutableBufferPointer { vhSum in
-            vhSquares.withUnsafeMutableBufferPointer { vhSquares in
-            vhCount.withUnsafeMutableBufferPointer { vhCount in
-                for i in 0..<vh.count {
-                    let x = vh[i]
-                    let valid = x == x
-                    let lower = valid && x < vhMin[i]
-                    let higher = valid && x > vhMax[i]
-                    vhMin[i] = lower ? x : vhMin[i]
-                    vhMinDate[i] = lower ? date : vhMinDate[i]
-                    vhMax[i] = higher ? x : vhMax[i]
-                    vhMaxDate[i] = higher ? date : vhMaxDate[i]
-                    let shifted = valid ? x - shift : 0
-                    vhSum[i] += shifted
-                    vhSquares[i] += shifted * shifted
-                    vhCount[i] += valid ? 1 : 0
-                }
-            }}}}}}}
+    /// `count` values from `plane + index` (a whole lane when `count` is 8), NaN (nodata) after them.
+    @inline(__always)
+    private static func load(_ plane: UnsafePointer<Float>, _ index: Int, _ count: Int) -> Lane {
+        if count == Lane.scalarCount {
+            return UnsafeRawPointer(plane + index).loadUnaligned(as: Lane.self)
         }
+        var lane = Lane(repeating: .nan)
+        for k in 0..<count { lane[k] = plane[index + k] }
+        return lane
+    }
 
-        func decide(_ count: Int, rules: RiceRules, into output: UnsafeMutableBufferPointer<UInt8>) {
-            let minimum = Float(rules.minimumDates)
-            let urbanVariance = rules.urbanStdVH * rules.urbanStdVH
-            for i in 0..<count {
-                let vvN = vvCount[i]
-                let vhN = vhCount[i]
-                guard vvN >= minimum, vhN >= minimum else {
-                    output[i] = LandClass.nodata
-                    continue
-                }
-                let vvMean = vvSum[i] / vvN
-                let vhShiftedMean = vhSum[i] / vhN
-                let vhMean = vhShiftedMean + Self.shift
-                let vhVariance = max(vhSquares[i] / vhN - vhShiftedMean * vhShiftedMean, 0)
-                let code: LandClass
-                if vvMax[i] < rules.waterMaxVV && vhMean < rules.waterMeanVH {
-                    code = .water
-                } else if vhMin[i] < rules.riceFloodVH && vhMax[i] - vhMin[i] >= rules.riceRise
-                            && vhMaxDate[i] > vhMinDate[i] && vhMax[i] > rules.ricePeakVH {
-                    code = .rice
-                } else if vvMean > rules.urbanMeanVV && vhVariance < urbanVariance {
-                    code = .urbanTree
-                } else {
-                    code = .unknown
-                }
-                output[i] = code.rawValue
-            }
+    /// The class codes of the eight pixels at `index`: every statistic stays in registers over the dates.
+    @inline(__always)
+    private static func classifyLane(
+        _ planes: UnsafeBufferPointer<UnsafePointer<Float>>, dates: Int, at index: Int, count: Int, _ t: Thresholds
+    ) -> SIMD8<Int32> {
+        let one = Lane(repeating: 1)
+        let shift = Lane(repeating: Self.shift)
+        var vvMax = Lane(repeating: -.infinity)
+        var vvSum = Lane.zero
+        var vvCount = Lane.zero
+        var vhMin = Lane(repeating: .infinity)
+        var vhMax = Lane(repeating: -.infinity)
+        var vhMinDate = Lane.zero
+        var vhMaxDate = Lane.zero
+        var vhSum = Lane.zero
+        var vhSquares = Lane.zero
+        var vhCount = Lane.zero
+        var dateLane = Lane.zero
+        for date in 0..<dates {
+            let x = load(planes[date], index, count)
+            let valid = x .== x
+            vvMax.replace(with: x, where: x .> vvMax)
+            vvSum += Lane.zero.replacing(with: x, where: valid)
+            vvCount += Lane.zero.replacing(with: one, where: valid)
+
+            let y = load(planes[dates + date], index, count)
+            let validY = y .== y
+            let lower = y .< vhMin
+            let higher = y .> vhMax
+            vhMin.replace(with: y, where: lower)
+            vhMinDate.replace(with: dateLane, where: lower)
+            vhMax.replace(with: y, where: higher)
+            vhMaxDate.replace(with: dateLane, where: higher)
+            let shifted = Lane.zero.replacing(with: y - shift, where: validY)
+            vhSum += shifted
+            vhSquares += shifted * shifted
+            vhCount += Lane.zero.replacing(with: one, where: validY)
+            dateLane += one
+        }
+        let vvMean = vvSum / pointwiseMax(vvCount, one)
+        let vhShiftedMean = vhSum / pointwiseMax(vhCount, one)
+        let vhMean = vhShiftedMean + shift
+        let vhVariance = vhSquares / pointwiseMax(vhCount, one) - vhShiftedMean * vhShiftedMean
+        let water = (vvMax .< t.waterMaxVV) .& (vhMean .< t.waterMeanVH)
+        let rice = (vhMin .< t.riceFloodVH) .& (vhMax - vhMin .>= t.riceRise) .& (vhMaxDate .> vhMinDate) .& (vhMax .> t.ricePeakVH)
+        let urban = (vvMean .> t.urbanMeanVV) .& (vhVariance .< t.urbanVarianceVH)
+        let enough = (vvCount .>= t.minimumDates) .& (vhCount .>= t.minimumDates)
+        var code = SIMD8<Int32>(repeating: Int32(LandClass.unknown.rawValue))
+        code.replace(with: Int32(LandClass.urbanTree.rawValue), where: urban)
+        code.replace(with: Int32(LandClass.rice.rawValue), where: rice)
+        code.replace(with: Int32(LandClass.water.rawValue), where: water)
+        code.replace(with: Int32(LandClass.nodata), where: .!enough)
+        return code
+    }
+
+    /// dB values are shifted by this before summing squares, to keep the Float32 variance exact enough.
+    private static let shift: Float = -15
+
+    /// The rules as lanes.
+    private struct Thresholds {
+        let waterMaxVV: Lane
+        let waterMeanVH: Lane
+        let riceFloodVH: Lane
+        let riceRise: Lane
+        let ricePeakVH: Lane
+        let urbanMeanVV: Lane
+        let urbanVarianceVH: Lane
+        let minimumDates: Lane
+
+        init(_ rules: RiceRules) {
+            waterMaxVV = Lane(repeating: rules.waterMaxVV)
+            waterMeanVH = Lane(repeating: rules.waterMeanVH)
+            riceFloodVH = Lane(repeating: rules.riceFloodVH)
+            riceRise = Lane(repeating: rules.riceRise)
+            ricePeakVH = Lane(repeating: rules.ricePeakVH)
+            urbanMeanVV = Lane(repeating: rules.urbanMeanVV)
+            urbanVarianceVH = Lane(repeating: rules.urbanStdVH * rules.urbanStdVH)
+            minimumDates = Lane(repeating: Float(rules.minimumDates))
         }
     }
 }

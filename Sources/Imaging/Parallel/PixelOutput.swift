@@ -1,0 +1,26 @@
+/// A raster's pixel buffer that several workers fill at once, each in its own disjoint part.
+///
+/// `@unchecked Sendable` because the buffer is shared by pointer: the invariant is that every caller writes a
+/// range (of pixels or rows) that no other caller touches, and that the owner reads it only after every
+/// worker finished (``PinnedExecutor/parallelFor(_:grain:_:)`` returns after the last chunk).
+final class PixelOutput<Pixel: RasterPixel>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Pixel>
+    let width: Int
+    let height: Int
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        buffer = .allocate(capacity: width * height)
+        buffer.initialize(repeating: .zero)
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// The filled raster (one copy).
+    func raster() -> Raster<Pixel> {
+        Raster(width: width, height: height, pixels: Array(buffer))
+    }
+}
