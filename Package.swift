@@ -107,6 +107,7 @@ let package = Package(
             name: "ImagingTests",
             dependencies: [
                 "Imaging",
+                "CGDAL",
                 "Actors",
                 "Grid",
             ],

@@ -1,0 +1,96 @@
+import Foundation
+import Imaging
+import Testing
+
+@Suite("Synthetic products and orthorectification", .timeLimit(.minutes(1)))
+struct OrthoTests {
+    static let tile = OutputTile(name: "48QXH", epsg: 32648, originX: 600_000, originY: 2_300_040, pixelSize: 10, width: 200, height: 200)
+
+    static func writer(seed: UInt64 = 3, dates: Int = 1, size: Int = 300) -> SyntheticProductWriter {
+        var sceneSettings = SyntheticScene.Settings()
+        sceneSettings.width = tile.width
+        sceneSettings.height = tile.height
+        sceneSettings.dates = dates
+        sceneSettings.fieldSize = 100
+        sceneSettings.seed = seed
+        var settings = SyntheticProductWriter.Settings()
+        settings.width = size
+        settings.height = size
+        return SyntheticProductWriter(settings: settings, scene: SyntheticScene(settings: sceneSettings), tile: tile)
+    }
+
+    @Test func synthetic_productIsAReadableSAFEWithGridCalibrationAndNoise() throws {
+        let directory = try TestData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = try Self.writer().write(date: 0, into: directory.path)
+        let product = try SAFEProduct(path: path)
+        #expect(product.manifest.mission == "S1A" && product.manifest.pass == .descending && product.manifest.relativeOrbit == 18)
+        #expect(product.manifest.polarisations == [.vv, .vh])
+        #expect(product.manifest.footprint.count == 4)
+        #expect(Set(product.files.keys) == [.vv, .vh])
+        let annotation = try product.annotation(.vh)
+        #expect(annotation.numberOfSamples == 300 && annotation.geolocationGrid.count == 210)
+        #expect(try product.noise(.vv).azimuthBlocks.count == 3)
+        let measurement = try #require(product.files[.vv]?.measurement)
+        let info = try GDALRasterStore().info(at: measurement)
+        #expect(info.dataType == .uint16 && info.width == 300 && info.height == 300)
+    }
+
+    @Test func ortho_tileReproducesTheSceneWithS1TilingNameAndTags() async throws {
+        let directory = try TestData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = Self.writer()
+        let product = try SAFEProduct(path: try writer.write(date: 0, into: directory.path))
+        let tiler = OrthoTiler()
+        for polarisation in [Polarisation.vv, .vh] {
+            let image = try await tiler.orthorectify(product, polarisation: polarisation, tile: Self.tile)
+            #expect(image.geo == Self.tile.geoReference)
+            #expect(image.metadata["ORTHORECTIFIED"] == "true" && image.metadata["POLARIZATION"] == polarisation.rawValue)
+            #expect(image.metadata["S2_TILE_CORRESPONDING_CODE"] == "48QXH" && image.metadata["NOISE_REMOVED"] == "True")
+            // The product covers the tile: no nodata.
+            #expect(image.raster.pixels.allSatisfy { $0 > 0 })
+            // Each field's mean, away from its edges, is the scene's σ⁰ within 0.5 dB (speckle averages out).
+            let filtered = LeeFilter().apply(image.raster)
+            for field in 0..<4 {
+                let x0 = (field % 2) * 100 + 20
+                let y0 = (field / 2) * 100 + 20
+                var sum = 0.0
+                for y in y0..<(y0 + 60) { for x in x0..<(x0 + 60) { sum += Double(filtered[x, y]) } }
+                let measured = 10 * log10(sum / 3600)
+                let landClass = try #require(LandClass(rawValue: writer.scene.truth[x0, y0]))
+                let expected = Double(SyntheticScene.profile(landClass, polarisation: polarisation, date: 0, floodDate: writer.scene.floodDates[field]))
+                #expect(abs(measured - expected) < 0.5, "\(polarisation) field \(field) \(landClass): \(measured) dB vs \(expected) dB")
+            }
+        }
+        let name = OrthoTiler.name(product, polarisation: .vh, tile: Self.tile)
+        #expect(name.description == "s1a_48QXH_vh_DES_018_20250105t224512.tif")
+        #expect(S1TilingName(parsing: name.description) == name)
+        #expect(S1TilingName(parsing: "s1a_33NWB_vh_DES_007_20200108txxxxxx_filtered.tif")?.suffixes == ["filtered"])
+        #expect(S1TilingName(parsing: "s1a_33NWB_vh_DES_007_20200108txxxxxx_filtered.tif")?.time == nil)
+        #expect(S1TilingName(parsing: "notes.tif") == nil)
+    }
+
+    @Test func ortho_productAwayFromTheTileIsNoOverlapAndWrongTypeIsTyped() async throws {
+        let directory = try TestData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let product = try SAFEProduct(path: try Self.writer().write(date: 0, polarisations: [.vv], into: directory.path))
+        var far = Self.tile
+        far.originX += 200_000
+        await #expect { try await OrthoTiler().orthorectify(product, polarisation: .vv, tile: far) } throws: {
+            ($0 as? GeocodingError) == .noOverlap(product: product.name, tile: "48QXH")
+        }
+        // A Float32 file where the UInt16 measurement should be.
+        let measurement = try #require(product.files[.vv]?.measurement)
+        try GDALRasterStore().write(GeoRaster(raster: Raster<Float>(width: 300, height: 300, repeating: 1)), to: measurement, format: .geoTIFF(deflate: false))
+        await #expect { try await OrthoTiler().orthorectify(product, polarisation: .vv, tile: Self.tile) } throws: {
+            ($0 as? RasterError)?.code == .wrongDataType(expected: .uint16, found: .float32)
+        }
+    }
+
+    @Test func mosaic_firstNonNodataPixelWins() throws {
+        let a = Raster<Float>(width: 4, height: 1, pixels: [1, 0, 0, 4])
+        let b = Raster<Float>(width: 4, height: 1, pixels: [9, 2, 0, 9])
+        #expect(Mosaic.firstValid([a, b])?.pixels == [1, 2, 0, 4])
+        #expect(Mosaic.firstValid([]) == nil)
+    }
+}
