@@ -2,14 +2,14 @@ import Actors
 import ArgumentParser
 import Synchronization
 
-/// `tessera demo`: the runtime at work on this machine.
+/// `tessera demo tiling`: the runtime at work on this machine.
 ///
-/// Until the Sentinel-1 chain lands, the demo shows what everything else stands on: the machine's
-/// topology, the placement plan, and a tiling job (1,024 tiles of 256 × 256 Float32, 3 × 3 mean, sum)
-/// run on the pinned workers with NUMA-local buffers, once on one worker and once on all of them.
-struct DemoCommand: AsyncParsableCommand {
+/// What everything else stands on: the machine's topology, the placement plan, and a tiling job
+/// (1,024 tiles of 256 × 256 Float32, 3 × 3 mean, sum) run on the pinned workers with NUMA-local
+/// buffers, once on one worker and once on all of them.
+struct TilingDemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo",
+        commandName: "tiling",
         abstract: "Show the topology and placement plan, then run a tiling job on pinned workers."
     )
 

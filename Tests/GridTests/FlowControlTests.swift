@@ -34,6 +34,34 @@ import Testing
         #expect(job.core.status == .finished)
     }
 
+    @Test func replicate_perReplicaVariablesFromTheResultReachEachReplicaAndItsBlock() throws {
+        let workflow = Workflow(name: "tiles", tasks: [
+            fn("split").replicate(runs: .result),
+            fn("a", depends: ["split"]).block(.start),
+            TaskDefinition("b", .command(["echo", "${TILE}"]), depends: ["a"]).block(.end),
+            fn("merge", depends: ["b"]),
+        ])
+        var job = try JobHarness(workflow)
+        let decision: Value = ["runs": 2, "variables": [["TILE": "48QXH"], ["TILE": "48QYH"]]]
+        job.run { $0.name.task == "split" ? .success(result: decision, variables: nil) : .success(result: .null, variables: nil) }
+        let echoes = job.assignments.compactMap { assignment -> [String]? in
+            if case .command(let argv) = assignment.executable { argv } else { nil }
+        }
+        #expect(echoes == [["echo", "48QXH"], ["echo", "48QYH"]])
+        let a = job.assignments.filter { $0.name.task == "a" }.map { $0.variables["TILE"] }
+        #expect(a == ["48QXH", "48QYH"])
+        #expect(job.core.status == .finished)
+    }
+
+    @Test func replicate_variablesThatDoNotMatchRunsFailTheInitiator() throws {
+        let workflow = Workflow(name: "bad", tasks: [fn("split").replicate(runs: .result), fn("t", depends: ["split"])])
+        var job = try JobHarness(workflow)
+        let decision: Value = ["runs": 3, "variables": [["TILE": "x"]]]
+        job.run { $0.name.task == "split" ? .success(result: decision, variables: nil) : .success(result: .null, variables: nil) }
+        #expect(job.status("split") == .faulty)
+        #expect(job.core.instances[0].message?.contains("variables must be an array of 3 objects") == true)
+    }
+
     @Test func replicate_twoThousandReplicasAreNamedAndMerged() throws {
         let workflow = Workflow(name: "wide", tasks: [
             fn("split").replicate(runs: .value("2000")), fn("t", depends: ["split"]), fn("merge", depends: ["t"]),

@@ -2,6 +2,14 @@ import Grid
 import Testing
 
 @Suite struct ModelTests {
+    @Test func value_jsonTextSortsObjectKeysSoFingerprintsAreStableAcrossProcesses() {
+        // Dictionary order changes with each process's hash seed; the text must not.
+        var members: [String: Value] = [:]
+        for key in ["zeta", "alpha", "mu", "beta", "omega", "kappa"] { members[key] = .string(key) }
+        let value = Value.object(["runs": 2, "nested": .object(members)])
+        #expect(value.jsonText == #"{"nested":{"alpha":"alpha","beta":"beta","kappa":"kappa","mu":"mu","omega":"omega","zeta":"zeta"},"runs":2}"#)
+    }
+
     @Test func instanceName_printsAndParsesProActiveSuffixes() {
         #expect(TaskInstanceName(task: "T").description == "T")
         #expect(TaskInstanceName(task: "T", iteration: 1).description == "T#1")

@@ -230,6 +230,7 @@ extension JobCore {
         } else {
             variables = jobVariables
         }
+        for (key, value) in instance.replicaVariables { variables[key] = value }
         let task = workflow.tasks[instance.definition]
         if !task.variables.isEmpty {
             let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)

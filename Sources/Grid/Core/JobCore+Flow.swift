@@ -5,7 +5,7 @@ extension JobCore {
     /// What a task's flow control decided.
     enum FlowDecision: Sendable, Equatable {
         case none
-        case replicate(runs: Int)
+        case replicate(runs: Int, variables: [[String: String]])
         case loop(again: Bool)
         case branch(takeIf: Bool)
     }
@@ -48,7 +48,20 @@ extension JobCore {
             guard let count, count >= 0 else {
                 throw FlowError(description: "replicate of \(instance.name) needs runs as an integer ≥ 0, got \(runs.jsonText)")
             }
-            return .replicate(runs: count)
+            // Optional per-replica variables: {"runs": N, "variables": [{NAME: value}, …]} (one object per replica).
+            var perReplica: [[String: String]] = []
+            if let list = value["variables"] {
+                guard case .array(let items) = list, items.count == count else {
+                    throw FlowError(description: "replicate of \(instance.name): variables must be an array of \(count) objects, got \(list.jsonText)")
+                }
+                for item in items {
+                    guard case .object(let fields) = item else {
+                        throw FlowError(description: "replicate of \(instance.name): each replica's variables must be an object, got \(item.jsonText)")
+                    }
+                    perReplica.append(fields.mapValues(\.text))
+                }
+            }
+            return .replicate(runs: count, variables: perReplica)
         case .loop:
             let loop = value["loop"] ?? value
             switch loop {
@@ -76,20 +89,26 @@ extension JobCore {
         switch decision {
         case .none:
             break
-        case .replicate(let runs):
+        case .replicate(let runs, let variables):
             let bodyDefinitions = plan.replicateBody[definition] ?? []
             let body = reachable(from: instances[index].children, within: bodyDefinitions, following: \.children)
+            if let first = variables.first {
+                for member in body { instances[member].replicaVariables = first }
+            }
             if runs == 0 {
                 for member in body where instances[member].status == .submitted {
                     setStatus(member, .skipped, now: now, &effects)
                 }
                 for member in body { release(member, now: now, &effects) }
             } else if runs > 1 {
-                for _ in 1..<runs {
+                for replica in 1..<runs {
                     let map = copy(body, linkingOutsideChildren: true, now: now) { core, name in
                         TaskInstanceName(task: name.task, iteration: name.iteration, replication: core.takeReplication(name))
                     } rewire: { _, _ in }
-                    for new in map.values { instances[new].replicatedBy = index }
+                    for new in map.values {
+                        instances[new].replicatedBy = index
+                        if replica < variables.count { instances[new].replicaVariables = variables[replica] }
+                    }
                 }
             }
         case .loop(let again):

@@ -47,9 +47,11 @@ public enum Value: Sendable, Hashable {
         }
     }
 
-    /// The value as compact JSON text.
+    /// The value as compact JSON text, object keys sorted (the same text in every process, so it can be fingerprinted).
     public var jsonText: String {
-        guard let data = try? JSONEncoder().encode(self) else { return "null" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(self) else { return "null" }
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -102,6 +102,14 @@ public struct GDALRasterStore: RasterStore {
             if format != .png {
                 Self.georeference(source, band: band, image: image)
             }
+            if !image.palette.isEmpty, Pixel.dataType == .byte, let table = GDALCreateColorTable(GPI_RGB) {
+                defer { GDALDestroyColorTable(table) }
+                for (index, colour) in image.palette.prefix(256).enumerated() {
+                    var entry = GDALColorEntry(c1: Int16(colour.red), c2: Int16(colour.green), c3: Int16(colour.blue), c4: 255)
+                    GDALSetColorEntry(table, Int32(index), &entry)
+                }
+                GDALSetRasterColorTable(band, table)
+            }
             var createOptions: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
             for option in options {
                 createOptions = CSLAddString(createOptions, option)
@@ -174,11 +182,20 @@ public struct GDALRasterStore: RasterStore {
         }
         let compression = GDALGetMetadataItem(dataset, "COMPRESSION", "IMAGE_STRUCTURE").map { String(cString: $0) }
         let layout = GDALGetMetadataItem(dataset, "LAYOUT", "IMAGE_STRUCTURE").map { String(cString: $0) }
-        return RasterInfo(
+        var palette: [RasterColour] = []
+        if let table = GDALGetRasterColorTable(band) {
+            for index in 0..<GDALGetColorEntryCount(table) {
+                guard let entry = GDALGetColorEntry(table, index)?.pointee else { continue }
+                palette.append(RasterColour(red: UInt8(clamping: entry.c1), green: UInt8(clamping: entry.c2), blue: UInt8(clamping: entry.c3)))
+            }
+        }
+        var info = RasterInfo(
             width: Int(GDALGetRasterXSize(dataset)), height: Int(GDALGetRasterYSize(dataset)),
             bandCount: Int(GDALGetRasterCount(dataset)), dataType: dataType(GDALGetRasterDataType(band)),
             geo: geo, metadata: metadata, compression: compression, layout: layout,
             gcpCount: Int(GDALGetGCPCount(dataset)))
+        info.palette = palette
+        return info
     }
 
     private static func georeference<Pixel: RasterPixel>(_ dataset: GDALDatasetH, band: GDALRasterBandH, image: GeoRaster<Pixel>) {

@@ -91,11 +91,31 @@ public struct GeoRaster<Pixel: RasterPixel>: Sendable, Equatable {
     public var geo: GeoReference
     /// Metadata tags of the default domain (S1Tiling's ACQUISITION_DATETIME, CALIBRATION, …).
     public var metadata: [String: String]
+    /// A colour per pixel value for Byte images (class maps); empty for none.
+    public var palette: [RasterColour]
 
     /// Makes a georeferenced image.
-    public init(raster: Raster<Pixel>, geo: GeoReference = GeoReference(), metadata: [String: String] = [:]) {
+    public init(raster: Raster<Pixel>, geo: GeoReference = GeoReference(), metadata: [String: String] = [:], palette: [RasterColour] = []) {
         self.raster = raster
         self.geo = geo
         self.metadata = metadata
+        self.palette = palette
+    }
+}
+
+/// An RGB colour of a palette entry.
+public struct RasterColour: Sendable, Hashable, Codable {
+    /// Red.
+    public var red: UInt8
+    /// Green.
+    public var green: UInt8
+    /// Blue.
+    public var blue: UInt8
+
+    /// Makes a colour.
+    public init(red: UInt8, green: UInt8, blue: UInt8) {
+        self.red = red
+        self.green = green
+        self.blue = blue
     }
 }

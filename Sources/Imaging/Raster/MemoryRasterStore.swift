@@ -66,6 +66,7 @@ public final class MemoryRasterStore: RasterStore {
         var info = RasterInfo(
             width: raster.width, height: raster.height, dataType: Pixel.dataType,
             geo: format == .png ? GeoReference() : image.geo, metadata: format == .png ? [:] : image.metadata)
+        if Pixel.dataType == .byte { info.palette = image.palette }
         switch format {
         case .geoTIFF(let deflate): info.compression = deflate ? "DEFLATE" : nil
         case .cog:

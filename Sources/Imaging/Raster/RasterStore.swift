@@ -18,6 +18,8 @@ public struct RasterInfo: Sendable, Hashable {
     public var layout: String?
     /// Number of ground control points (an S1 GRD measurement has them instead of a transform).
     public var gcpCount: Int
+    /// The colour table of band 1 (empty when none).
+    public var palette: [RasterColour] = []
 
     /// Makes an info record.
     public init(

@@ -2,13 +2,31 @@ import Foundation
 
 /// The XML files of a synthetic SAFE product, in the layout of real IPF 3.x products.
 enum SAFEXML {
+    /// A file listed in the manifest's data object section.
+    struct DataObject {
+        var href: String
+        var size: Int
+        var md5: String
+    }
+
     static func list(_ values: [Double], digits: Int = 6) -> String {
         values.map { String(format: "%.\(digits)e", $0) }.joined(separator: " ")
     }
 
     static func manifest(
-        settings: SyntheticProductWriter.Settings, names: SAFENames, polarisations: [Polarisation], grid: [GeolocationPoint], relativeOrbit: Int
+        settings: SyntheticProductWriter.Settings, names: SAFENames, polarisations: [Polarisation], grid: [GeolocationPoint], relativeOrbit: Int,
+        objects: [DataObject]
     ) -> String {
+        let dataObjects = objects.enumerated().map { index, object in
+            """
+                <dataObject ID="object\(index)">
+                  <byteStream mimeType="application/octet-stream" size="\(object.size)">
+                    <fileLocation locatorType="URL" href="\(object.href)"/>
+                    <checksum checksumName="MD5">\(object.md5)</checksum>
+                  </byteStream>
+                </dataObject>
+            """
+        }.joined(separator: "\n")
         // Footprint: the four corners of the geolocation grid, lat,lon.
         let corners = [grid.first, grid.first(where: { $0.line == 0 && $0.pixel == grid.map(\.pixel).max() }), grid.last,
                        grid.first(where: { $0.pixel == 0 && $0.line == grid.map(\.line).max() })].compactMap { $0 }
@@ -53,6 +71,9 @@ enum SAFEXML {
                   </safe:footPrint></safe:frame></safe:frameSet>
                 </xmlData></metadataWrap></metadataObject>
               </metadataSection>
+              <dataObjectSection>
+            \(dataObjects)
+              </dataObjectSection>
             </xfdu:XFDU>
 
             """

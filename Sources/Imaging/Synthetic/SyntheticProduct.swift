@@ -68,8 +68,7 @@ public struct SyntheticProductWriter: Sendable {
             try manager.createDirectory(atPath: safe + "/" + folder, withIntermediateDirectories: true)
         }
         let grid = geometry.geolocationGrid()
-        try SAFEXML.manifest(settings: settings, names: names, polarisations: polarisations, grid: grid, relativeOrbit: settings.relativeOrbit)
-            .write(toFile: safe + "/manifest.safe", atomically: true, encoding: .utf8)
+        var written: [String] = []
         var generator = SplitMix64(seed: scene.settings.seed &+ UInt64(date) &* 0x9E37_79B9 &+ 17)
         for (index, polarisation) in polarisations.enumerated() {
             let stem = names.stem(polarisation, index: index + 1)
@@ -80,7 +79,20 @@ public struct SyntheticProductWriter: Sendable {
             try SAFEXML.noise(luts: luts, names: names).write(toFile: "\(safe)/annotation/calibration/noise-\(stem).xml", atomically: true, encoding: .utf8)
             let dn = digitalNumbers(polarisation, date: date, geometry: geometry, luts: luts, using: &generator)
             try store.write(GeoRaster(raster: dn), to: "\(safe)/measurement/\(stem).tiff", format: .geoTIFF(deflate: false))
+            written += [
+                "annotation/\(stem).xml", "annotation/calibration/calibration-\(stem).xml",
+                "annotation/calibration/noise-\(stem).xml", "measurement/\(stem).tiff",
+            ]
         }
+        // The manifest comes last: it lists every file with its size and MD5, as real products do.
+        var objects: [SAFEXML.DataObject] = []
+        for href in written {
+            let path = safe + "/" + href
+            let size = (try manager.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            objects.append(SAFEXML.DataObject(href: "./" + href, size: size, md5: try ProductStore.md5(of: path)))
+        }
+        try SAFEXML.manifest(settings: settings, names: names, polarisations: polarisations, grid: grid, relativeOrbit: settings.relativeOrbit, objects: objects)
+            .write(toFile: safe + "/manifest.safe", atomically: true, encoding: .utf8)
         return safe
     }
 
