@@ -42,6 +42,9 @@ struct TaskRunner: Sendable {
         case .script, .command:
             outcome = await runProcess(assignment, in: directory, started: started)
         }
+        if case .failure(let message) = outcome {
+            note("failed: \(message)", assignment)
+        }
         if let fingerprint = assignment.fingerprint, case .success(let result, let variables) = outcome {
             let recorded = healing.record(
                 key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory, result: result, variables: variables)
