@@ -144,6 +144,8 @@ public struct RiceMapper: Sendable {
         let statistics = ClassStatistics(map: classes, pixelArea: pixelArea)
 
         let base = map.hasSuffix(".tif") ? String(map.dropLast(4)) : map
+        let folder = URL(fileURLWithPath: map).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var palette = [RasterColour](repeating: RasterColour(red: 0, green: 0, blue: 0), count: 256)
         for landClass in LandClass.allCases {
             let colour = landClass.colour
@@ -184,7 +186,7 @@ public struct RiceMapper: Sendable {
         return byDate
     }
 
-    /// Mean dB over the dates, −25…0 dB → 0…255; nodata stays 0.
+    /// Mean dB over the dates, −30…0 dB → 1…255; nodata stays 0.
     static func grayscale(mean stack: [Raster<Float>]) -> Raster<UInt8> {
         guard let first = stack.first else { return Raster(width: 0, height: 0) }
         var out = Raster<UInt8>(width: first.width, height: first.height)
@@ -196,7 +198,7 @@ public struct RiceMapper: Sendable {
                 count += 1
             }
             guard count > 0 else { continue }
-            let scaled = ((sum / count + 25) / 25 * 254).rounded() + 1
+            let scaled = ((sum / count + 30) / 30 * 254).rounded() + 1
             out.pixels[index] = UInt8(min(max(scaled, 1), 255))
         }
         return out
