@@ -14,7 +14,7 @@ struct ImagingBenchCommand: AsyncParsableCommand {
             output pixels. leeMpxPerSecond: 5 × 5 Lee (ENL 4.4) on 4096 × 4096 linear power, 1 worker \
             (leeMpxPerSecond2 on 2). memoryBandwidthGBs: a 1 GiB Float32 copy, counted as 2 GiB moved \
             (STREAM), median of --repeats; riceBandwidthFraction: bytes the 1-core classifier reads per \
-            second over that. Every figure is the median of --repeats runs; inputs are made before timing.
+            second over that. Every figure is the median of --repeats runs; inputs are made before timing.             fullProductSeconds1/2: one synthetic GRD product of --product-size, VV + VH, calibrated with             thermal-noise removal, orthorectified onto one --tile-size tile and Lee-filtered, on 1 and 2             workers (bands in parallel); fullProductPeakMB(1): the peak RSS of that pass (--quick skips it).
             """
     )
 
@@ -30,8 +30,14 @@ struct ImagingBenchCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic inputs.")
     var seed: UInt64 = 1
 
-    @Flag(help: "Skip the full-size product (it is not measured yet either way).")
+    @Flag(help: "Skip the full-size product.")
     var quick = false
+
+    @Option(help: "Full-size product, WIDTHxHEIGHT (a full IW GRD is about 25000x16700).")
+    var productSize: String = "25000x16700"
+
+    @Option(help: "Output tile side for the full-size product (an S2 tile is 10980).")
+    var tileSize: Int = 10_980
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -40,6 +46,16 @@ struct ImagingBenchCommand: AsyncParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard size >= 16, size <= 16_384 else { throw ValidationError("--size must be between 16 and 16384") }
         guard dates >= 2, dates <= 64 else { throw ValidationError("--dates must be between 2 and 64") }
+        _ = try parsedProductSize()
+        guard tileSize >= 100, tileSize <= 20_000 else { throw ValidationError("--tile-size must be between 100 and 20000") }
+    }
+
+    func parsedProductSize() throws -> (Int, Int) {
+        let parts = productSize.lowercased().split(separator: "x")
+        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), width >= 100, height >= 100, width <= 40_000, height <= 40_000 else {
+            throw ValidationError("--product-size must be WIDTHxHEIGHT between 100 and 40000 (got \(productSize))")
+        }
+        return (width, height)
     }
 
     func run() async throws {
@@ -51,6 +67,22 @@ struct ImagingBenchCommand: AsyncParsableCommand {
             try? one.shutdown()
             try? two.shutdown()
         }
+        var report = try await kernels(machine: machine, one: one, two: two)
+        if !quick {
+            let full = try await fullProduct(one: one, two: two)
+            report.fullProductSeconds1 = full.seconds1
+            report.fullProductSeconds2 = full.seconds2
+            report.fullProductPeakMB = full.peakMB
+            report.fullProductPeakMB1 = full.peakMB1
+        }
+        if json {
+            try printJSON(report)
+        } else {
+            print(report.table)
+        }
+    }
+
+    private func kernels(machine: MachineTopology, one: WorkerPool, two: WorkerPool) async throws -> ImagingBenchReport {
         let pixels = Double(size * size)
 
         let bandwidth = try await median { Self.copyBandwidth(bytes: 1 << 30) }
@@ -73,19 +105,50 @@ struct ImagingBenchCommand: AsyncParsableCommand {
         let lee2 = try await median { try await Self.seconds { _ = try await filter.apply(power, on: two.executor) } }
 
         let bytesPerPixel = Double(2 * dates * MemoryLayout<Float>.size)
-        let report = ImagingBenchReport(
+        return ImagingBenchReport(
             size: size, dates: dates, cores: machine.topology.cores.count,
             riceMpxPerSecond1: pixels / rice1 / 1e6, riceMpxPerSecond2: pixels / rice2 / 1e6,
             riceSpeedup: rice1 / rice2, riceClasses: counts,
             riceBandwidthFraction: pixels * bytesPerPixel / rice1 / (bandwidth * 1e9),
             leeMpxPerSecond: pixels / lee1 / 1e6, leeMpxPerSecond2: pixels / lee2 / 1e6,
             memoryBandwidthGBs: bandwidth,
-            fullProductSeconds1: nil, fullProductSeconds2: nil, fullProductPeakMB: nil)
-        if json {
-            try printJSON(report)
-        } else {
-            print(report.table)
+            fullProductSeconds1: nil, fullProductSeconds2: nil, fullProductPeakMB: nil, fullProductPeakMB1: nil)
+    }
+
+    /// One full-size synthetic product, VV + VH, calibrated, denoised, orthorectified onto one tile and
+    /// Lee-filtered, on 1 then 2 workers; the peak RSS of each pass (the product is made before, untimed).
+    private func fullProduct(one: WorkerPool, two: WorkerPool) async throws -> (seconds1: Double, seconds2: Double, peakMB1: Double, peakMB: Double) {
+        let (width, height) = try parsedProductSize()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-bench-\(ProcessInfo.processInfo.processIdentifier)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let tile = OutputTile(name: "48QXH", epsg: 32648, originX: 600_000, originY: 2_300_040, pixelSize: 10, width: tileSize, height: tileSize)
+        var sceneSettings = SyntheticScene.Settings()
+        sceneSettings.width = tileSize
+        sceneSettings.height = tileSize
+        sceneSettings.dates = 1
+        sceneSettings.fieldSize = max(100, tileSize / 20)
+        sceneSettings.seed = seed
+        var productSettings = SyntheticProductWriter.Settings()
+        productSettings.width = width
+        productSettings.height = height
+        let writer = SyntheticProductWriter(settings: productSettings, scene: SyntheticScene(settings: sceneSettings), tile: tile)
+        let safe = try await writer.write(date: 0, into: directory, on: two.executor)
+        let product = try SAFEProduct(path: safe)
+        let tiler = OrthoTiler()
+        let filter = LeeFilter()
+        var results: [(Double, Double)] = []
+        for pool in [one, two] {
+            PeakMemory.reset()
+            let seconds = try await Self.seconds {
+                for polarisation in [Polarisation.vv, .vh] {
+                    let image = try await tiler.orthorectify(product, polarisation: polarisation, tile: tile, on: pool.executor)
+                    _ = try await filter.apply(image.raster, on: pool.executor)
+                }
+            }
+            results.append((seconds, PeakMemory.megabytes()))
         }
+        return (results[0].0, results[1].0, results[0].1, results[1].1)
     }
 
     private func median(_ measure: () async throws -> Double) async throws -> Double {
@@ -147,15 +210,17 @@ struct ImagingBenchReport: Encodable {
     var leeMpxPerSecond: Double
     var leeMpxPerSecond2: Double
     var memoryBandwidthGBs: Double
-    /// The full-size product needs the geocoder and the synthetic SAFE writer; nil until they exist.
+    /// nil with --quick.
     var fullProductSeconds1: Double?
     var fullProductSeconds2: Double?
     var fullProductPeakMB: Double?
+    var fullProductPeakMB1: Double?
 
     func encode(to encoder: any Encoder) throws {
         enum Key: String, CodingKey {
             case size, dates, cores, riceMpxPerSecond1, riceMpxPerSecond2, riceSpeedup, riceClasses, riceBandwidthFraction
             case leeMpxPerSecond, leeMpxPerSecond2, memoryBandwidthGBs, fullProductSeconds1, fullProductSeconds2, fullProductPeakMB
+            case fullProductPeakMB1
         }
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(size, forKey: .size)
@@ -173,6 +238,7 @@ struct ImagingBenchReport: Encodable {
         try container.encode(fullProductSeconds1, forKey: .fullProductSeconds1)
         try container.encode(fullProductSeconds2, forKey: .fullProductSeconds2)
         try container.encode(fullProductPeakMB, forKey: .fullProductPeakMB)
+        try container.encode(fullProductPeakMB1, forKey: .fullProductPeakMB1)
     }
 
     var table: String {
@@ -183,7 +249,21 @@ struct ImagingBenchReport: Encodable {
               rice memory traffic   \(String(format: "%.0f", riceBandwidthFraction * 100)) % of the copy bandwidth
               Lee 5x5               1 worker \(fixed(leeMpxPerSecond)) Mpx/s (goal >= 150; scipy 18), 2 workers \(fixed(leeMpxPerSecond2)) Mpx/s
               memory bandwidth      \(fixed(memoryBandwidthGBs)) GB/s (1 GiB copy, STREAM count)
-              full-size product     not measured yet (needs the geocoder)
+              full-size product     \(fullProductSeconds1.map { String(format: "%.1f s", $0) } ?? "skipped") on 1 worker (peak \(fullProductPeakMB1.map { String(format: "%.0f MB", $0) } ?? "-")), \(fullProductSeconds2.map { String(format: "%.1f s", $0) } ?? "skipped") on 2 (peak \(fullProductPeakMB.map { String(format: "%.0f MB", $0) } ?? "-"))
             """
+    }
+}
+
+/// The process's peak resident memory (VmHWM), resettable between measurements (Linux `clear_refs`).
+enum PeakMemory {
+    static func reset() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    static func megabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes / 1024
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Grid
+import Imaging
 
 /// `tessera run WORKFLOW.yaml`: runs one workflow on an embedded grid and reports how it ended.
 struct RunCommand: AsyncParsableCommand {
@@ -133,5 +134,6 @@ enum BuiltinFunctions {
         functions.register("tessera.echo") { (context: inout TaskContext) in context.input }
         functions.register("tessera.parents") { (context: inout TaskContext) in .array(context.parentValues) }
         GridWorkload.register(in: functions)
+        ImagingFunctions.register(in: functions)
     }
 }

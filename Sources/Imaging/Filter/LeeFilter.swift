@@ -47,56 +47,94 @@ public struct LeeFilter: Sendable, Hashable, Codable {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= height, "rows outside the image")
         guard width > 0, !rows.isEmpty, let source = input.baseAddress, let target = output.baseAddress else { return }
         let r = radius
-        let padded = width + 2 * r
-        // Column sums over the window's rows, padded with r zeros on each side for the horizontal pass.
-        var columnSum = [Float](repeating: 0, count: padded)
-        var columnSquares = [Float](repeating: 0, count: padded)
-        var columnCount = [Float](repeating: 0, count: padded)
-        let noiseVariance = 1 / looks
-        columnSum.withUnsafeMutableBufferPointer { s1 in
-            columnSquares.withUnsafeMutableBufferPointer { s2 in
-                columnCount.withUnsafeMutableBufferPointer { n in
-                    for y in rows {
-                        // Vertical pass: direct sums over the window's rows (no running subtraction, so no drift).
-                        for c in 0..<padded {
-                            s1[c] = 0
-                            s2[c] = 0
-                            n[c] = 0
-                        }
-                        for yy in max(0, y - r)...min(height - 1, y + r) {
-                            let row = source + yy * width
-                            for c in 0..<width {
-                                let x = row[c]
-                                let valid: Float = x > 0 ? 1 : 0
-                                let v = x > 0 ? x : 0
-                                s1[c + r] += v
-                                s2[c + r] += v * v
-                                n[c + r] += valid
-                            }
-                        }
-                        // Horizontal pass and the Lee weight.
-                        let center = source + y * width
-                        let out = target + y * width
-                        for c in 0..<width {
-                            var sum: Float = 0
-                            var squares: Float = 0
-                            var count: Float = 0
-                            for d in 0...(2 * r) {
-                                sum += s1[c + d]
-                                squares += s2[c + d]
-                                count += n[c + d]
-                            }
-                            let x = center[c]
-                            let mean = sum / max(count, 1)
-                            let variance = squares / max(count, 1) - mean * mean
-                            // w = 1 − Cu²/Ci² = 1 − Cu²·m²/v, 0 for a flat window.
-                            let weight = variance > 0 ? max(0, 1 - noiseVariance * mean * mean / variance) : 0
-                            let filtered = mean + weight * (x - mean)
-                            out[c] = x > 0 ? filtered : 0
-                        }
+        let lanes = Lane.scalarCount
+        // Column sums over the window's rows, with r zero columns on each side (outside the image counts as
+        // nodata) and room for a whole last lane.
+        let padded = width + 2 * r + lanes
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: 3 * padded)
+        defer { sums.deallocate() }
+        sums.initialize(repeating: 0, count: 3 * padded)
+        let s1 = sums
+        let s2 = sums + padded
+        let n = sums + 2 * padded
+        let noiseVariance = Lane(repeating: 1 / looks)
+        let zero = Lane.zero
+        let one = Lane(repeating: 1)
+        let wholeLanes = width / lanes * lanes
+        for y in rows {
+            // Vertical pass: direct sums over the window's rows (no running subtraction, so no drift).
+            let top = max(0, y - r)
+            let bottom = min(height - 1, y + r)
+            var c = 0
+            while c < wholeLanes {
+                var sum = zero
+                var squares = zero
+                var count = zero
+                for yy in top...bottom {
+                    let x = UnsafeRawPointer(source + yy * width + c).loadUnaligned(as: Lane.self)
+                    let valid = x .> zero
+                    let v = zero.replacing(with: x, where: valid)
+                    sum += v
+                    squares += v * v
+                    count += zero.replacing(with: one, where: valid)
+                }
+                UnsafeMutableRawPointer(s1 + r + c).storeBytes(of: sum, as: Lane.self)
+                UnsafeMutableRawPointer(s2 + r + c).storeBytes(of: squares, as: Lane.self)
+                UnsafeMutableRawPointer(n + r + c).storeBytes(of: count, as: Lane.self)
+                c += lanes
+            }
+            while c < width {
+                var sum: Float = 0
+                var squares: Float = 0
+                var count: Float = 0
+                for yy in top...bottom {
+                    let x = source[yy * width + c]
+                    if x > 0 {
+                        sum += x
+                        squares += x * x
+                        count += 1
                     }
                 }
+                s1[r + c] = sum
+                s2[r + c] = squares
+                n[r + c] = count
+                c += 1
+            }
+            // Horizontal pass and the Lee weight, a lane at a time (the padding makes the last lane safe to read).
+            let centre = source + y * width
+            let out = target + y * width
+            c = 0
+            while c < width {
+                var sum = zero
+                var squares = zero
+                var count = zero
+                for d in 0...(2 * r) {
+                    sum += UnsafeRawPointer(s1 + c + d).loadUnaligned(as: Lane.self)
+                    squares += UnsafeRawPointer(s2 + c + d).loadUnaligned(as: Lane.self)
+                    count += UnsafeRawPointer(n + c + d).loadUnaligned(as: Lane.self)
+                }
+                let reciprocal = one / pointwiseMax(count, one)
+                let mean = sum * reciprocal
+                let variance = squares * reciprocal - mean * mean
+                // w = 1 − Cu²/Ci² = 1 − Cu²·m²/v, 0 for a flat window.
+                let positive = variance .> zero
+                let safeVariance = one.replacing(with: variance, where: positive)
+                let weight = zero.replacing(with: pointwiseMax(zero, one - noiseVariance * mean * mean / safeVariance), where: positive)
+                if c + lanes <= width {
+                    let x = UnsafeRawPointer(centre + c).loadUnaligned(as: Lane.self)
+                    let filtered = mean + weight * (x - mean)
+                    UnsafeMutableRawPointer(out + c).storeBytes(of: zero.replacing(with: filtered, where: x .> zero), as: Lane.self)
+                } else {
+                    for k in 0..<(width - c) {
+                        let x = centre[c + k]
+                        out[c + k] = x > 0 ? mean[k] + weight[k] * (x - mean[k]) : 0
+                    }
+                }
+                c += lanes
             }
         }
     }
+
+    /// Eight pixels at a time.
+    typealias Lane = SIMD8<Float>
 }

@@ -19,8 +19,15 @@ final class PixelOutput<Pixel: RasterPixel>: @unchecked Sendable {
         buffer.deallocate()
     }
 
-    /// The filled raster (one copy).
+    /// The filled raster (one copy, a plain memory copy).
     func raster() -> Raster<Pixel> {
-        Raster(width: width, height: height, pixels: Array(buffer))
+        let count = buffer.count
+        let pixels = [Pixel](unsafeUninitializedCapacity: count) { target, initialized in
+            if let destination = target.baseAddress, let source = buffer.baseAddress {
+                UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<Pixel>.stride)
+            }
+            initialized = count
+        }
+        return Raster(width: width, height: height, pixels: pixels)
     }
 }

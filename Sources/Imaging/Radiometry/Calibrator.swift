@@ -83,11 +83,13 @@ public struct Calibrator: Sendable {
         var gain = [Double](repeating: 0, count: dn.width)
         var eta = [Double](repeating: 0, count: dn.width)
         var factor = [Double](repeating: 1, count: dn.width)
+        var gains = VectorGrid.RowEvaluator(grid: lut, firstPixel: window.x, count: dn.width)
+        var etas = noise.map { VectorGrid.RowEvaluator(grid: $0.range, firstPixel: window.x, count: dn.width) }
         for row in 0..<dn.height {
             let line = window.y + row
-            lut.fillRow(line: Double(line), firstPixel: window.x, into: &gain)
+            gains.fill(line: Double(line), into: &gain)
             if let noise {
-                noise.range.fillRow(line: Double(line), firstPixel: window.x, into: &eta)
+                etas?.fill(line: Double(line), into: &eta)
                 fillAzimuthFactor(noise, line: line, firstPixel: window.x, into: &factor)
             }
             let base = row * dn.width

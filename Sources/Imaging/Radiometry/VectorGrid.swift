@@ -59,6 +59,51 @@ public struct VectorGrid: Sendable, Hashable {
         }
     }
 
+    /// Evaluates whole rows over a fixed pixel range, interpolating each vector along pixel once.
+    ///
+    /// Vectors are ~600 lines apart, so a window's rows mostly blend the same two cached vector rows.
+    public struct RowEvaluator: Sendable {
+        let grid: VectorGrid
+        let firstPixel: Int
+        let count: Int
+        private var cached: [Int: [Double]] = [:]
+
+        /// An evaluator for pixels `firstPixel ..< firstPixel + count`.
+        public init(grid: VectorGrid, firstPixel: Int, count: Int) {
+            self.grid = grid
+            self.firstPixel = firstPixel
+            self.count = count
+        }
+
+        private mutating func vectorRow(_ index: Int) -> [Double] {
+            if let row = cached[index] { return row }
+            var row = [Double](repeating: 0, count: count)
+            VectorGrid.fillVector(grid.pixels[index], grid.values[index], firstPixel: firstPixel, into: &row)
+            if cached.count > 8 { cached.removeAll(keepingCapacity: true) }
+            cached[index] = row
+            return row
+        }
+
+        /// Fills `row` (of `count` values) with the LUT at `line`.
+        public mutating func fill(line: Double, into row: inout [Double]) {
+            precondition(row.count == count, "the row must hold the evaluator's pixel count")
+            let (lower, upper, weight) = grid.bracket(line)
+            let a = vectorRow(lower)
+            guard weight > 0 else {
+                row = a
+                return
+            }
+            let b = vectorRow(upper)
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    row.withUnsafeMutableBufferPointer { out in
+                        for index in 0..<out.count { out[index] = a[index] + weight * (b[index] - a[index]) }
+                    }
+                }
+            }
+        }
+    }
+
     /// The two vectors around `line` and the weight of the upper one.
     private func bracket(_ line: Double) -> (Int, Int, Double) {
         if line <= lines[0] { return (0, 0, 0) }
@@ -87,7 +132,7 @@ public struct VectorGrid: Sendable, Hashable {
         return ys[low] + (x - xs[low]) / (xs[high] - xs[low]) * (ys[high] - ys[low])
     }
 
-    private static func fillVector(_ xs: [Double], _ ys: [Double], firstPixel: Int, into row: inout [Double]) {
+    fileprivate static func fillVector(_ xs: [Double], _ ys: [Double], firstPixel: Int, into row: inout [Double]) {
         let last = xs.count - 1
         var segment = 0
         for index in row.indices {

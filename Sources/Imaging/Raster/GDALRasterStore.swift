@@ -48,16 +48,22 @@ public struct GDALRasterStore: RasterStore {
                     .windowOutOfBounds(window, width: width, height: height), path: path,
                     message: "window \(window) is outside the \(width)×\(height) image")
             }
-            var raster = Raster<Pixel>(width: window.width, height: window.height)
-            let status = raster.pixels.withUnsafeMutableBytes { buffer in
-                GDALRasterIO(
+            // GDAL fills every pixel: no zero-filling first (this generic path is not specialised, so an
+            // initialised array would be filled element by element).
+            var status = CE_None
+            let pixels = [Pixel](unsafeUninitializedCapacity: window.pixelCount) { buffer, initialized in
+                status = GDALRasterIO(
                     band, GF_Read, Int32(window.x), Int32(window.y), Int32(window.width), Int32(window.height),
                     buffer.baseAddress, Int32(window.width), Int32(window.height), Self.gdalType(Pixel.dataType), 0, 0)
+                if status != CE_None {
+                    UnsafeMutableRawPointer(buffer.baseAddress)?.initializeMemory(as: UInt8.self, repeating: 0, count: window.pixelCount * MemoryLayout<Pixel>.stride)
+                }
+                initialized = window.pixelCount
             }
             guard status == CE_None else {
                 throw RasterError(.unreadable, path: path, message: "reading window \(window) failed: \(Self.lastMessage())")
             }
-            return raster
+            return Raster(width: window.width, height: window.height, pixels: pixels)
         }
     }
 

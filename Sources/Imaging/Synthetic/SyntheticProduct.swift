@@ -1,4 +1,6 @@
+import Actors
 import Foundation
+import Synchronization
 
 /// Writes SAFE-structured Sentinel-1 GRD products over a ``SyntheticScene`` laid on an ``OutputTile``.
 ///
@@ -54,6 +56,26 @@ public struct SyntheticProductWriter: Sendable {
     ///
     /// - Throws: ``RasterError`` or a file-system error when it cannot be written.
     public func write(date: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String) throws -> String {
+        try write(date: date, polarisations: polarisations, into: directory) { rows, body in
+            for row in rows { body(row) }
+        }
+    }
+
+    /// Writes the product of `date` into `directory`, generating its image rows on `executor`'s workers.
+    ///
+    /// The pixels do not depend on the number of workers: each band of rows has its own seeded generator.
+    public func write(date: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String, on executor: PinnedExecutor) async throws -> String {
+        // Generation is CPU-bound; the bands are spread with a blocking parallel loop on the pinned workers.
+        let box = BandRunner(executor: executor)
+        return try write(date: date, polarisations: polarisations, into: directory) { rows, body in
+            box.run(rows, body)
+        }
+    }
+
+    private func write(
+        date: Int, polarisations: [Polarisation], into directory: String,
+        forEachBand: (Range<Int>, @escaping @Sendable (Int) -> Void) -> Void
+    ) throws -> String {
         guard let projection = TransverseMercator(epsg: tile.epsg) else { throw GeocodingError.badTile("EPSG:\(tile.epsg) is not UTM") }
         let (centreEasting, centreNorthing) = tile.centre(column: Double(tile.width) / 2 - 0.5, row: Double(tile.height) / 2 - 0.5)
         let geometry = SyntheticGeometry(
@@ -69,15 +91,15 @@ public struct SyntheticProductWriter: Sendable {
         }
         let grid = geometry.geolocationGrid()
         var written: [String] = []
-        var generator = SplitMix64(seed: scene.settings.seed &+ UInt64(date) &* 0x9E37_79B9 &+ 17)
         for (index, polarisation) in polarisations.enumerated() {
+            let seed = scene.settings.seed &+ UInt64(date) &* 0x9E37_79B9 &+ UInt64(index) &* 0x85EB_CA6B &+ 17
             let stem = names.stem(polarisation, index: index + 1)
             let luts = SyntheticLUTs(geometry: geometry)
             try SAFEXML.annotation(settings: settings, names: names, polarisation: polarisation, geometry: geometry, grid: grid)
                 .write(toFile: "\(safe)/annotation/\(stem).xml", atomically: true, encoding: .utf8)
             try SAFEXML.calibration(luts: luts, names: names).write(toFile: "\(safe)/annotation/calibration/calibration-\(stem).xml", atomically: true, encoding: .utf8)
             try SAFEXML.noise(luts: luts, names: names).write(toFile: "\(safe)/annotation/calibration/noise-\(stem).xml", atomically: true, encoding: .utf8)
-            let dn = digitalNumbers(polarisation, date: date, geometry: geometry, luts: luts, using: &generator)
+            let dn = digitalNumbers(polarisation, date: date, geometry: geometry, luts: luts, seed: seed, forEachBand: forEachBand)
             try store.write(GeoRaster(raster: dn), to: "\(safe)/measurement/\(stem).tiff", format: .geoTIFF(deflate: false))
             written += [
                 "annotation/\(stem).xml", "annotation/calibration/calibration-\(stem).xml",
@@ -96,26 +118,69 @@ public struct SyntheticProductWriter: Sendable {
         return safe
     }
 
+    /// Rows per band of generation, each with its own generator.
+    static let bandRows = 64
+
     private func digitalNumbers(
-        _ polarisation: Polarisation, date: Int, geometry: SyntheticGeometry, luts: SyntheticLUTs, using generator: inout SplitMix64
+        _ polarisation: Polarisation, date: Int, geometry: SyntheticGeometry, luts: SyntheticLUTs, seed: UInt64,
+        forEachBand: (Range<Int>, @escaping @Sendable (Int) -> Void) -> Void
     ) -> Raster<UInt16> {
         let mean = scene.meanBackscatter(polarisation, date: date)
         let background = Decibel.toLinear(SyntheticScene.profile(.unknown, polarisation: polarisation, date: date, floodDate: -1))
         let speckle = GammaSampler.speckle(looks: scene.settings.looks)
-        var dn = Raster<UInt16>(width: settings.width, height: settings.height)
-        var gain = [Double](repeating: 0, count: settings.width)
-        for line in 0..<settings.height {
-            for pixel in 0..<settings.width { gain[pixel] = luts.sigma(pixel: Double(pixel)) }
-            for pixel in 0..<settings.width {
-                let (easting, northing) = geometry.map(line: Double(line), pixel: Double(pixel))
-                let column = Int(((easting - tile.originX) / tile.pixelSize).rounded(.down))
-                let row = Int(((tile.originY - northing) / tile.pixelSize).rounded(.down))
-                let sigma0 = column >= 0 && row >= 0 && column < mean.width && row < mean.height ? Double(mean[column, row]) : Double(background)
-                let power = (sigma0 * gain[pixel] * gain[pixel] + luts.eta(line: line, pixel: pixel)) * speckle.sample(using: &generator)
-                dn[pixel, line] = UInt16(min(max(power.squareRoot().rounded(), 1), 65_535))
+        let width = settings.width
+        let height = settings.height
+        let tile = self.tile
+        let gain = (0..<width).map { luts.sigma(pixel: Double($0)) }
+        let rangeNoise = (0..<width).map { luts.rangeNoise(pixel: Double($0)) }
+        let bounds = luts.swathBounds()
+        let swathStarts = bounds.map(\.first)
+        let swathOf = (0..<width).map { pixel in bounds.firstIndex { pixel >= $0.first && pixel <= $0.last } ?? 0 }
+        let output = PixelOutput<UInt16>(width: width, height: height)
+        let bands = (height + Self.bandRows - 1) / Self.bandRows
+        forEachBand(0..<bands) { band in
+            var generator = SplitMix64(seed: seed &+ UInt64(band) &* 0xD6E8_FEB8_6659_FD93)
+            for line in (band * Self.bandRows)..<min(height, (band + 1) * Self.bandRows) {
+                let azimuth = swathStarts.map { luts.azimuthNoise(line: Double(line), pixel: $0) }
+                for pixel in 0..<width {
+                    let (easting, northing) = geometry.map(line: Double(line), pixel: Double(pixel))
+                    let column = Int(((easting - tile.originX) / tile.pixelSize).rounded(.down))
+                    let row = Int(((tile.originY - northing) / tile.pixelSize).rounded(.down))
+                    let inside = column >= 0 && row >= 0 && column < mean.width && row < mean.height
+                    let sigma0 = inside ? Double(mean[column, row]) : Double(background)
+                    let eta = rangeNoise[pixel] * azimuth[swathOf[pixel]]
+                    let power = (sigma0 * gain[pixel] * gain[pixel] + eta) * speckle.sample(using: &generator)
+                    output.buffer[line * width + pixel] = UInt16(min(max(power.squareRoot().rounded(), 1), 65_535))
+                }
             }
         }
-        return dn
+        return output.raster()
+    }
+}
+
+/// Runs bands of work on a pinned executor and blocks the caller until they are done.
+///
+/// Generation is called from synchronous code; the caller is not one of the executor's workers, so blocking
+/// it cannot starve the pool.
+private struct BandRunner: Sendable {
+    let executor: PinnedExecutor
+
+    func run(_ bands: Range<Int>, _ body: @escaping @Sendable (Int) -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        let remaining = Mutex(bands.count)
+        for band in bands {
+            do {
+                try executor.execute {
+                    body(band)
+                    if remaining.withLock({ $0 -= 1; return $0 }) == 0 { done.signal() }
+                }
+            } catch {
+                // A shut-down executor: do the band here.
+                body(band)
+                if remaining.withLock({ $0 -= 1; return $0 }) == 0 { done.signal() }
+            }
+        }
+        if !bands.isEmpty { done.wait() }
     }
 }
 
