@@ -113,6 +113,29 @@ import Testing
         #expect(error.problems(.loopTargetNotBlockStart).map(\.path) == ["tasks.b.loop.target"], "c…d is a block, and e loops on itself")
     }
 
+    @Test func validation_withAContinuationEachIfBranchMustBeABlock() {
+        let workflow = Workflow(name: "branches", tasks: [
+            TaskDefinition("cond", .command(["true"])).branch(if: "yes", else: "no", continuation: "join", decider: .value("if")),
+            TaskDefinition("yes", .command(["true"])),
+            TaskDefinition("after", .command(["true"]), depends: ["yes"]),  // hangs off the if branch: not a block
+            TaskDefinition("no", .command(["true"])).block(.start),
+            TaskDefinition("no2", .command(["true"]), depends: ["no"]).block(.end),
+            TaskDefinition("join", .command(["true"])),
+        ])
+        let error = problems { () throws(WorkflowError) in try workflow.validate() }
+        let found = error.problems(.branchNotBlock)
+        #expect(found.map(\.path) == ["tasks.cond.if.target"], "the else branch no…no2 is a block")
+        #expect(found.first?.message.contains("`after` depends on `yes`") == true, "\(found)")
+        // Without a continuation the same shape is fine: nothing joins the branches.
+        let open = Workflow(name: "open", tasks: [
+            TaskDefinition("cond", .command(["true"])).branch(if: "yes", else: "no", decider: .value("if")),
+            TaskDefinition("yes", .command(["true"])),
+            TaskDefinition("after", .command(["true"]), depends: ["yes"]),
+            TaskDefinition("no", .command(["true"])),
+        ])
+        #expect(throws: Never.self) { try open.validate() }
+    }
+
     @Test func validation_validWorkflowsPass() throws {
         try Workflow(yaml: WorkflowYAMLTests.example).validate()
         try Workflow(name: "ok", tasks: [TaskDefinition("t", .function("f"))]).validate()

@@ -94,6 +94,8 @@ public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
         case branchTargetShared
         /// An `if` target, `else` or continuation lists the initiator in `depends` (the link is implicit).
         case branchTargetDependsOnInitiator
+        /// With a continuation, an `if` branch that is not a block: its last task has dependents of its own.
+        case branchNotBlock
         /// A `replicate` initiator that no task depends on.
         case replicateWithoutChild
         /// A task replicated by an initiator that also depends on other tasks (ProActive allows only the initiator).

@@ -143,6 +143,37 @@ extension WorkflowValidator {
         }
     }
 
+    /// With a continuation, each branch of an `if` is a block (ProActive's FlowChecker): a single task, or a
+    /// `block: start` … `block: end`, whose last task nothing else depends on, since the continuation joins it.
+    mutating func checkBranchBlocks() {
+        var dependents: [String: [String]] = [:]
+        for task in workflow.tasks {
+            for parent in task.depends { dependents[parent, default: []].append(task.name) }
+        }
+        for (position, task) in workflow.tasks.enumerated() where task.flow != nil && graph.index[task.name] == position {
+            guard case .branch(let target, let elseTarget, let continuation?, _) = task.flow else { continue }
+            for (role, name) in [("target", target), ("else", elseTarget)] {
+                guard let start = graph.index[name] else { continue }  // unknownFlowTarget said it
+                let last: Int
+                if workflow.tasks[start].block == .start {
+                    guard let end = blockEnds[start] else { continue }  // unmatchedBlock said it
+                    last = end
+                } else {
+                    last = start
+                }
+                let lastName = workflow.tasks[last].name
+                guard let others = dependents[lastName], !others.isEmpty else { continue }
+                let shape = last == start ? "task `\(name)`" : "block `\(name)` … `\(lastName)`"
+                report(
+                    .branchNotBlock, "tasks.\(task.name).if.\(role)",
+                    "the `if` of task `\(task.name)` has the continuation `\(continuation)`, so its \(role) branch must be a block that ends "
+                        + "where the continuation joins, but \(others.map { "`\($0)`" }.joined(separator: ", ")) depend\(others.count == 1 ? "s" : "") on `\(lastName)`, the end of \(shape); "
+                        + "make them part of the branch's block or depend on `\(continuation)`"
+                )
+            }
+        }
+    }
+
     /// A loop that goes back further than its own task repeats a block: its target is the block's
     /// `start` and its initiator the block's `end` (ProActive's FlowChecker).
     mutating func checkLoopBlocks() {

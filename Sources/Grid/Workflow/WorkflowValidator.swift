@@ -20,6 +20,7 @@ extension Workflow {
         validator.checkFlows()
         validator.checkBlocks()
         validator.checkLoopBlocks()
+        validator.checkBranchBlocks()
         validator.checkVariableReferences()
         return validator.problems
     }

@@ -5,7 +5,7 @@ extension LeeFilter {
     ///
     /// - Throws: `ExecutorError.shutDown` when the executor is shut down.
     public func apply(_ input: Raster<Float>, on executor: PinnedExecutor, rowsPerChunk: Int = 32) async throws -> Raster<Float> {
-        let output = PixelOutput<Float>(width: input.width, height: input.height)
+        let output = PixelOutput<Float>(width: input.width, height: input.height, zeroed: false)
         let filter = self
         try await executor.parallelFor(0..<input.height, grain: max(1, rowsPerChunk)) { rows in
             input.pixels.withUnsafeBufferPointer { source in
@@ -21,7 +21,7 @@ extension RiceClassifier {
     ///
     /// - Throws: `ExecutorError.shutDown` when the executor is shut down.
     public func classify(_ stack: BackscatterStack, on executor: PinnedExecutor, rowsPerChunk: Int = 16) async throws -> Raster<UInt8> {
-        let output = PixelOutput<UInt8>(width: stack.width, height: stack.height)
+        let output = PixelOutput<UInt8>(width: stack.width, height: stack.height, zeroed: false)
         let classifier = self
         let width = stack.width
         try await executor.parallelFor(0..<stack.height, grain: max(1, rowsPerChunk)) { rows in

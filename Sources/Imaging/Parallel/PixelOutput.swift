@@ -8,11 +8,15 @@ final class PixelOutput<Pixel: RasterPixel>: @unchecked Sendable {
     let width: Int
     let height: Int
 
-    init(width: Int, height: Int) {
+    /// A buffer of `width × height` pixels, zeroed unless the caller writes every pixel (`zeroed: false`),
+    /// in which case each page is first touched by the worker that fills it (on its NUMA node).
+    init(width: Int, height: Int, zeroed: Bool = true) {
         self.width = width
         self.height = height
         buffer = .allocate(capacity: width * height)
-        buffer.initialize(repeating: .zero)
+        if zeroed {
+            buffer.initialize(repeating: .zero)
+        }
     }
 
     deinit {
