@@ -71,6 +71,7 @@ let package = Package(
                 "Actors",
                 "Grid",
                 "CGDAL",
+                "CShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -31,6 +31,40 @@ struct RiceClassificationTests {
         #expect((accuracy.recall[.urbanTree] ?? 1) < 0.5, "speckle makes bright stable areas look unstable")
     }
 
+    @Test(arguments: [(dates: 12, width: 203, height: 37), (dates: 3, width: 9, height: 1), (dates: 20, width: 64, height: 64)])
+    func kernels_portableAndDispatchedGiveTheSameClassesWithNodata(_ shape: (dates: Int, width: Int, height: Int)) throws {
+        let seed: UInt64 = 99
+        var generator = SplitMix64(seed: seed)
+        func plane() -> Raster<Float> {
+            var raster = Raster<Float>(width: shape.width, height: shape.height)
+            for index in raster.pixels.indices {
+                // By pixel: steady low (water-like), steady high (urban-like) or anything in −28…−2 dB; 3 % nodata.
+                let value: Float = switch index % 3 {
+                case 0: Float.random(in: -27 ..< -23, using: &generator)
+                case 1: Float.random(in: -7 ..< -5, using: &generator)
+                default: Float.random(in: -28 ..< -2, using: &generator)
+                }
+                raster.pixels[index] = Double.random(in: 0..<1, using: &generator) < 0.03 ? .nan : value
+            }
+            return raster
+        }
+        let stack = try BackscatterStack(vv: (0..<shape.dates).map { _ in plane() }, vh: (0..<shape.dates).map { _ in plane() })
+        var rules = RiceRules()
+        rules.riceRise = 3  // more rice on uniform noise, so every rule is exercised
+        rules.minimumDates = 3
+        let portable = try RiceClassifier(rules: rules, kernel: .portable).classify(stack)
+        let dispatched = try RiceClassifier(rules: rules, kernel: .dispatched).classify(stack)
+        let differing = zip(portable.pixels, dispatched.pixels).filter { $0 != $1 }.count
+        #expect(differing == 0, "seed \(seed): \(differing) of \(portable.count) pixels differ")
+        #expect(Set(portable.pixels).count >= 3, "seed \(seed): \(Set(portable.pixels))")
+        // A sub-range classified alone matches the whole.
+        var part = [UInt8](repeating: 7, count: stack.width * stack.height)
+        let range = (stack.width / 2)..<(stack.width * stack.height - 1)
+        part.withUnsafeMutableBufferPointer { RiceClassifierKernelProbe.classify(stack, rules: rules, pixels: range, into: $0) }
+        #expect(Array(part[range]) == Array(dispatched.pixels[range]))
+        #expect(part[0] == 7 && part[part.count - 1] == 7)
+    }
+
     @Test func rules_eachRuleDecidesItsClassOnCleanProfiles() throws {
         let dates = 12
         func stack(vv: [Float], vh: [Float]) throws -> BackscatterStack {
@@ -76,5 +110,13 @@ struct RiceClassificationTests {
         #expect(statistics.hectares(.rice) == 0.02)
         #expect(statistics.countsByName["urban/tree"] == 0)
         #expect(statistics.legend.contains("1,rice,#3CC83C,2,0.02"))
+    }
+}
+
+/// Calls the dispatched kernel on a pixel range.
+enum RiceClassifierKernelProbe {
+    static func classify(_ stack: BackscatterStack, rules: RiceRules, pixels: Range<Int>, into output: UnsafeMutableBufferPointer<UInt8>) {
+        guard let classifier = try? RiceClassifier(rules: rules, kernel: .dispatched) else { return }
+        classifier.classify(stack, pixels: pixels, into: output)
     }
 }

@@ -40,6 +40,14 @@ static inline void tessera_cpu_relax(void) {
     __builtin_ia32_pause();
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
+/// The rice-rule classification of `count` pixels from `start` (see Imaging's `RiceClassifier`), on a stack
+/// of `dates` VV planes followed by `dates` VH planes of dB values (NaN = nodata). `rules` holds, in order:
+/// waterMaxVV, waterMeanVH, riceFloodVH, riceRise, ricePeakVH, urbanMeanVV, urbanStdVH², minimumDates.
+/// Writes class codes (0 unknown, 1 rice, 2 water, 3 urban/tree, 255 nodata) to `out[start …]`. Compiled
+/// for AVX2 and for the baseline, chosen at load time from what the CPU has.
+void tessera_rice_classify(const float *const *planes, int dates, long start, long count, const float *rules,
+                           unsigned char *out);
+
 #endif
 }
 
@@ -64,5 +72,13 @@ int tessera_wait_gone(int pid, int timeout_ms);
 /// Waits up to `timeout_ms` for `directory/name` to exist, through inotify (creation or a rename into
 /// the directory). Returns 1 when it exists, 0 at the timeout, -errno when it cannot watch.
 int tessera_wait_file(const char *directory, const char *name, int timeout_ms);
+
+/// The rice-rule classification of `count` pixels from `start` (see Imaging's `RiceClassifier`), on a stack
+/// of `dates` VV planes followed by `dates` VH planes of dB values (NaN = nodata). `rules` holds, in order:
+/// waterMaxVV, waterMeanVH, riceFloodVH, riceRise, ricePeakVH, urbanMeanVV, urbanStdVH², minimumDates.
+/// Writes class codes (0 unknown, 1 rice, 2 water, 3 urban/tree, 255 nodata) to `out[start …]`. Compiled
+/// for AVX2 and for the baseline, chosen at load time from what the CPU has.
+void tessera_rice_classify(const float *const *planes, int dates, long start, long count, const float *rules,
+                           unsigned char *out);
 
 #endif

@@ -69,7 +69,7 @@ public struct OrthoTiler: Sendable {
         let deformation = DeformationGrid(tile: tile, geolocation: try GeolocationGrid(annotation: annotation), spacing: settings.gridSpacing)
         let ortho = Orthorectifier(deformation: deformation, resampling: settings.resampling, valid: cut.validWindow(width: info.width, height: info.height))
 
-        let output = PixelOutput<Float>(width: tile.width, height: tile.height)
+        let output = RasterBuffer<Float>(width: tile.width, height: tile.height)
         let store = self.store
         let bandHeight = settings.rowsPerBand
         let bands = (tile.height + bandHeight - 1) / bandHeight

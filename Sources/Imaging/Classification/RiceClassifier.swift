@@ -1,3 +1,5 @@
+import CShims
+
 /// A season of co-registered VV and VH images in dB, one per date (NaN = nodata).
 public struct BackscatterStack: Sendable {
     /// Width of every image.
@@ -35,14 +37,25 @@ public struct BackscatterStack: Sendable {
 /// mean, VH min/max with their dates, mean and variance) in SIMD registers, then applies the rules with
 /// lane masks. Each value of the stack is read once and nothing of its size is allocated.
 public struct RiceClassifier: Sendable {
+    /// Which implementation runs the per-pixel loop.
+    public enum Kernel: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Swift SIMD, compiled for the baseline instruction set.
+        case portable
+        /// The same rules in C compiled twice (AVX2 and baseline), the CPU's best chosen at load time.
+        case dispatched
+    }
+
     /// The thresholds.
     public let rules: RiceRules
+    /// The implementation of the per-pixel loop (both give the same classes; the tests compare them).
+    public let kernel: Kernel
     /// A classifier with `rules`.
     ///
     /// - Throws: ``ClassificationError/badRules(_:)`` when the rules are invalid.
-    public init(rules: RiceRules = RiceRules()) throws(ClassificationError) {
+    public init(rules: RiceRules = RiceRules(), kernel: Kernel = .dispatched) throws(ClassificationError) {
         try rules.validate()
         self.rules = rules
+        self.kernel = kernel
     }
 
     /// The class map of the whole stack.
@@ -61,6 +74,22 @@ public struct RiceClassifier: Sendable {
         precondition(output.count == stack.width * stack.height, "the output must hold every pixel")
         precondition(pixels.lowerBound >= 0 && pixels.upperBound <= output.count, "pixels outside the image")
         guard stack.width > 0, stack.height > 0, !pixels.isEmpty, let out = output.baseAddress else { return }
+        if kernel == .dispatched {
+            let values: [Float] = [
+                rules.waterMaxVV, rules.waterMeanVH, rules.riceFloodVH, rules.riceRise, rules.ricePeakVH, rules.urbanMeanVV,
+                rules.urbanStdVH * rules.urbanStdVH, Float(rules.minimumDates),
+            ]
+            Self.withPlanes(stack.vv + stack.vh) { planes in
+                values.withUnsafeBufferPointer { rules in
+                    // The C side takes `const float *const *`: the same pointers, seen as optional.
+                    planes.withMemoryRebound(to: UnsafePointer<Float>?.self) { optionalPlanes in
+                        tessera_rice_classify(
+                            optionalPlanes.baseAddress, Int32(stack.dateCount), pixels.lowerBound, pixels.count, rules.baseAddress, out)
+                    }
+                }
+            }
+            return
+        }
         let thresholds = Thresholds(rules)
         Self.withPlanes(stack.vv + stack.vh) { planes in
             let dates = stack.dateCount
@@ -110,13 +139,8 @@ public struct RiceClassifier: Sendable {
         return lane
     }
 
-    /// The class codes of the eight pixels at `index`: every statistic stays in registers over the dates.
-    @inline(__always)
-    private static func classifyLane(
-        _ planes: UnsafeBufferPointer<UnsafePointer<Float>>, dates: Int, at index: Int, count: Int, _ t: Thresholds
-    ) -> SIMD8<Int32> {
-        let one = Lane(repeating: 1)
-        let shift = Lane(repeating: Self.shift)
+    /// Per-lane statistics over the dates.
+    private struct Statistics {
         var vvMax = Lane(repeating: -.infinity)
         var vvSum = Lane.zero
         var vvCount = Lane.zero
@@ -127,36 +151,78 @@ public struct RiceClassifier: Sendable {
         var vhSum = Lane.zero
         var vhSquares = Lane.zero
         var vhCount = Lane.zero
+    }
+
+    /// The class codes of the eight pixels at `index`: every statistic stays in registers over the dates.
+    ///
+    /// The common case, no nodata in the lane, runs without masks (NaN makes the sums NaN, and is then redone
+    /// with masks; max and min comparisons ignore NaN by themselves).
+    @inline(__always)
+    private static func classifyLane(
+        _ planes: UnsafeBufferPointer<UnsafePointer<Float>>, dates: Int, at index: Int, count: Int, _ t: Thresholds
+    ) -> SIMD8<Int32> {
+        var statistics = accumulate(planes, dates: dates, at: index, count: count, masked: false)
+        let hasNodata = (statistics.vvSum .!= statistics.vvSum) .| (statistics.vhSum .!= statistics.vhSum)
+        if any(hasNodata) {
+            statistics = accumulate(planes, dates: dates, at: index, count: count, masked: true)
+        }
+        return decide(statistics, t)
+    }
+
+    @inline(__always)
+    private static func accumulate(
+        _ planes: UnsafeBufferPointer<UnsafePointer<Float>>, dates: Int, at index: Int, count: Int, masked: Bool
+    ) -> Statistics {
+        let one = Lane(repeating: 1)
+        let shift = Lane(repeating: Self.shift)
+        var s = Statistics()
         var dateLane = Lane.zero
         for date in 0..<dates {
             let x = load(planes[date], index, count)
-            let valid = x .== x
-            vvMax.replace(with: x, where: x .> vvMax)
-            vvSum += Lane.zero.replacing(with: x, where: valid)
-            vvCount += Lane.zero.replacing(with: one, where: valid)
-
             let y = load(planes[dates + date], index, count)
-            let validY = y .== y
-            let lower = y .< vhMin
-            let higher = y .> vhMax
-            vhMin.replace(with: y, where: lower)
-            vhMinDate.replace(with: dateLane, where: lower)
-            vhMax.replace(with: y, where: higher)
-            vhMaxDate.replace(with: dateLane, where: higher)
-            let shifted = Lane.zero.replacing(with: y - shift, where: validY)
-            vhSum += shifted
-            vhSquares += shifted * shifted
-            vhCount += Lane.zero.replacing(with: one, where: validY)
+            s.vvMax.replace(with: x, where: x .> s.vvMax)
+            let lower = y .< s.vhMin
+            let higher = y .> s.vhMax
+            s.vhMin.replace(with: y, where: lower)
+            s.vhMinDate.replace(with: dateLane, where: lower)
+            s.vhMax.replace(with: y, where: higher)
+            s.vhMaxDate.replace(with: dateLane, where: higher)
+            if masked {
+                let valid = x .== x
+                let validY = y .== y
+                s.vvSum += Lane.zero.replacing(with: x, where: valid)
+                s.vvCount += Lane.zero.replacing(with: one, where: valid)
+                let shifted = Lane.zero.replacing(with: y - shift, where: validY)
+                s.vhSum += shifted
+                s.vhSquares += shifted * shifted
+                s.vhCount += Lane.zero.replacing(with: one, where: validY)
+            } else {
+                s.vvSum += x
+                let shifted = y - shift
+                s.vhSum += shifted
+                s.vhSquares += shifted * shifted
+            }
             dateLane += one
         }
-        let vvMean = vvSum / pointwiseMax(vvCount, one)
-        let vhShiftedMean = vhSum / pointwiseMax(vhCount, one)
+        if !masked {
+            s.vvCount = Lane(repeating: Float(dates))
+            s.vhCount = s.vvCount
+        }
+        return s
+    }
+
+    @inline(__always)
+    private static func decide(_ s: Statistics, _ t: Thresholds) -> SIMD8<Int32> {
+        let one = Lane(repeating: 1)
+        let shift = Lane(repeating: Self.shift)
+        let vvMean = s.vvSum / pointwiseMax(s.vvCount, one)
+        let vhShiftedMean = s.vhSum / pointwiseMax(s.vhCount, one)
         let vhMean = vhShiftedMean + shift
-        let vhVariance = vhSquares / pointwiseMax(vhCount, one) - vhShiftedMean * vhShiftedMean
-        let water = (vvMax .< t.waterMaxVV) .& (vhMean .< t.waterMeanVH)
-        let rice = (vhMin .< t.riceFloodVH) .& (vhMax - vhMin .>= t.riceRise) .& (vhMaxDate .> vhMinDate) .& (vhMax .> t.ricePeakVH)
+        let vhVariance = s.vhSquares / pointwiseMax(s.vhCount, one) - vhShiftedMean * vhShiftedMean
+        let water = (s.vvMax .< t.waterMaxVV) .& (vhMean .< t.waterMeanVH)
+        let rice = (s.vhMin .< t.riceFloodVH) .& (s.vhMax - s.vhMin .>= t.riceRise) .& (s.vhMaxDate .> s.vhMinDate) .& (s.vhMax .> t.ricePeakVH)
         let urban = (vvMean .> t.urbanMeanVV) .& (vhVariance .< t.urbanVarianceVH)
-        let enough = (vvCount .>= t.minimumDates) .& (vhCount .>= t.minimumDates)
+        let enough = (s.vvCount .>= t.minimumDates) .& (s.vhCount .>= t.minimumDates)
         var code = SIMD8<Int32>(repeating: Int32(LandClass.unknown.rawValue))
         code.replace(with: Int32(LandClass.urbanTree.rawValue), where: urban)
         code.replace(with: Int32(LandClass.rice.rawValue), where: rice)

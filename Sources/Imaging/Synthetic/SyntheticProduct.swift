@@ -136,7 +136,7 @@ public struct SyntheticProductWriter: Sendable {
         let bounds = luts.swathBounds()
         let swathStarts = bounds.map(\.first)
         let swathOf = (0..<width).map { pixel in bounds.firstIndex { pixel >= $0.first && pixel <= $0.last } ?? 0 }
-        let output = PixelOutput<UInt16>(width: width, height: height, zeroed: false)
+        let output = RasterBuffer<UInt16>(width: width, height: height, zeroed: false)
         let bands = (height + Self.bandRows - 1) / Self.bandRows
         forEachBand(0..<bands) { band in
             var generator = SplitMix64(seed: seed &+ UInt64(band) &* 0xD6E8_FEB8_6659_FD93)

@@ -1,16 +1,22 @@
-/// A raster's pixel buffer that several workers fill at once, each in its own disjoint part.
+import Actors
+
+/// A raster's pixel buffer that several workers fill at once, each in its own disjoint part, and that a
+/// pipeline can reuse from one image to the next (no allocation, no page faults in the timed path).
 ///
 /// `@unchecked Sendable` because the buffer is shared by pointer: the invariant is that every caller writes a
 /// range (of pixels or rows) that no other caller touches, and that the owner reads it only after every
 /// worker finished (``PinnedExecutor/parallelFor(_:grain:_:)`` returns after the last chunk).
-final class PixelOutput<Pixel: RasterPixel>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Pixel>
-    let width: Int
-    let height: Int
+public final class RasterBuffer<Pixel: RasterPixel>: @unchecked Sendable {
+    /// The pixels, row-major.
+    public let buffer: UnsafeMutableBufferPointer<Pixel>
+    /// Width in pixels.
+    public let width: Int
+    /// Height in pixels.
+    public let height: Int
 
     /// A buffer of `width × height` pixels, zeroed unless the caller writes every pixel (`zeroed: false`),
     /// in which case each page is first touched by the worker that fills it (on its NUMA node).
-    init(width: Int, height: Int, zeroed: Bool = true) {
+    public init(width: Int, height: Int, zeroed: Bool = true) {
         self.width = width
         self.height = height
         buffer = .allocate(capacity: width * height)
@@ -24,7 +30,7 @@ final class PixelOutput<Pixel: RasterPixel>: @unchecked Sendable {
     }
 
     /// The filled raster (one copy, a plain memory copy).
-    func raster() -> Raster<Pixel> {
+    public func raster() -> Raster<Pixel> {
         let count = buffer.count
         let pixels = [Pixel](unsafeUninitializedCapacity: count) { target, initialized in
             if let destination = target.baseAddress, let source = buffer.baseAddress {
