@@ -120,4 +120,29 @@ struct ImagingWorkflowTests {
         let outputs = (FileManager.default.enumerator(atPath: directory + "/out")?.allObjects as? [String]) ?? []
         #expect(outputs.filter { $0.hasSuffix(".tif") || $0.hasSuffix(".zip") || $0.hasSuffix(".SAFE") }.isEmpty, "\(outputs)")
     }
+
+    @Test func tileTheProductDoesNotCover_failsTheTaskWithATypedErrorAndWritesNothing() async throws {
+        let directory = try TestData.temporaryDirectory().path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var settings = Self.settings()
+        settings.dates = 1
+        let season = try SeasonDemo.prepare(settings, in: directory)
+        var far = season.tile
+        far.name = "48QZH"
+        far.originX += 300_000
+        let tiles = directory + "/far.json"
+        try JSONEncoder().encode([far]).write(to: URL(fileURLWithPath: tiles))
+        let grid = try await Self.startGrid(directory)
+        let job = try await grid.submit(
+            try ImagingWorkflows.workflow(.orthoS1GRD),
+            variables: ["STORE": season.store, "TILES": tiles, "PRODUCT": season.products[0], "OUT": directory + "/out"])
+        let result = try await job.result()
+        await grid.shutdown()
+        #expect(result.status == .canceled)
+        #expect(result.task("s1tiling")?.status == .faulty)
+        let log = try String(contentsOfFile: result.logDirectory + "/s1tiling.err", encoding: .utf8)
+        #expect(log.contains("does not cover tile 48QZH"), "\(log)")
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/out/48QZH")) ?? []
+        #expect(written.isEmpty, "\(written)")
+    }
 }

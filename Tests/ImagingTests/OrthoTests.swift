@@ -94,3 +94,28 @@ struct OrthoTests {
         #expect(Mosaic.firstValid([]) == nil)
     }
 }
+
+@Suite("Border cut and nodata", .timeLimit(.minutes(1)))
+struct BorderCutTests {
+    @Test func s1Tiling_cutsTopAndBottomOnlyWhereLine100HasMoreThan2000NodataPixels() {
+        let coast = Raster<UInt16>(width: 5000, height: 1, pixels: (0..<5000).map { $0 < 2001 ? 0 : 120 })
+        let land = Raster<UInt16>(width: 5000, height: 1, pixels: (0..<5000).map { $0 < 2000 ? 0 : 120 })
+        #expect(BorderCut.s1Tiling(ipf: 3.40, lineNearTop: coast, lineNearBottom: land) == BorderCut(top: 1600, bottom: 0, left: 0, right: 0))
+        #expect(BorderCut.s1Tiling(ipf: 3.40, lineNearTop: land, lineNearBottom: coast) == BorderCut(top: 0, bottom: 1600, left: 0, right: 0))
+        // Before IPF 2.90 the border noise is cut on both sides too.
+        #expect(BorderCut.s1Tiling(ipf: 2.84, lineNearTop: land, lineNearBottom: land) == BorderCut(top: 0, bottom: 0, left: 1000, right: 1000))
+        #expect(BorderCut(top: 1600, bottom: 0, left: 1000, right: 1000).validWindow(width: 25_000, height: 16_700)
+            == PixelWindow(x: 1000, y: 1600, width: 23_000, height: 15_100))
+    }
+
+    @Test(.enabled(if: TestData.available, Comment(rawValue: TestData.missing)))
+    func sarsenAllZeroMeasurement_calibratesTo100PercentNodata() throws {
+        let product = try SAFEProduct(path: TestData.sarsen)
+        let measurement = try #require(try product.files(.vv).measurement)
+        let window = PixelWindow(x: 12_000, y: 8_000, width: 600, height: 200)
+        let dn = try GDALRasterStore().read(measurement, window: window, as: UInt16.self)
+        let sigma = Calibrator(calibration: try product.calibration(.vv), noise: try product.noise(.vv)).calibrate(dn, at: window)
+        #expect(sigma.pixels.allSatisfy { $0 == 0 })
+        #expect(LeeFilter().apply(sigma).pixels.allSatisfy { $0 == 0 })
+    }
+}

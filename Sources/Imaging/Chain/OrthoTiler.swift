@@ -66,7 +66,12 @@ public struct OrthoTiler: Sendable {
             ipf: product.manifest.ipf,
             lineNearTop: try store.read(measurement, window: PixelWindow(x: 0, y: min(100, info.height - 1), width: info.width, height: 1), as: UInt16.self),
             lineNearBottom: try store.read(measurement, window: PixelWindow(x: 0, y: max(0, info.height - 101), width: info.width, height: 1), as: UInt16.self))
-        let deformation = DeformationGrid(tile: tile, geolocation: try GeolocationGrid(annotation: annotation), spacing: settings.gridSpacing)
+        let geolocation = try GeolocationGrid(annotation: annotation)
+        let deformation = if let executor {
+            try await DeformationGrid.make(tile: tile, geolocation: geolocation, spacing: settings.gridSpacing, on: executor)
+        } else {
+            DeformationGrid(tile: tile, geolocation: geolocation, spacing: settings.gridSpacing)
+        }
         let ortho = Orthorectifier(deformation: deformation, resampling: settings.resampling, valid: cut.validWindow(width: info.width, height: info.height))
 
         let output = RasterBuffer<Float>(width: tile.width, height: tile.height)

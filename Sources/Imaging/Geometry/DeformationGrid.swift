@@ -1,3 +1,5 @@
+import Actors
+
 /// Where each tile pixel falls in a product image: the ground → image inverse solved on a coarse grid of
 /// nodes (every `spacing` tile pixels, like OTB's `gridspacing`) and interpolated bilinearly in between.
 public struct DeformationGrid: Sendable {
@@ -19,31 +21,68 @@ public struct DeformationGrid: Sendable {
     /// - Precondition: the tile is valid and `spacing ≥ 1`.
     public init(tile: OutputTile, geolocation: GeolocationGrid, spacing: Int = 8) {
         precondition(spacing >= 1, "the deformation grid spacing must be at least 1 pixel")
-        guard let projection = TransverseMercator(epsg: tile.epsg) else { preconditionFailure("tile \(tile.name) is not UTM; validate it first") }
-        self.tile = tile
-        self.spacing = spacing
-        nodeColumns = (tile.width - 1) / spacing + 2
-        nodeRows = (tile.height - 1) / spacing + 2
+        let nodeColumns = (tile.width - 1) / spacing + 2
+        let nodeRows = (tile.height - 1) / spacing + 2
         var lines = [Double](repeating: .nan, count: nodeColumns * nodeRows)
         var pixels = lines
+        lines.withUnsafeMutableBufferPointer { lines in
+            pixels.withUnsafeMutableBufferPointer { pixels in
+                Self.solve(rows: 0..<nodeRows, tile: tile, geolocation: geolocation, spacing: spacing, columns: nodeColumns, lines: lines, pixels: pixels)
+            }
+        }
+        self.init(tile: tile, spacing: spacing, nodeColumns: nodeColumns, nodeRows: nodeRows, lines: lines, pixels: pixels)
+    }
+
+    /// Solves the inverse at every node of `tile`, bands of node rows in parallel on `executor`.
+    ///
+    /// - Throws: `ExecutorError.shutDown` when the executor is shut down.
+    public static func make(tile: OutputTile, geolocation: GeolocationGrid, spacing: Int = 8, on executor: PinnedExecutor) async throws -> DeformationGrid {
+        precondition(spacing >= 1, "the deformation grid spacing must be at least 1 pixel")
+        let nodeColumns = (tile.width - 1) / spacing + 2
+        let nodeRows = (tile.height - 1) / spacing + 2
+        let lines = DoubleBuffer(count: nodeColumns * nodeRows)
+        let pixels = DoubleBuffer(count: nodeColumns * nodeRows)
+        try await executor.parallelFor(0..<nodeRows, grain: 16) { rows in
+            solve(rows: rows, tile: tile, geolocation: geolocation, spacing: spacing, columns: nodeColumns, lines: lines.buffer, pixels: pixels.buffer)
+        }
+        return DeformationGrid(
+            tile: tile, spacing: spacing, nodeColumns: nodeColumns, nodeRows: nodeRows, lines: Array(lines.buffer), pixels: Array(pixels.buffer))
+    }
+
+    private init(tile: OutputTile, spacing: Int, nodeColumns: Int, nodeRows: Int, lines: [Double], pixels: [Double]) {
+        self.tile = tile
+        self.spacing = spacing
+        self.nodeColumns = nodeColumns
+        self.nodeRows = nodeRows
+        self.lines = lines
+        self.pixels = pixels
+    }
+
+    /// Solves node rows `rows`, warm-starting each node from its neighbour.
+    private static func solve(
+        rows: Range<Int>, tile: OutputTile, geolocation: GeolocationGrid, spacing: Int, columns: Int,
+        lines: UnsafeMutableBufferPointer<Double>, pixels: UnsafeMutableBufferPointer<Double>
+    ) {
+        guard let projection = TransverseMercator(epsg: tile.epsg) else { preconditionFailure("tile \(tile.name) is not UTM; validate it first") }
         var rowStart: (line: Double, pixel: Double)?
-        for row in 0..<nodeRows {
+        for row in rows {
             var previous = rowStart
-            for column in 0..<nodeColumns {
+            for column in 0..<columns {
+                let index = row * columns + column
+                lines[index] = .nan
+                pixels[index] = .nan
                 let (easting, northing) = tile.centre(column: Double(column * spacing), row: Double(row * spacing))
                 let ground = projection.unproject(easting: easting, northing: northing)
                 // Warm start from the neighbour: two or three Newton steps instead of a dozen.
                 guard let position = geolocation.imagePosition(of: ground, near: previous) ?? geolocation.imagePosition(of: ground) else {
                     continue
                 }
-                lines[row * nodeColumns + column] = position.line
-                pixels[row * nodeColumns + column] = position.pixel
+                lines[index] = position.line
+                pixels[index] = position.pixel
                 previous = position
                 if column == 0 { rowStart = position }
             }
         }
-        self.lines = lines
-        self.pixels = pixels
     }
 
     /// The image position of the centre of tile pixel (`column`, `row`); NaN when a surrounding node has none.

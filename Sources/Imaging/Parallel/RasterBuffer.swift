@@ -41,3 +41,17 @@ public final class RasterBuffer<Pixel: RasterPixel>: @unchecked Sendable {
         return Raster(width: width, height: height, pixels: pixels)
     }
 }
+
+/// Scratch buffers of Doubles shared by workers (the deformation grid's nodes), with the same invariant.
+final class DoubleBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Double>
+
+    init(count: Int) {
+        buffer = .allocate(capacity: count)
+        buffer.initialize(repeating: .nan)
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+}

@@ -123,6 +123,9 @@ public enum ImagingFunctions {
         }
         let product = try SAFEProduct(path: try required(context, "SAFE"))
         let written = try await orthorectify(product, tile: tile, context: context, store: store)
+        // The tile was asked for this product: not covering it is an error here (RICE_MAP, which maps a
+        // season over many tiles, records such a product as S1Tiling's missing input instead).
+        guard !written.files.isEmpty else { throw GeocodingError.noOverlap(product: product.name, tile: tile.name) }
         return ["tile": .string(tile.name), "files": .array(written.files.map(Value.string)), "missing": .array(written.missing.map(Value.string))]
     }
 
