@@ -120,3 +120,35 @@ enum RiceClassifierKernelProbe {
         classifier.classify(stack, pixels: pixels, into: output)
     }
 }
+
+@Suite("Rice mapper", .timeLimit(.minutes(1)))
+struct RiceMapperTests {
+    @Test func sameDateTilesAreConcatenatedBeforeClassifying() throws {
+        let store = MemoryRasterStore()
+        let tile = OutputTile(name: "48QXH", epsg: 32648, originX: 600_000, originY: 2_300_040, width: 8, height: 4)
+        let urban = Decibel.toLinear(-5)
+        var vv: [String] = []
+        var vh: [String] = []
+        for date in 1...3 {
+            for polarisation in [Polarisation.vv, .vh] {
+                let value = polarisation == .vv ? urban : Decibel.toLinear(-10)
+                // Two slices of one pass: the left half in one file, the right half in the other.
+                for (slice, time) in [(0, "100000"), (1, "100025")] {
+                    let pixels = (0..<32).map { index -> Float in (index % 8 < 4) == (slice == 0) ? value : 0 }
+                    let name = S1TilingName(unit: "s1a", tile: "48QXH", polarisation: polarisation, pass: .descending, relativeOrbit: 18,
+                                            date: "2025010\(date)", time: time)
+                    let path = "/season/" + name.description
+                    try store.write(GeoRaster(raster: Raster(width: 8, height: 4, pixels: pixels), geo: tile.geoReference), to: path, format: .cog)
+                    if polarisation == .vv { vv.append(path) } else { vh.append(path) }
+                }
+            }
+        }
+        var settings = RiceMapper.Settings()
+        settings.filterRadius = 0
+        let report = try RiceMapper(settings: settings, store: store).run(vv: vv, vh: vh, map: "/season/map.tif")
+        // Every pixel is covered by one slice or the other: no nodata, all urban/tree (bright, stable).
+        #expect(report.classes["nodata"] == 0, "\(report.classes)")
+        #expect(report.classes["urban/tree"] == 32, "\(report.classes)")
+        #expect(report.dates == ["20250101", "20250102", "20250103"])
+    }
+}

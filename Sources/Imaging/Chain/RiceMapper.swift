@@ -2,7 +2,8 @@ import Foundation
 
 /// The rice-map step: a season of VV and VH σ⁰ tiles → class map, legend, areas and quicklooks.
 ///
-/// Input files are S1Tiling-named Float32 linear σ⁰ GeoTIFFs on one grid; their dates come from the names.
+/// Input files are S1Tiling-named Float32 linear σ⁰ GeoTIFFs on one grid; their dates come from the names, and
+/// files of the same date are concatenated (first non-nodata pixel).
 /// Each image is speckle-filtered (Lee), turned into dB and classified with ``RiceRules``. This is what
 /// `tessera rice classify` and the RICE_MAP workflow run.
 public struct RiceMapper: Sendable {
@@ -121,17 +122,23 @@ public struct RiceMapper: Sendable {
         var vhStack: [Raster<Float>] = []
         let filter = settings.filterRadius > 0 ? LeeFilter(radius: settings.filterRadius, looks: settings.looks) : nil
         for date in dates {
-            for (path, polarisation) in [(vvByDate[date] ?? "", Polarisation.vv), (vhByDate[date] ?? "", .vh)] {
-                let info = try store.info(at: path)
-                if let reference {
-                    guard info.width == reference.width, info.height == reference.height, info.geo.transform == reference.geo.transform,
-                          info.geo.crs == reference.geo.crs else {
-                        throw RiceMapError.differentGrids(path)
+            for (paths, polarisation) in [(vvByDate[date] ?? [], Polarisation.vv), (vhByDate[date] ?? [], .vh)] {
+                // Products of the same date (consecutive slices of one pass) are merged first, first non-nodata
+                // pixel winning, as S1Tiling's concatenation does.
+                var images: [Raster<Float>] = []
+                for path in paths {
+                    let info = try store.info(at: path)
+                    if let reference {
+                        guard info.width == reference.width, info.height == reference.height, info.geo.transform == reference.geo.transform,
+                              info.geo.crs == reference.geo.crs else {
+                            throw RiceMapError.differentGrids(path)
+                        }
+                    } else {
+                        reference = info
                     }
-                } else {
-                    reference = info
+                    images.append(try store.read(path, window: nil, as: Float.self))
                 }
-                var image = try store.read(path, window: nil, as: Float.self)
+                guard var image = Mosaic.firstValid(images) else { continue }
                 if let filter { image = filter.apply(image) }
                 let dB = Decibel.fromLinear(image)
                 if polarisation == .vv { vvStack.append(dB) } else { vhStack.append(dB) }
@@ -174,14 +181,13 @@ public struct RiceMapper: Sendable {
             classQuicklook: classQuicklook, backscatterQuicklook: backscatterQuicklook)
     }
 
-    /// Files keyed by their S1Tiling date.
-    static func byDate(_ paths: [String], polarisation: Polarisation) throws(RiceMapError) -> [String: String] {
-        var byDate: [String: String] = [:]
-        for path in paths {
+    /// Files keyed by their S1Tiling date, in name order (several for one date are concatenated).
+    static func byDate(_ paths: [String], polarisation: Polarisation) throws(RiceMapError) -> [String: [String]] {
+        var byDate: [String: [String]] = [:]
+        for path in paths.sorted() {
             guard let name = S1TilingName(parsing: path) else { throw .notS1TilingName(path) }
             guard name.polarisation == polarisation else { throw .wrongPolarisation(path, expected: polarisation) }
-            if let other = byDate[name.date] { throw .duplicateDate(name.date, other, path) }
-            byDate[name.date] = path
+            byDate[name.date, default: []].append(path)
         }
         return byDate
     }
@@ -217,8 +223,6 @@ public enum RiceMapError: Error, Sendable, Hashable, CustomStringConvertible {
     case notS1TilingName(String)
     /// A file of the other polarisation was given.
     case wrongPolarisation(String, expected: Polarisation)
-    /// Two files of one polarisation share a date.
-    case duplicateDate(String, String, String)
     /// Fewer dates than the rules need.
     case tooFewDates(found: Int, needed: Int)
     /// A file is not on the grid of the first one.
@@ -229,7 +233,6 @@ public enum RiceMapError: Error, Sendable, Hashable, CustomStringConvertible {
         case .badConfiguration(let message): "bad rice-map configuration: \(message)"
         case .notS1TilingName(let path): "\(path) is not an S1Tiling name (s1a_TILE_pol_DES_ooo_YYYYMMDDthhmmss.tif)"
         case .wrongPolarisation(let path, let expected): "\(path) is not \(expected.rawValue.uppercased())"
-        case .duplicateDate(let date, let first, let second): "two files for \(date): \(first) and \(second)"
         case .tooFewDates(let found, let needed): "\(found) dates with both VV and VH; at least \(needed) are needed"
         case .differentGrids(let path): "\(path) is not on the same grid as the first file"
         }
