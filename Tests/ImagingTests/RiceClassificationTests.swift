@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 import Testing
 
@@ -150,5 +151,48 @@ struct RiceMapperTests {
         #expect(report.classes["nodata"] == 0, "\(report.classes)")
         #expect(report.classes["urban/tree"] == 32, "\(report.classes)")
         #expect(report.dates == ["20250101", "20250102", "20250103"])
+    }
+}
+
+extension RiceMapperTests {
+    @Test func bandsOfRowsGiveTheSameMapAsWholeImages_andTheConfigFileOverridesDefaults() throws {
+        var settings = SyntheticScene.Settings()
+        settings.width = 64
+        settings.height = 50
+        settings.dates = 10
+        settings.fieldSize = 32
+        settings.seed = 5
+        let scene = SyntheticScene(settings: settings)
+        let store = MemoryRasterStore()
+        let tile = OutputTile(name: "48QXH", epsg: 32648, originX: 600_000, originY: 2_300_040, width: 64, height: 50)
+        var generator = SplitMix64(seed: 5)
+        var vv: [String] = []
+        var vh: [String] = []
+        for date in 0..<settings.dates {
+            for polarisation in [Polarisation.vv, .vh] {
+                let name = S1TilingName(unit: "s1a", tile: "48QXH", polarisation: polarisation, pass: .descending, relativeOrbit: 18,
+                                        date: "202501\(10 + date)", time: "224512")
+                let path = "/tiles/" + name.description
+                try store.write(GeoRaster(raster: scene.observe(polarisation, date: date, using: &generator), geo: tile.geoReference), to: path, format: .cog)
+                if polarisation == .vv { vv.append(path) } else { vh.append(path) }
+            }
+        }
+        var whole = RiceMapper.Settings()
+        whole.bandRows = 10_000
+        var banded = RiceMapper.Settings()
+        banded.bandRows = 7
+        _ = try RiceMapper(settings: whole, store: store).run(vv: vv, vh: vh, map: "/out/whole.tif")
+        _ = try RiceMapper(settings: banded, store: store).run(vv: vv, vh: vh, map: "/out/banded.tif")
+        #expect(try store.read("/out/whole.tif", window: nil, as: UInt8.self) == store.read("/out/banded.tif", window: nil, as: UInt8.self))
+        #expect(try store.read("/out/whole_vh_db.png", window: nil, as: UInt8.self) == store.read("/out/banded_vh_db.png", window: nil, as: UInt8.self))
+
+        let directory = try TestData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("rules.json").path
+        try #"{"rules": {"riceRise": 4.5}, "bandRows": 16}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let loaded = try RiceMapper.Settings(contentsOf: config)
+        #expect(loaded.rules.riceRise == 4.5 && loaded.rules.waterMaxVV == RiceRules().waterMaxVV && loaded.bandRows == 16 && loaded.filterRadius == 2)
+        try "{not json".write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(throws: RiceMapError.self) { try RiceMapper.Settings(contentsOf: config) }
     }
 }

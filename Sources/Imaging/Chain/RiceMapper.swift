@@ -15,6 +15,8 @@ public struct RiceMapper: Sendable {
         public var filterRadius = 2
         /// Equivalent number of looks of the inputs.
         public var looks: Float = 4.4
+        /// Rows classified at a time: memory is about rows × width × 4 bytes × 2 polarisations × dates.
+        public var bandRows = 512
 
         /// The defaults: reference/imaging.md §3 rules, Lee 5 × 5 with ENL 4.4.
         public init() {}
@@ -37,6 +39,7 @@ public struct RiceMapper: Sendable {
             if let rules = try container.decodeIfPresent(PartialRules.self, forKey: .rules) { self.rules = rules.applied(to: self.rules) }
             filterRadius = try container.decodeIfPresent(Int.self, forKey: .filterRadius) ?? filterRadius
             looks = try container.decodeIfPresent(Float.self, forKey: .looks) ?? looks
+            bandRows = try container.decodeIfPresent(Int.self, forKey: .bandRows) ?? bandRows
         }
 
         private struct PartialRules: Decodable {
@@ -102,6 +105,7 @@ public struct RiceMapper: Sendable {
         }
         guard settings.filterRadius >= 0, settings.filterRadius <= 10 else { throw .badConfiguration("filterRadius must be 0…10") }
         guard settings.looks > 0, settings.looks.isFinite else { throw .badConfiguration("looks must be positive") }
+        guard settings.bandRows >= 1 else { throw .badConfiguration("bandRows must be at least 1") }
         self.settings = settings
         self.store = store
     }
@@ -117,36 +121,57 @@ public struct RiceMapper: Sendable {
         guard dates.count >= max(2, settings.rules.minimumDates) else {
             throw RiceMapError.tooFewDates(found: dates.count, needed: max(2, settings.rules.minimumDates))
         }
+        // Every file on the grid of the first one.
         var reference: RasterInfo?
-        var vvStack: [Raster<Float>] = []
-        var vhStack: [Raster<Float>] = []
-        let filter = settings.filterRadius > 0 ? LeeFilter(radius: settings.filterRadius, looks: settings.looks) : nil
-        for date in dates {
-            for (paths, polarisation) in [(vvByDate[date] ?? [], Polarisation.vv), (vhByDate[date] ?? [], .vh)] {
-                // Products of the same date (consecutive slices of one pass) are merged first, first non-nodata
-                // pixel winning, as S1Tiling's concatenation does.
-                var images: [Raster<Float>] = []
-                for path in paths {
-                    let info = try store.info(at: path)
-                    if let reference {
-                        guard info.width == reference.width, info.height == reference.height, info.geo.transform == reference.geo.transform,
-                              info.geo.crs == reference.geo.crs else {
-                            throw RiceMapError.differentGrids(path)
-                        }
-                    } else {
-                        reference = info
-                    }
-                    images.append(try store.read(path, window: nil, as: Float.self))
+        for path in dates.flatMap({ (vvByDate[$0] ?? []) + (vhByDate[$0] ?? []) }) {
+            let info = try store.info(at: path)
+            if let reference {
+                guard info.width == reference.width, info.height == reference.height, info.geo.transform == reference.geo.transform,
+                      info.geo.crs == reference.geo.crs else {
+                    throw RiceMapError.differentGrids(path)
                 }
-                guard var image = Mosaic.firstValid(images) else { continue }
-                if let filter { image = filter.apply(image) }
-                let dB = Decibel.fromLinear(image)
-                if polarisation == .vv { vvStack.append(dB) } else { vhStack.append(dB) }
+            } else {
+                reference = info
             }
         }
         guard let reference else { throw RiceMapError.tooFewDates(found: 0, needed: 2) }
-        let stack = try BackscatterStack(vv: vvStack, vh: vhStack)
-        let classes = try RiceClassifier(rules: settings.rules).classify(stack)
+        let width = reference.width
+        let height = reference.height
+        let filter = settings.filterRadius > 0 ? LeeFilter(radius: settings.filterRadius, looks: settings.looks) : nil
+        let halo = settings.filterRadius
+        let classifier = try RiceClassifier(rules: settings.rules)
+        var classes = Raster<UInt8>(width: width, height: height)
+        var grayscale = Raster<UInt8>(width: width, height: height)
+        // Bands of rows, so a season of full tiles fits in memory: each band reads its rows plus the filter's
+        // halo from every image, filters, converts to dB and classifies; the halo rows are then dropped, so the
+        // result equals filtering whole images.
+        var top = 0
+        while top < height {
+            let rows = top..<min(height, top + settings.bandRows)
+            let read = max(0, rows.lowerBound - halo)..<min(height, rows.upperBound + halo)
+            let window = PixelWindow(x: 0, y: read.lowerBound, width: width, height: read.count)
+            let keep = PixelWindow(x: 0, y: rows.lowerBound - read.lowerBound, width: width, height: rows.count)
+            var vvStack: [Raster<Float>] = []
+            var vhStack: [Raster<Float>] = []
+            for date in dates {
+                for (paths, polarisation) in [(vvByDate[date] ?? [], Polarisation.vv), (vhByDate[date] ?? [], .vh)] {
+                    // Products of the same date (consecutive slices of one pass) are merged first, first
+                    // non-nodata pixel winning, as S1Tiling's concatenation does.
+                    var images: [Raster<Float>] = []
+                    for path in paths { images.append(try store.read(path, window: window, as: Float.self)) }
+                    guard var image = Mosaic.firstValid(images) else { continue }
+                    if let filter { image = filter.apply(image) }
+                    let dB = Decibel.fromLinear(image.cropped(to: keep))
+                    if polarisation == .vv { vvStack.append(dB) } else { vhStack.append(dB) }
+                }
+            }
+            let band = classifier.classify(try BackscatterStack(vv: vvStack, vh: vhStack))
+            let shade = Self.grayscale(mean: vhStack)
+            let offset = rows.lowerBound * width
+            classes.pixels.replaceSubrange(offset..<(offset + band.count), with: band.pixels)
+            grayscale.pixels.replaceSubrange(offset..<(offset + shade.count), with: shade.pixels)
+            top = rows.upperBound
+        }
         let pixelArea = reference.geo.transform.map { abs($0.pixelWidth * $0.pixelHeight) } ?? 1
         let statistics = ClassStatistics(map: classes, pixelArea: pixelArea)
 
@@ -175,7 +200,7 @@ public struct RiceMapper: Sendable {
         let classQuicklook = base + "_classes.png"
         try store.write(GeoRaster(raster: classes, palette: palette), to: classQuicklook, format: .png)
         let backscatterQuicklook = base + "_vh_db.png"
-        try store.write(GeoRaster(raster: Self.grayscale(mean: vhStack)), to: backscatterQuicklook, format: .png)
+        try store.write(GeoRaster(raster: grayscale), to: backscatterQuicklook, format: .png)
         return Report(
             classes: counts, hectares: hectares, dates: dates, unpaired: unpaired, map: map, legend: legend, areas: areas,
             classQuicklook: classQuicklook, backscatterQuicklook: backscatterQuicklook)
