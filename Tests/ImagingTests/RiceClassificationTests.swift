@@ -1,5 +1,5 @@
 import Foundation
-import Imaging
+@testable import Imaging
 import Testing
 
 @Suite("Rice classification", .timeLimit(.minutes(1)))
@@ -194,5 +194,23 @@ extension RiceMapperTests {
         #expect(loaded.rules.riceRise == 4.5 && loaded.rules.waterMaxVV == RiceRules().waterMaxVV && loaded.bandRows == 16 && loaded.filterRadius == 2)
         try "{not json".write(toFile: config, atomically: true, encoding: .utf8)
         #expect(throws: RiceMapError.self) { try RiceMapper.Settings(contentsOf: config) }
+    }
+}
+
+@Suite("Quicklooks", .timeLimit(.minutes(1)))
+struct QuicklookTests {
+    @Test func classQuicklook_keepsTheMapAndDrawsASwatchAndANameForEveryClass() {
+        let map = Raster<UInt8>(width: 300, height: 40, pixels: (0..<12_000).map { UInt8($0 % 4) })
+        let quicklook = Quicklook.withLegend(map)
+        #expect(quicklook.width == 300 && quicklook.height > 40)
+        #expect(quicklook.cropped(to: PixelWindow(x: 0, y: 0, width: 300, height: 40)) == map)
+        let legend = quicklook.cropped(to: PixelWindow(x: 0, y: 40, width: 300, height: quicklook.height - 40))
+        for code in [UInt8(0), 1, 2, 3, LandClass.nodata, Quicklook.ink] {
+            #expect(legend.pixels.contains(code), "legend lacks \(code)")
+        }
+        #expect(Quicklook.palette[Int(LandClass.rice.rawValue)] == RasterColour(red: 60, green: 200, blue: 60))
+        // Every letter of the class names has a glyph.
+        let letters = Set(LandClass.allCases.map(\.description).joined() + "nodata")
+        #expect(letters.allSatisfy { Quicklook.font[$0] != nil }, "\(letters.filter { Quicklook.font[$0] == nil })")
     }
 }

@@ -178,11 +178,7 @@ public struct RiceMapper: Sendable {
         let base = map.hasSuffix(".tif") ? String(map.dropLast(4)) : map
         let folder = URL(fileURLWithPath: map).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var palette = [RasterColour](repeating: RasterColour(red: 0, green: 0, blue: 0), count: 256)
-        for landClass in LandClass.allCases {
-            let colour = landClass.colour
-            palette[Int(landClass.rawValue)] = RasterColour(red: colour.red, green: colour.green, blue: colour.blue)
-        }
+        let palette = Quicklook.palette
         let geo = GeoReference(transform: reference.geo.transform, crs: reference.geo.crs, nodata: Double(LandClass.nodata))
         let tags = ["RICE_DATES": dates.joined(separator: ","), "RICE_CLASSES": "0=unknown,1=rice,2=water,3=urban/tree,255=nodata",
                     "TIFFTAG_SOFTWARE": "Tessera"]
@@ -198,7 +194,7 @@ public struct RiceMapper: Sendable {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try Self.atomicWrite(String(decoding: try encoder.encode(["pixels": counts.mapValues(Double.init), "hectares": hectares]), as: UTF8.self), to: areas)
         let classQuicklook = base + "_classes.png"
-        try store.write(GeoRaster(raster: classes, palette: palette), to: classQuicklook, format: .png)
+        try store.write(GeoRaster(raster: Quicklook.withLegend(classes), palette: palette), to: classQuicklook, format: .png)
         let backscatterQuicklook = base + "_vh_db.png"
         try store.write(GeoRaster(raster: grayscale), to: backscatterQuicklook, format: .png)
         return Report(
