@@ -19,8 +19,8 @@ struct S1DemoCommand: AsyncParsableCommand {
         commandName: "s1",
         abstract: "Generate a small synthetic season, run ORTHO_S1_GRD and RICE_MAP on an embedded grid, score the rice map.",
         discussion: """
-            Writes zipped synthetic GRD products (one per date) into OUT/store, then runs ORTHO_S1_GRD on the \
-            first product (tiles and a zip in OUT/out/ortho) and RICE_MAP on the season (tiles per date and the \
+            Writes zipped synthetic GRD products (--slices per date: consecutive slices of one pass) into \
+            OUT/store, then runs ORTHO_S1_GRD on the first product (tiles and a zip in OUT/out/ortho) and RICE_MAP on the season (tiles per date and the \
             rice map, legend, areas and quicklooks in OUT/out/season) at the same time, and compares the map \
             with the ground truth. Run it again with the same --out: every task is already done.
             """
@@ -38,12 +38,16 @@ struct S1DemoCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic scene and speckle.")
     var seed: UInt64 = 2026
 
+    @Option(help: "Products per date: consecutive slices of one pass whose tiles RICE_MAP concatenates.")
+    var slices: Int = 2
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
         guard dates >= 4, dates <= 60 else { throw ValidationError("--dates must be between 4 and 60") }
         guard tileSize >= 100, tileSize <= 4000 else { throw ValidationError("--tile-size must be between 100 and 4000") }
+        guard slices >= 1, slices <= 4 else { throw ValidationError("--slices must be between 1 and 4") }
     }
 
     func run() async throws {
@@ -54,8 +58,9 @@ struct S1DemoCommand: AsyncParsableCommand {
         settings.tileSize = tileSize
         settings.productSize = tileSize * 3 / 2
         settings.seed = seed
+        settings.slicesPerDate = slices
         let terminal = !json && isatty(STDOUT_FILENO) != 0
-        if !json { print("writing \(dates) synthetic products (seed \(seed)) into \(directory)/store …") }
+        if !json { print("writing \(dates * slices) synthetic products (\(dates) dates × \(slices) slices, seed \(seed)) into \(directory)/store …") }
         let season = try SeasonDemo.prepare(settings, in: directory)
         var gridSettings = GridSettings()
         gridSettings.dataDirectory = directory + "/grid"

@@ -35,7 +35,11 @@ struct ImagingWorkflowTests {
     @Test func season_bothWorkflowsFinishWithValidOutputsAndASecondRunDoesNoWork() async throws {
         let directory = try TestData.temporaryDirectory().path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let season = try SeasonDemo.prepare(Self.settings(), in: directory)
+        // Two slices per date: each covers part of the tile, so RICE_MAP concatenates them per date.
+        var settings = Self.settings()
+        settings.slicesPerDate = 2
+        let season = try SeasonDemo.prepare(settings, in: directory)
+        #expect(season.products.count == 2 * settings.dates)
         let grid = try await Self.startGrid(directory)
         let first: SeasonDemo.Report
         do {
@@ -66,6 +70,8 @@ struct ImagingWorkflowTests {
         let mapInfo = try store.info(at: map)
         #expect(mapInfo.layout == "COG" && mapInfo.dataType == .byte && mapInfo.geo.nodata == 255)
         #expect(mapInfo.palette.count == 256 && mapInfo.palette[1] == RasterColour(red: 60, green: 200, blue: 60))
+        let seasonTiles = try FileManager.default.contentsOfDirectory(atPath: season.output + "/season/48QXH")
+        #expect(seasonTiles.filter { $0.contains("txxxxxx") }.count == 2 * settings.dates, "\(seasonTiles.sorted())")
         for suffix in ["_legend.csv", "_areas.json", "_classes.png", "_vh_db.png"] {
             #expect(first.outputs.contains { $0.hasSuffix(suffix) && FileManager.default.fileExists(atPath: $0) }, "\(suffix)")
         }

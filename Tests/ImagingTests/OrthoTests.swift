@@ -119,3 +119,40 @@ struct BorderCutTests {
         #expect(LeeFilter().apply(sigma).pixels.allSatisfy { $0 == 0 })
     }
 }
+
+@Suite("Same-date concatenation", .timeLimit(.minutes(1)))
+struct ConcatenationTests {
+    @Test func twoSlicesOfOneDateBecomeOneTxxxxxxFileAndASecondMergeRewritesNothing() throws {
+        let directory = try TestData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = GDALRasterStore()
+        let tile = OutputTile(name: "48QXH", epsg: 32648, originX: 600_000, originY: 2_300_040, width: 8, height: 4)
+        var paths: [String] = []
+        for (slice, time) in [(0, "224512"), (1, "224537")] {
+            let pixels = (0..<32).map { index -> Float in (index % 8 < 4) == (slice == 0) ? Float(slice + 1) : 0 }
+            let name = S1TilingName(unit: "s1a", tile: "48QXH", polarisation: .vv, pass: .descending, relativeOrbit: 18, date: "20250105", time: time)
+            let path = directory.path + "/" + name.description
+            try store.write(
+                GeoRaster(raster: Raster(width: 8, height: 4, pixels: pixels), geo: tile.geoReference,
+                          metadata: ["ACQUISITION_DATETIME": "2025:01:05 22:45:\(time.suffix(2))", "INPUT_S1_IMAGES": "P\(slice)"]),
+                to: path, format: .cog)
+            paths.append(path)
+        }
+        let single = S1TilingName(unit: "s1a", tile: "48QXH", polarisation: .vv, pass: .descending, relativeOrbit: 18, date: "20250117", time: "224512")
+        let singlePath = directory.path + "/" + single.description
+        try store.write(GeoRaster(raster: Raster<Float>(width: 8, height: 4, repeating: 5), geo: tile.geoReference), to: singlePath, format: .cog)
+
+        let merger = SameDateConcatenation(store: store)
+        let season = try merger.merge(paths + [singlePath], into: directory.path)
+        let merged = directory.path + "/s1a_48QXH_vv_DES_018_20250105txxxxxx.tif"
+        #expect(season == [merged, singlePath].sorted())
+        let image = try store.read(merged, window: nil, as: Float.self)
+        #expect(image.pixels == (0..<32).map { $0 % 8 < 4 ? 1 : 2 })
+        let tags = try store.info(at: merged).metadata
+        #expect(tags["ACQUISITION_DATETIME_1"] == "2025:01:05 22:45:12" && tags["ACQUISITION_DATETIME_2"] == "2025:01:05 22:45:37")
+        #expect(tags["INPUT_S1_IMAGES"] == "P0, P1" && tags["ACQUISITION_DATETIME"] == nil)
+        let made = try FileManager.default.attributesOfItem(atPath: merged)[.modificationDate] as? Date
+        _ = try merger.merge(paths + [singlePath], into: directory.path)
+        #expect(try FileManager.default.attributesOfItem(atPath: merged)[.modificationDate] as? Date == made)
+    }
+}

@@ -56,7 +56,15 @@ public struct SyntheticProductWriter: Sendable {
     ///
     /// - Throws: ``RasterError`` or a file-system error when it cannot be written.
     public func write(date: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String) throws -> String {
-        try write(date: date, polarisations: polarisations, into: directory) { rows, body in
+        try write(date: date, slice: 0, of: 1, polarisations: polarisations, into: directory)
+    }
+
+    /// Writes slice `slice` of `slices` consecutive products of `date` (one pass cut every 25 s, as the
+    /// ground segment does): each is shifted along the track and starts 25 s after the previous one, so a
+    /// tile is covered only by them together and their tiles must be concatenated.
+    public func write(date: Int, slice: Int, of slices: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String) throws -> String {
+        precondition(slices >= 1 && (0..<slices).contains(slice), "slice must be in 0..<slices")
+        return try write(date: date, slice: slice, of: slices, polarisations: polarisations, into: directory) { rows, body in
             for row in rows { body(row) }
         }
     }
@@ -67,21 +75,26 @@ public struct SyntheticProductWriter: Sendable {
     public func write(date: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String, on executor: PinnedExecutor) async throws -> String {
         // Generation is CPU-bound; the bands are spread with a blocking parallel loop on the pinned workers.
         let box = BandRunner(executor: executor)
-        return try write(date: date, polarisations: polarisations, into: directory) { rows, body in
+        return try write(date: date, slice: 0, of: 1, polarisations: polarisations, into: directory) { rows, body in
             box.run(rows, body)
         }
     }
 
     private func write(
-        date: Int, polarisations: [Polarisation], into directory: String,
+        date: Int, slice: Int, of slices: Int, polarisations: [Polarisation], into directory: String,
         forEachBand: (Range<Int>, @escaping @Sendable (Int) -> Void) -> Void
     ) throws -> String {
         guard let projection = TransverseMercator(epsg: tile.epsg) else { throw GeocodingError.badTile("EPSG:\(tile.epsg) is not UTM") }
-        let (centreEasting, centreNorthing) = tile.centre(column: Double(tile.width) / 2 - 0.5, row: Double(tile.height) / 2 - 0.5)
-        let geometry = SyntheticGeometry(
-            projection: projection, centreEasting: centreEasting, centreNorthing: centreNorthing,
+        let (tileEasting, tileNorthing) = tile.centre(column: Double(tile.width) / 2 - 0.5, row: Double(tile.height) / 2 - 0.5)
+        let centred = SyntheticGeometry(
+            projection: projection, centreEasting: tileEasting, centreNorthing: tileNorthing,
             width: settings.width, height: settings.height, pass: settings.pass)
-        let start = acquisition(date)
+        // Slices follow each other along the track, overlapping by a fifth of their length.
+        let shift = (Double(slice) - Double(slices - 1) / 2) * 0.8 * Double(settings.height) * centred.spacing
+        let geometry = SyntheticGeometry(
+            projection: projection, centreEasting: tileEasting + centred.along.0 * shift, centreNorthing: tileNorthing + centred.along.1 * shift,
+            width: settings.width, height: settings.height, pass: settings.pass)
+        let start = acquisition(date).addingTimeInterval(Double(slice) * 25)
         let stop = start.addingTimeInterval(25)
         let names = SAFENames(mission: settings.mission, start: start, stop: stop, absoluteOrbit: 50_000 + date * 175 + settings.relativeOrbit)
         let safe = directory + "/" + names.product + ".SAFE"
@@ -92,7 +105,7 @@ public struct SyntheticProductWriter: Sendable {
         let grid = geometry.geolocationGrid()
         var written: [String] = []
         for (index, polarisation) in polarisations.enumerated() {
-            let seed = scene.settings.seed &+ UInt64(date) &* 0x9E37_79B9 &+ UInt64(index) &* 0x85EB_CA6B &+ 17
+            let seed = scene.settings.seed &+ UInt64(date) &* 0x9E37_79B9 &+ UInt64(index) &* 0x85EB_CA6B &+ UInt64(slice) &* 0xC2B2_AE35 &+ 17
             let stem = names.stem(polarisation, index: index + 1)
             let luts = SyntheticLUTs(geometry: geometry)
             try SAFEXML.annotation(settings: settings, names: names, polarisation: polarisation, geometry: geometry, grid: grid)

@@ -223,10 +223,14 @@ public enum ImagingFunctions {
         let tile = try required(context, "TILE")
         var settings = RiceMapper.Settings()
         if let config = context.variables["RULES"], !config.isEmpty { settings = try RiceMapper.Settings(contentsOf: config) }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: out + "/" + tile)) ?? []
-        let parsed = names.compactMap { name in S1TilingName(parsing: name).map { (name, $0) } }.filter { $0.1.suffixes.isEmpty }
-        let vv = parsed.filter { $0.1.polarisation == .vv }.map { out + "/" + tile + "/" + $0.0 }
-        let vh = parsed.filter { $0.1.polarisation == .vh }.map { out + "/" + tile + "/" + $0.0 }
+        let folder = out + "/" + tile
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        // Products of one date are concatenated first (S1Tiling's `txxxxxx` files), then the season classified.
+        let products = names.filter { S1TilingName(parsing: $0).map { $0.suffixes.isEmpty && $0.time != nil } ?? false }.map { folder + "/" + $0 }
+        let season = try SameDateConcatenation(store: store).merge(products, into: folder)
+        let parsed = season.compactMap { path in S1TilingName(parsing: path).map { (path, $0) } }
+        let vv = parsed.filter { $0.1.polarisation == .vv }.map(\.0)
+        let vh = parsed.filter { $0.1.polarisation == .vh }.map(\.0)
         try FileManager.default.createDirectory(atPath: out + "/rice", withIntermediateDirectories: true)
         let report = try RiceMapper(settings: settings, store: store).run(vv: vv, vh: vh, map: out + "/rice/\(tile)_rice.tif")
         return try Value(encoding: report)

@@ -20,8 +20,11 @@ public struct SeasonDemo: Sendable {
         public var fieldSize = 100
         /// Seed of the scene and the speckle.
         public var seed: UInt64 = 2026
+        /// Products per date: consecutive slices of one pass, which only together cover the tile (their tiles
+        /// are concatenated); 1 for one product covering it.
+        public var slicesPerDate = 1
 
-        /// A 400 × 400 tile (4 km), 600 × 600 products, 12 dates, 100-pixel fields, seed 2026.
+        /// A 400 × 400 tile (4 km), 600 × 600 products, 12 dates, one product per date, 100-pixel fields, seed 2026.
         public init() {}
     }
 
@@ -92,15 +95,17 @@ public struct SeasonDemo: Sendable {
         let writer = SyntheticProductWriter(settings: productSettings, scene: scene, tile: tile)
         var products: [String] = []
         for date in 0..<settings.dates {
-            let safe = try writer.write(date: date, into: staging)
-            let name = URL(fileURLWithPath: safe).deletingPathExtension().lastPathComponent
-            let archive = store + "/" + name + ".zip"
-            if !manager.fileExists(atPath: archive) {
-                try manager.zipItem(at: URL(fileURLWithPath: safe), to: URL(fileURLWithPath: archive + ".partial"), compressionMethod: .deflate)
-                try manager.moveItem(atPath: archive + ".partial", toPath: archive)
+            for slice in 0..<max(1, settings.slicesPerDate) {
+                let safe = try writer.write(date: date, slice: slice, of: max(1, settings.slicesPerDate), into: staging)
+                let name = URL(fileURLWithPath: safe).deletingPathExtension().lastPathComponent
+                let archive = store + "/" + name + ".zip"
+                if !manager.fileExists(atPath: archive) {
+                    try manager.zipItem(at: URL(fileURLWithPath: safe), to: URL(fileURLWithPath: archive + ".partial"), compressionMethod: .deflate)
+                    try manager.moveItem(atPath: archive + ".partial", toPath: archive)
+                }
+                try manager.removeItem(atPath: safe)
+                products.append(name)
             }
-            try manager.removeItem(atPath: safe)
-            products.append(name)
         }
         let tiles = directory + "/tiles.json"
         let encoder = JSONEncoder()
