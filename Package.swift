@@ -32,11 +32,17 @@ let package = Package(
             pkgConfig: "hwloc",
             providers: [.apt(["libhwloc-dev"])]
         ),
+        // GDAL's headers only (included as <gdal/…>, no pkg-config, so nothing links libgdal): CGDALLoader
+        // defines the functions and loads the library on first use.
         .systemLibrary(
             name: "CGDAL",
             path: "Sources/CGDAL",
-            pkgConfig: "gdal",
             providers: [.apt(["libgdal-dev"])]
+        ),
+        .target(
+            name: "CGDALLoader",
+            dependencies: ["CGDAL"],
+            path: "Sources/CGDALLoader"
         ),
         .target(
             name: "CShims",
@@ -71,6 +77,7 @@ let package = Package(
                 "Actors",
                 "Grid",
                 "CGDAL",
+                "CGDALLoader",
                 "CShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

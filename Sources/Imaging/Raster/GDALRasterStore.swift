@@ -1,4 +1,5 @@
 import CGDAL
+import CGDALLoader
 import Foundation
 
 /// A raster store on files, through GDAL (GeoTIFF, COG, PNG, and every format GDAL reads).
@@ -7,18 +8,17 @@ import Foundation
 /// messages are captured into the thrown ``RasterError`` instead of being printed, and no `.aux.xml`
 /// side files are written.
 public struct GDALRasterStore: RasterStore {
-    /// Registers GDAL's drivers once per process.
+    /// Loads GDAL and registers its drivers once per process; false when the library is not installed.
     private static let registration: Bool = {
+        guard tessera_gdal_available() != 0 else { return false }
         CPLSetConfigOption("GDAL_PAM_ENABLED", "NO")
         CPLSetConfigOption("CPL_LOG_ERRORS", "OFF")
         GDALAllRegister()
         return true
     }()
 
-    /// A store; registers GDAL's drivers on first use.
-    public init() {
-        _ = Self.registration
-    }
+    /// A store; GDAL is loaded and its drivers registered on the first read or write, not before.
+    public init() {}
 
     /// The version of the GDAL library in use, such as "3.6.2".
     public static var gdalVersion: String {
@@ -80,6 +80,7 @@ public struct GDALRasterStore: RasterStore {
         if case .png = format, Pixel.dataType != .byte {
             throw RasterError(.unsupported, path: path, message: "PNG holds Byte pixels, not \(Pixel.dataType.rawValue)")
         }
+        try Self.requireGDAL(path)
         CPLPushErrorHandler(CPLQuietErrorHandler)
         defer { CPLPopErrorHandler() }
         CPLErrorReset()
@@ -143,9 +144,19 @@ public struct GDALRasterStore: RasterStore {
 
     // MARK: - GDAL plumbing
 
+    /// Whether the GDAL library could be loaded.
+    public static var isAvailable: Bool { registration }
+
+    private static func requireGDAL(_ path: String) throws(RasterError) {
+        guard registration else {
+            throw RasterError(.unsupported, path: path, message: "the GDAL library (libgdal, Debian's libgdal32) cannot be loaded")
+        }
+    }
+
     private func withDataset<T>(
         _ path: String, _ body: (GDALDatasetH, GDALRasterBandH) throws(RasterError) -> T
     ) throws(RasterError) -> T {
+        try Self.requireGDAL(path)
         CPLPushErrorHandler(CPLQuietErrorHandler)
         defer { CPLPopErrorHandler() }
         CPLErrorReset()
