@@ -18,12 +18,14 @@ struct FlowPlan: Sendable {
     init(_ tasks: [TaskDefinition]) {
         var index: [String: Int] = [:]
         index.reserveCapacity(tasks.count)
-        for (i, task) in tasks.enumerated() where index[task.name] == nil { index[task.name] = i }
-        var parents = tasks.map { $0.depends.compactMap { index[$0] } }
+        // Index-based reads: iterating the tasks would copy (and retain) every definition.
+        for i in tasks.indices where index[tasks[i].name] == nil { index[tasks[i].name] = i }
+        var parents = [[Int]](repeating: [], count: tasks.count)
+        for i in tasks.indices where !tasks[i].depends.isEmpty { parents[i] = tasks[i].depends.compactMap { index[$0] } }
         // An if's target and else depend on the initiator implicitly; the continuation on both branch ends.
         var branchSpecs: [(initiator: Int, target: Int, elseTarget: Int, continuation: Int?)] = []
-        for (i, task) in tasks.enumerated() {
-            guard case .branch(let target, let elseTarget, let continuation, _) = task.flow,
+        for i in tasks.indices where tasks[i].flow != nil {
+            guard case .branch(let target, let elseTarget, let continuation, _) = tasks[i].flow,
                 let t = index[target], let e = index[elseTarget]
             else { continue }
             if !parents[t].contains(i) { parents[t].append(i) }
@@ -45,8 +47,8 @@ struct FlowPlan: Sendable {
             branches[spec.initiator] = (ifBlock.body, elseBlock.body, spec.continuation)
         }
         let finalChildren = FlowPlan.children(of: self.parents)
-        for (i, task) in tasks.enumerated() {
-            switch task.flow {
+        for i in tasks.indices where tasks[i].flow != nil {
+            switch tasks[i].flow {
             case .replicate:
                 var body: Set<Int> = []
                 for child in finalChildren[i] { body.formUnion(FlowPlan.block(startingAt: child, tasks: tasks, children: finalChildren).body) }

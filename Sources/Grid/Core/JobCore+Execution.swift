@@ -230,7 +230,9 @@ extension JobCore {
         } else {
             variables = jobVariables
         }
-        for (key, value) in instance.replicaVariables { variables[key] = value }
+        if !replicaVariables.isEmpty, let extra = replicaVariables[index] {
+            for (key, value) in extra { variables[key] = value }
+        }
         let task = workflow.tasks[instance.definition]
         if !task.variables.isEmpty {
             let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)

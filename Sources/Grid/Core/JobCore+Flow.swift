@@ -93,7 +93,7 @@ extension JobCore {
             let bodyDefinitions = plan.replicateBody[definition] ?? []
             let body = reachable(from: instances[index].children, within: bodyDefinitions, following: \.children)
             if let first = variables.first {
-                for member in body { instances[member].replicaVariables = first }
+                for member in body { replicaVariables[member] = first }
             }
             if runs == 0 {
                 for member in body where instances[member].status == .submitted {
@@ -107,7 +107,7 @@ extension JobCore {
                     } rewire: { _, _ in }
                     for new in map.values {
                         instances[new].replicatedBy = index
-                        if replica < variables.count { instances[new].replicaVariables = variables[replica] }
+                        if replica < variables.count { replicaVariables[new] = variables[replica] }
                     }
                 }
             }

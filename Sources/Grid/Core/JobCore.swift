@@ -45,6 +45,9 @@ public struct JobCore: Sendable {
     let definitionDigests: [UInt64]
     var names: [TaskInstanceName: Int] = [:]
     var nextReplication: [String: Int] = [:]
+    /// Variables a replicate gave each replica of its body (the `variables` array of its decision), by
+    /// instance index; kept aside so that instances without any stay small to copy.
+    var replicaVariables: [Int: [String: String]] = [:]
     var readyQueue: Deque<Int> = []
     var timers: [(at: Duration, index: Int)] = []
     var paused = false
@@ -78,17 +81,20 @@ public struct JobCore: Sendable {
         let system = SystemValues(jobID: id, jobName: workflow.name, task: nil)
         self.jobVariables = VariableSubstitution.jobValues(workflow.variables, overrides: overrides) { system[$0] }
         // Only self-healing tasks (with outputs) need the digest of their definition.
-        self.definitionDigests = workflow.tasks.map { $0.outputs.isEmpty ? 0 : JobCore.digest(of: $0) }
+        self.definitionDigests = workflow.tasks.indices.map { workflow.tasks[$0].outputs.isEmpty ? 0 : JobCore.digest(of: workflow.tasks[$0]) }
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
         instances.reserveCapacity(workflow.tasks.count)
         names.reserveCapacity(workflow.tasks.count)
-        for (index, task) in workflow.tasks.enumerated() {
+        let tasks = workflow.tasks
+        for index in tasks.indices {
+            // Field reads, not a copy of the whole definition per task.
             var instance = TaskInstance(
-                name: TaskInstanceName(task: task.name), definition: index, parents: plan.parents[index],
-                executions: task.maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2)
+                name: TaskInstanceName(task: tasks[index].name), definition: index, parents: plan.parents[index],
+                executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2)
             instance.waitingOn = instance.parents.count
             instance.since = now
-            instance.notBefore = try JobCore.startAt(task.genericInfo["START_AT"], now: now, wallNow: wallNow) ?? jobStart
+            let startAt = tasks[index].genericInfo.isEmpty ? nil : tasks[index].genericInfo["START_AT"]
+            instance.notBefore = try JobCore.startAt(startAt, now: now, wallNow: wallNow) ?? jobStart
             names[instance.name] = index
             instances.append(instance)
         }

@@ -46,8 +46,6 @@ public struct TaskInstance: Sendable {
     var released = false
     /// The variables its current execution started with.
     var inputVariables: [String: String] = [:]
-    /// Variables its replicate gave this replica (the `variables` array of the decision), over what the parents pass.
-    var replicaVariables: [String: String] = [:]
 
     init(name: TaskInstanceName, definition: Int, parents: [Int], executions: Int, failureRuns: Int) {
         self.name = name

@@ -17,15 +17,17 @@ struct TaskGraph {
         names = tasks.map(\.name)
         var index: [String: Int] = [:]
         index.reserveCapacity(tasks.count)
-        for (position, task) in tasks.enumerated() where index[task.name] == nil {
-            index[task.name] = position
+        // Index-based reads throughout: iterating the tasks would copy (and retain) every definition.
+        for position in names.indices where index[names[position]] == nil {
+            index[names[position]] = position
         }
         var parents = [[Int]](repeating: [], count: tasks.count)
         var children = [[Int]](repeating: [], count: tasks.count)
-        for (position, task) in tasks.enumerated() {
-            guard !task.depends.isEmpty else { continue }
+        for position in tasks.indices {
+            let depends = tasks[position].depends
+            guard !depends.isEmpty else { continue }
             var seen: Set<Int> = []
-            for name in task.depends {
+            for name in depends {
                 guard let parent = index[name], parent != position, seen.insert(parent).inserted else { continue }
                 parents[position].append(parent)
                 children[parent].append(position)
@@ -33,8 +35,8 @@ struct TaskGraph {
         }
         // An `if` links its initiator to its target and its else implicitly (they do not list it in
         // `depends`): the graph has those edges too, so a cycle through them is found.
-        for (position, task) in tasks.enumerated() {
-            guard case .branch(let target, let elseTarget, _, _) = task.flow else { continue }
+        for position in tasks.indices where tasks[position].flow != nil {
+            guard case .branch(let target, let elseTarget, _, _) = tasks[position].flow else { continue }
             for name in [target, elseTarget] {
                 guard let child = index[name], child != position, !parents[child].contains(position) else { continue }
                 parents[child].append(position)

@@ -146,29 +146,38 @@ extension WorkflowValidator {
     /// With a continuation, each branch of an `if` is a block (ProActive's FlowChecker): a single task, or a
     /// `block: start` … `block: end`, whose last task nothing else depends on, since the continuation joins it.
     mutating func checkBranchBlocks() {
-        var dependents: [String: [String]] = [:]
-        for task in workflow.tasks {
-            for parent in task.depends { dependents[parent, default: []].append(task.name) }
+        // Index-based reads: iterating the tasks themselves would copy every definition (most have no `if`).
+        let tasks = workflow.tasks
+        var joined: [(position: Int, target: String, elseTarget: String, continuation: String)] = []
+        for position in tasks.indices where tasks[position].flow != nil && graph.index[tasks[position].name] == position {
+            if case .branch(let target, let elseTarget, let continuation?, _) = tasks[position].flow {
+                joined.append((position, target, elseTarget, continuation))
+            }
         }
-        for (position, task) in workflow.tasks.enumerated() where task.flow != nil && graph.index[task.name] == position {
-            guard case .branch(let target, let elseTarget, let continuation?, _) = task.flow else { continue }
-            for (role, name) in [("target", target), ("else", elseTarget)] {
+        guard !joined.isEmpty else { return }
+        var dependents: [String: [String]] = [:]
+        for position in tasks.indices {
+            for parent in tasks[position].depends { dependents[parent, default: []].append(tasks[position].name) }
+        }
+        for branch in joined {
+            let initiator = tasks[branch.position].name
+            for (role, name) in [("target", branch.target), ("else", branch.elseTarget)] {
                 guard let start = graph.index[name] else { continue }  // unknownFlowTarget said it
                 let last: Int
-                if workflow.tasks[start].block == .start {
+                if tasks[start].block == .start {
                     guard let end = blockEnds[start] else { continue }  // unmatchedBlock said it
                     last = end
                 } else {
                     last = start
                 }
-                let lastName = workflow.tasks[last].name
+                let lastName = tasks[last].name
                 guard let others = dependents[lastName], !others.isEmpty else { continue }
                 let shape = last == start ? "task `\(name)`" : "block `\(name)` … `\(lastName)`"
                 report(
-                    .branchNotBlock, "tasks.\(task.name).if.\(role)",
-                    "the `if` of task `\(task.name)` has the continuation `\(continuation)`, so its \(role) branch must be a block that ends "
+                    .branchNotBlock, "tasks.\(initiator).if.\(role)",
+                    "the `if` of task `\(initiator)` has the continuation `\(branch.continuation)`, so its \(role) branch must be a block that ends "
                         + "where the continuation joins, but \(others.map { "`\($0)`" }.joined(separator: ", ")) depend\(others.count == 1 ? "s" : "") on `\(lastName)`, the end of \(shape); "
-                        + "make them part of the branch's block or depend on `\(continuation)`"
+                        + "make them part of the branch's block or depend on `\(branch.continuation)`"
                 )
             }
         }
