@@ -94,15 +94,15 @@ struct ImagingBenchCommand: AsyncParsableCommand {
         let classifier = try RiceClassifier()
         // Outputs are allocated once and reused, as a pipeline does: the figures are the kernels', not page faults'.
         let classes = RasterBuffer<UInt8>(width: size, height: size)
-        let rice1 = try await median { try await Self.seconds { try await classifier.classify(stack, into: classes, on: one.executor) } }
-        let rice2 = try await median { try await Self.seconds { try await classifier.classify(stack, into: classes, on: two.executor) } }
+        let rice1 = try await median { try await Self.timed { try await classifier.classify(stack, into: classes, on: one.executor) } }
+        let rice2 = try await median { try await Self.timed { try await classifier.classify(stack, into: classes, on: two.executor) } }
         let counts = ClassStatistics(map: classes.raster(), pixelArea: 100).countsByName
 
         let power = Decibel.toLinear(stack.vv[0])
         let filter = LeeFilter(radius: 2, looks: 4.4)
         let filtered = RasterBuffer<Float>(width: size, height: size)
-        let lee1 = try await median { try await Self.seconds { try await filter.apply(power, into: filtered, on: one.executor) } }
-        let lee2 = try await median { try await Self.seconds { try await filter.apply(power, into: filtered, on: two.executor) } }
+        let lee1 = try await median { try await Self.timed { try await filter.apply(power, into: filtered, on: one.executor) } }
+        let lee2 = try await median { try await Self.timed { try await filter.apply(power, into: filtered, on: two.executor) } }
 
         let bytesPerPixel = Double(2 * dates * MemoryLayout<Float>.size)
         return ImagingBenchReport(
@@ -140,7 +140,7 @@ struct ImagingBenchCommand: AsyncParsableCommand {
         var results: [(Double, Double)] = []
         for pool in [one, two] {
             PeakMemory.reset()
-            let seconds = try await Self.seconds {
+            let seconds = try await Self.timed {
                 for polarisation in [Polarisation.vv, .vh] {
                     let image = try await tiler.orthorectify(product, polarisation: polarisation, tile: tile, on: pool.executor)
                     _ = try await filter.apply(image.raster, on: pool.executor)
@@ -157,12 +157,11 @@ struct ImagingBenchCommand: AsyncParsableCommand {
         return values.sorted()[values.count / 2]
     }
 
-    private static func seconds(_ body: () async throws -> Void) async throws -> Double {
+    private static func timed(_ body: () async throws -> Void) async throws -> Double {
         let clock = ContinuousClock()
         let start = clock.now
         try await body()
-        let elapsed = clock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return seconds(clock.now - start)
     }
 
     /// A `size × size` image of dB values uniform in −25…−5.
@@ -191,9 +190,7 @@ struct ImagingBenchCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         _ = destination.update(fromContentsOf: source)
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return Double(2 * bytes) / seconds / 1e9
+        return Double(2 * bytes) / seconds(clock.now - start) / 1e9
     }
 }
 

@@ -123,11 +123,10 @@ public struct OrthoTiler: Sendable {
 
     /// The S1Tiling name of `product`'s `polarisation` on `tile`.
     public static func name(_ product: SAFEProduct, polarisation: Polarisation, tile: OutputTile) -> S1TilingName {
-        let start = product.manifest.startTime
-        let digits = start.filter(\.isNumber)
+        let (date, time) = S1TilingName.dateAndTime(ofISO: product.manifest.startTime)
         return S1TilingName(
             unit: product.manifest.mission, tile: tile.name, polarisation: polarisation, pass: product.manifest.pass,
-            relativeOrbit: product.manifest.relativeOrbit, date: String(digits.prefix(8)), time: String(digits.dropFirst(8).prefix(6)))
+            relativeOrbit: product.manifest.relativeOrbit, date: date, time: time)
     }
 }
 

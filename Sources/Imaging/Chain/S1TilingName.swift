@@ -62,6 +62,12 @@ public struct S1TilingName: Sendable, Hashable, Codable, CustomStringConvertible
         return ([base] + suffixes).joined(separator: "_") + ".tif"
     }
 
+    /// `YYYYMMDD` and `hhmmss` of an ISO acquisition time (`2021-12-23T05:11:22.594441`), as the names carry them.
+    public static func dateAndTime(ofISO text: String) -> (date: String, time: String) {
+        let digits = text.filter(\.isNumber)
+        return (String(digits.prefix(8)), String(digits.dropFirst(8).prefix(6)))
+    }
+
     /// The same name with `suffix` appended (`filtered`).
     public func with(suffix: String) -> S1TilingName {
         var copy = self

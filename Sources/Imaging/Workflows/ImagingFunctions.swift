@@ -83,10 +83,10 @@ public enum ImagingFunctions {
         return ProductStore(location: try required(context, "STORE"), cache: cache)
     }
 
-    /// `YYYYMMDDthhmmss` of a product's start, as in S1Tiling names.
+    /// `YYYYMMDDthhmmss` of a product's start, as in its S1Tiling names.
     static func stamp(_ product: SAFEProduct) -> String {
-        let digits = product.manifest.startTime.filter(\.isNumber)
-        return String(digits.prefix(8)) + "t" + String(digits.dropFirst(8).prefix(6))
+        let (date, time) = S1TilingName.dateAndTime(ofISO: product.manifest.startTime)
+        return date + "t" + time
     }
 
     // MARK: - ORTHO_S1_GRD

@@ -120,7 +120,7 @@ public struct SeasonDemo: Sendable {
 
     /// Runs ORTHO_S1_GRD on the first product and RICE_MAP on the season, on `grid`, and scores the map.
     ///
-    /// - Parameter progress: Called with a one-line status as events arrive.
+    /// - Parameter progress: Called with a one-line status of both jobs (done/total, running, failed), at most ten times a second.
     /// - Throws: ``GridError`` when submission fails, ``DemoError`` when a job does not finish.
     public static func run(_ season: Season, on grid: Grid, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Report {
         let clock = ContinuousClock()
@@ -130,9 +130,19 @@ public struct SeasonDemo: Sendable {
             try ImagingWorkflows.workflow(.orthoS1GRD),
             variables: common.merging(["PRODUCT": season.products[0], "OUT": season.output + "/ortho"]) { $1 })
         let rice = try await grid.submit(try ImagingWorkflows.workflow(.riceMap), variables: common.merging(["OUT": season.output + "/season"]) { $1 })
+        let names = [ortho.id: "ORTHO_S1_GRD", rice.id: "RICE_MAP"]
         let watcher = Task {
-            for await event in grid.events {
-                progress("\(event)")
+            var latest: [JobID: JobProgress] = [:]
+            var shown = ContinuousClock.now - .seconds(1)
+            for await event in grid.events where names[event.job] != nil {
+                latest[event.job] = event.progress
+                // At most ten updates a second, and always the last one.
+                guard event.isFinal || ContinuousClock.now - shown >= .milliseconds(100) else { continue }
+                shown = ContinuousClock.now
+                let parts = latest.sorted { $0.key.description < $1.key.description }.map { job, p in
+                    "\(names[job] ?? "\(job)") \(p.done)/\(p.total) done · \(p.running) running · \(p.failed) failed"
+                }
+                progress(parts.joined(separator: " | "))
             }
         }
         defer { watcher.cancel() }
