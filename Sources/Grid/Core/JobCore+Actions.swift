@@ -95,13 +95,13 @@ extension JobCore {
         return effects
     }
 
-    func instance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
+    mutating func instance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
         guard status.isAlive else { throw .actionNotAllowed(action: action, target: "task \(name)", state: "in job \(status)") }
-        guard let index = names[name] else { throw .taskNotFound(id, name.description) }
+        guard let index = lookup(name) else { throw .taskNotFound(id, name.description) }
         return index
     }
 
-    func inErrorInstance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
+    mutating func inErrorInstance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
         let index = try instance(name, for: action)
         guard instances[index].status == .inError else {
             throw .actionNotAllowed(action: action, target: "task \(name)", state: instances[index].status.rawValue)

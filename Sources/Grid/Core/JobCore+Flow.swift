@@ -169,7 +169,7 @@ extension JobCore {
     mutating func takeReplication(_ name: TaskInstanceName) -> Int {
         let key = "\(name.task)#\(name.iteration)"
         var next = nextReplication[key] ?? 1
-        while names[TaskInstanceName(task: name.task, iteration: name.iteration, replication: next)] != nil { next += 1 }
+        while lookup(TaskInstanceName(task: name.task, iteration: name.iteration, replication: next)) != nil { next += 1 }
         nextReplication[key] = next + 1
         return next
     }
@@ -194,7 +194,7 @@ extension JobCore {
                 name: naming(&self, source.name), definition: source.definition, parents: [],
                 executions: task.maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2)
             instance.since = now
-            names[instance.name] = instances.count
+            names?[instance.name] = instances.count
             instances.append(instance)
         }
         for old in body {

@@ -43,7 +43,9 @@ public struct JobCore: Sendable {
     let jobVariables: [String: String]
     /// Digest of each definition, for self-healing fingerprints.
     let definitionDigests: [UInt64]
-    var names: [TaskInstanceName: Int] = [:]
+    /// Instance index by name, built on the first lookup (most jobs never look a task up by name, and hashing
+    /// every name of a 100,000-task job at submission costs more than its scheduling) and kept up to date after.
+    var names: [TaskInstanceName: Int]?
     var nextReplication: [String: Int] = [:]
     /// Variables a replicate gave each replica of its body (the `variables` array of its decision), by
     /// instance index; kept aside so that instances without any stay small to copy.
@@ -84,7 +86,6 @@ public struct JobCore: Sendable {
         self.definitionDigests = workflow.tasks.indices.map { workflow.tasks[$0].outputs.isEmpty ? 0 : JobCore.digest(of: workflow.tasks[$0]) }
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
         instances.reserveCapacity(workflow.tasks.count)
-        names.reserveCapacity(workflow.tasks.count)
         let tasks = workflow.tasks
         for index in tasks.indices {
             // Field reads, not a copy of the whole definition per task.
@@ -95,7 +96,6 @@ public struct JobCore: Sendable {
             instance.since = now
             let startAt = tasks[index].genericInfo.isEmpty ? nil : tasks[index].genericInfo["START_AT"]
             instance.notBefore = try JobCore.startAt(startAt, now: now, wallNow: wallNow) ?? jobStart
-            names[instance.name] = index
             instances.append(instance)
         }
         for index in instances.indices {
@@ -114,7 +114,21 @@ public struct JobCore: Sendable {
     }
 
     /// The index of the instance with this name.
-    public func index(of name: TaskInstanceName) -> Int? { names[name] }
+    public func index(of name: TaskInstanceName) -> Int? {
+        if let names { return names[name] }
+        return instances.firstIndex { $0.name == name }
+    }
+
+    /// The index of the instance with this name, building the name index on first use.
+    mutating func lookup(_ name: TaskInstanceName) -> Int? {
+        if names == nil {
+            var built: [TaskInstanceName: Int] = [:]
+            built.reserveCapacity(instances.count)
+            for index in instances.indices { built[instances[index].name] = index }
+            names = built
+        }
+        return names?[name]
+    }
 
     /// The definition an instance runs.
     public func definition(of index: Int) -> TaskDefinition { workflow.tasks[instances[index].definition] }
