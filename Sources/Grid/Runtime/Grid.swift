@@ -118,8 +118,9 @@ public final class Grid: Sendable {
     private func checkFunctions(of workflow: Workflow) throws(GridError) {
         let registered = Set(functions.names)
         var checked: String?  // wide jobs call one function many times in a row
-        for task in workflow.tasks {
-            guard case .function(let name, _) = task.executable, name != checked else { continue }
+        let tasks = workflow.tasks
+        for index in tasks.indices {  // by index: iterating would copy every definition
+            guard case .function(let name, _) = tasks[index].executable, name != checked else { continue }
             guard registered.contains(name) else { throw .functionNotRegistered(name) }
             checked = name
         }
