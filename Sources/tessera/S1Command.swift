@@ -78,7 +78,7 @@ struct S1SynthCommand: AsyncParsableCommand {
         let writer = SyntheticProductWriter(settings: settings, scene: scene, tile: tile)
         let polarisations = try parsedPolarisations()
         for date in 0..<dates {
-            let path = try writer.write(date: date, polarisations: polarisations, into: out)
+            let path = try await writer.write(date: date, polarisations: polarisations, into: out)
             print(path)
         }
         let encoder = JSONEncoder()

@@ -61,7 +61,7 @@ struct S1DemoCommand: AsyncParsableCommand {
         settings.slicesPerDate = slices
         let terminal = !json && isatty(STDOUT_FILENO) != 0
         if !json { print("writing \(dates * slices) synthetic products (\(dates) dates × \(slices) slices, seed \(seed)) into \(directory)/store …") }
-        let season = try SeasonDemo.prepare(settings, in: directory)
+        let season = try await SeasonDemo.prepare(settings, in: directory)
         var gridSettings = GridSettings()
         gridSettings.dataDirectory = directory + "/grid"
         let functions = FunctionRegistry()

@@ -38,7 +38,7 @@ struct ImagingWorkflowTests {
         // Two slices per date: each covers part of the tile, so RICE_MAP concatenates them per date.
         var settings = Self.settings()
         settings.slicesPerDate = 2
-        let season = try SeasonDemo.prepare(settings, in: directory)
+        let season = try await SeasonDemo.prepare(settings, in: directory)
         #expect(season.products.count == 2 * settings.dates)
         let grid = try await Self.startGrid(directory)
         let first: SeasonDemo.Report
@@ -93,7 +93,7 @@ struct ImagingWorkflowTests {
         defer { try? FileManager.default.removeItem(at: URL(fileURLWithPath: directory)) }
         var settings = Self.settings()
         settings.dates = 1
-        let season = try SeasonDemo.prepare(settings, in: directory)
+        let season = try await SeasonDemo.prepare(settings, in: directory)
         // Unpack the product, damage its VV measurement, and put it back as a folder.
         let product = season.products[0]
         let cache = directory + "/probe"
@@ -132,7 +132,7 @@ struct ImagingWorkflowTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var settings = Self.settings()
         settings.dates = 1
-        let season = try SeasonDemo.prepare(settings, in: directory)
+        let season = try await SeasonDemo.prepare(settings, in: directory)
         var far = season.tile
         far.name = "48QZH"
         far.originX += 300_000

@@ -1,3 +1,4 @@
+import Actors
 import Foundation
 import Imaging
 import Testing
@@ -19,10 +20,10 @@ struct OrthoTests {
         return SyntheticProductWriter(settings: settings, scene: SyntheticScene(settings: sceneSettings), tile: tile)
     }
 
-    @Test func synthetic_productIsAReadableSAFEWithGridCalibrationAndNoise() throws {
+    @Test func synthetic_productIsAReadableSAFEWithGridCalibrationAndNoise() async throws {
         let directory = try TestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = try Self.writer().write(date: 0, into: directory.path)
+        let path = try await Self.writer().write(date: 0, into: directory.path)
         let product = try SAFEProduct(path: path)
         #expect(product.manifest.mission == "S1A" && product.manifest.pass == .descending && product.manifest.relativeOrbit == 18)
         #expect(product.manifest.polarisations == [.vv, .vh])
@@ -36,11 +37,25 @@ struct OrthoTests {
         #expect(info.dataType == .uint16 && info.width == 300 && info.height == 300)
     }
 
+    @Test func synthetic_pixelsDoNotDependOnTheWorkersThatGenerateThem() async throws {
+        let directory = try TestData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let machine = try MachineTopology.load()
+        let pool = try WorkerPool(plan: PlacementPlan.make(for: machine.topology, request: .init(workers: 2, oversubscribe: true)), name: "synth")
+        defer { try? pool.shutdown() }
+        let serial = try SAFEProduct(path: try await Self.writer().write(date: 0, polarisations: [.vh], into: directory.path + "/serial"))
+        let parallel = try SAFEProduct(path: try await Self.writer().write(date: 0, polarisations: [.vh], into: directory.path + "/parallel", on: pool.executor))
+        let store = GDALRasterStore()
+        let a = try store.read(try #require(serial.files[.vh]?.measurement), window: nil, as: UInt16.self)
+        let b = try store.read(try #require(parallel.files[.vh]?.measurement), window: nil, as: UInt16.self)
+        #expect(a == b)
+    }
+
     @Test func ortho_tileReproducesTheSceneWithS1TilingNameAndTags() async throws {
         let directory = try TestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let writer = Self.writer()
-        let product = try SAFEProduct(path: try writer.write(date: 0, into: directory.path))
+        let product = try SAFEProduct(path: try await writer.write(date: 0, into: directory.path))
         let tiler = OrthoTiler()
         for polarisation in [Polarisation.vv, .vh] {
             let image = try await tiler.orthorectify(product, polarisation: polarisation, tile: Self.tile)
@@ -73,7 +88,7 @@ struct OrthoTests {
     @Test func ortho_productAwayFromTheTileIsNoOverlapAndWrongTypeIsTyped() async throws {
         let directory = try TestData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let product = try SAFEProduct(path: try Self.writer().write(date: 0, polarisations: [.vv], into: directory.path))
+        let product = try SAFEProduct(path: try await Self.writer().write(date: 0, polarisations: [.vv], into: directory.path))
         var far = Self.tile
         far.originX += 200_000
         await #expect { try await OrthoTiler().orthorectify(product, polarisation: .vv, tile: far) } throws: {

@@ -1,6 +1,5 @@
 import Actors
 import Foundation
-import Synchronization
 
 /// Writes SAFE-structured Sentinel-1 GRD products over a ``SyntheticScene`` laid on an ``OutputTile``.
 ///
@@ -54,36 +53,38 @@ public struct SyntheticProductWriter: Sendable {
 
     /// Writes the product of `date` into `directory` and returns its `.SAFE` path.
     ///
+    /// With an executor the image rows are generated on its pinned workers; the pixels do not depend on it
+    /// (each band of rows has its own seeded generator).
     /// - Throws: ``RasterError`` or a file-system error when it cannot be written.
-    public func write(date: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String) throws -> String {
-        try write(date: date, slice: 0, of: 1, polarisations: polarisations, into: directory)
+    public func write(
+        date: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String, on executor: PinnedExecutor? = nil
+    ) async throws -> String {
+        try await write(date: date, slice: 0, of: 1, polarisations: polarisations, into: directory, on: executor)
     }
 
     /// Writes slice `slice` of `slices` consecutive products of `date` (one pass cut every 25 s, as the
     /// ground segment does): each is shifted along the track and starts 25 s after the previous one, so a
     /// tile is covered only by them together and their tiles must be concatenated.
-    public func write(date: Int, slice: Int, of slices: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String) throws -> String {
+    public func write(
+        date: Int, slice: Int, of slices: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String,
+        on executor: PinnedExecutor? = nil
+    ) async throws -> String {
         precondition(slices >= 1 && (0..<slices).contains(slice), "slice must be in 0..<slices")
-        return try write(date: date, slice: slice, of: slices, polarisations: polarisations, into: directory) { rows, body in
-            for row in rows { body(row) }
-        }
-    }
-
-    /// Writes the product of `date` into `directory`, generating its image rows on `executor`'s workers.
-    ///
-    /// The pixels do not depend on the number of workers: each band of rows has its own seeded generator.
-    public func write(date: Int, polarisations: [Polarisation] = [.vv, .vh], into directory: String, on executor: PinnedExecutor) async throws -> String {
-        // Generation is CPU-bound; the bands are spread with a blocking parallel loop on the pinned workers.
-        let box = BandRunner(executor: executor)
-        return try write(date: date, slice: 0, of: 1, polarisations: polarisations, into: directory) { rows, body in
-            box.run(rows, body)
+        return try await write(date: date, slice: slice, of: slices, polarisations: polarisations, into: directory) { bands, body in
+            if let executor {
+                try await executor.parallelFor(bands, grain: 1) { range in
+                    for band in range { body(band) }
+                }
+            } else {
+                for band in bands { body(band) }
+            }
         }
     }
 
     private func write(
         date: Int, slice: Int, of slices: Int, polarisations: [Polarisation], into directory: String,
-        forEachBand: (Range<Int>, @escaping @Sendable (Int) -> Void) -> Void
-    ) throws -> String {
+        forEachBand: (Range<Int>, @escaping @Sendable (Int) -> Void) async throws -> Void
+    ) async throws -> String {
         guard let projection = TransverseMercator(epsg: tile.epsg) else { throw GeocodingError.badTile("EPSG:\(tile.epsg) is not UTM") }
         let (tileEasting, tileNorthing) = tile.centre(column: Double(tile.width) / 2 - 0.5, row: Double(tile.height) / 2 - 0.5)
         let centred = SyntheticGeometry(
@@ -112,7 +113,7 @@ public struct SyntheticProductWriter: Sendable {
                 .write(toFile: "\(safe)/annotation/\(stem).xml", atomically: true, encoding: .utf8)
             try SAFEXML.calibration(luts: luts, names: names).write(toFile: "\(safe)/annotation/calibration/calibration-\(stem).xml", atomically: true, encoding: .utf8)
             try SAFEXML.noise(luts: luts, names: names).write(toFile: "\(safe)/annotation/calibration/noise-\(stem).xml", atomically: true, encoding: .utf8)
-            let dn = digitalNumbers(polarisation, date: date, geometry: geometry, luts: luts, seed: seed, forEachBand: forEachBand)
+            let dn = try await digitalNumbers(polarisation, date: date, geometry: geometry, luts: luts, seed: seed, forEachBand: forEachBand)
             try store.write(GeoRaster(raster: dn), to: "\(safe)/measurement/\(stem).tiff", format: .geoTIFF(deflate: false))
             written += [
                 "annotation/\(stem).xml", "annotation/calibration/calibration-\(stem).xml",
@@ -136,8 +137,8 @@ public struct SyntheticProductWriter: Sendable {
 
     private func digitalNumbers(
         _ polarisation: Polarisation, date: Int, geometry: SyntheticGeometry, luts: SyntheticLUTs, seed: UInt64,
-        forEachBand: (Range<Int>, @escaping @Sendable (Int) -> Void) -> Void
-    ) -> Raster<UInt16> {
+        forEachBand: (Range<Int>, @escaping @Sendable (Int) -> Void) async throws -> Void
+    ) async throws -> Raster<UInt16> {
         let mean = scene.meanBackscatter(polarisation, date: date)
         let background = Decibel.toLinear(SyntheticScene.profile(.unknown, polarisation: polarisation, date: date, floodDate: -1))
         let speckle = GammaSampler.speckle(looks: scene.settings.looks)
@@ -151,7 +152,7 @@ public struct SyntheticProductWriter: Sendable {
         let swathOf = (0..<width).map { pixel in bounds.firstIndex { pixel >= $0.first && pixel <= $0.last } ?? 0 }
         let output = RasterBuffer<UInt16>(width: width, height: height, zeroed: false)
         let bands = (height + Self.bandRows - 1) / Self.bandRows
-        forEachBand(0..<bands) { band in
+        try await forEachBand(0..<bands) { band in
             var generator = SplitMix64(seed: seed &+ UInt64(band) &* 0xD6E8_FEB8_6659_FD93)
             for line in (band * Self.bandRows)..<min(height, (band + 1) * Self.bandRows) {
                 let azimuth = swathStarts.map { luts.azimuthNoise(line: Double(line), pixel: $0) }
@@ -168,32 +169,6 @@ public struct SyntheticProductWriter: Sendable {
             }
         }
         return output.raster()
-    }
-}
-
-/// Runs bands of work on a pinned executor and blocks the caller until they are done.
-///
-/// Generation is called from synchronous code; the caller is not one of the executor's workers, so blocking
-/// it cannot starve the pool.
-private struct BandRunner: Sendable {
-    let executor: PinnedExecutor
-
-    func run(_ bands: Range<Int>, _ body: @escaping @Sendable (Int) -> Void) {
-        let done = DispatchSemaphore(value: 0)
-        let remaining = Mutex(bands.count)
-        for band in bands {
-            do {
-                try executor.execute {
-                    body(band)
-                    if remaining.withLock({ $0 -= 1; return $0 }) == 0 { done.signal() }
-                }
-            } catch {
-                // A shut-down executor: do the band here.
-                body(band)
-                if remaining.withLock({ $0 -= 1; return $0 }) == 0 { done.signal() }
-            }
-        }
-        if !bands.isEmpty { done.wait() }
     }
 }
 

@@ -71,7 +71,7 @@ public struct SeasonDemo: Sendable {
     /// Writes the season into `directory`.
     ///
     /// - Throws: file-system and raster errors.
-    public static func prepare(_ settings: Settings, in directory: String) throws -> Season {
+    public static func prepare(_ settings: Settings, in directory: String) async throws -> Season {
         let manager = FileManager.default
         let store = directory + "/store"
         let staging = directory + "/.staging"
@@ -96,7 +96,7 @@ public struct SeasonDemo: Sendable {
         var products: [String] = []
         for date in 0..<settings.dates {
             for slice in 0..<max(1, settings.slicesPerDate) {
-                let safe = try writer.write(date: date, slice: slice, of: max(1, settings.slicesPerDate), into: staging)
+                let safe = try await writer.write(date: date, slice: slice, of: max(1, settings.slicesPerDate), into: staging)
                 let name = URL(fileURLWithPath: safe).deletingPathExtension().lastPathComponent
                 let archive = store + "/" + name + ".zip"
                 if !manager.fileExists(atPath: archive) {
