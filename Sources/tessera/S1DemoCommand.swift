@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Grid
 import Imaging
+import Logging
 
 /// `tessera demo`: the demos; the Sentinel-1 one by default.
 struct DemoCommand: AsyncParsableCommand {
@@ -64,6 +65,7 @@ struct S1DemoCommand: AsyncParsableCommand {
         let season = try await SeasonDemo.prepare(settings, in: directory)
         var gridSettings = GridSettings()
         gridSettings.dataDirectory = directory + "/grid"
+        gridSettings.logger.logLevel = .warning  // the demo prints its own progress
         let functions = FunctionRegistry()
         ImagingFunctions.register(in: functions)
         let grid = try await Grid.start(settings: gridSettings, functions: functions)
