@@ -41,22 +41,22 @@ public struct SameDateConcatenation: Sendable {
                 continue
             }
             var images: [Raster<Float>] = []
-            var first: RasterInfo?
+            var infos: [RasterInfo] = []
             for part in parts {
                 let info = try store.info(at: part.path)
-                if let first, info.width != first.width || info.height != first.height || info.geo != first.geo {
+                if let first = infos.first, info.width != first.width || info.height != first.height || info.geo != first.geo {
                     throw RiceMapError.differentGrids(part.path)
                 }
-                first = first ?? info
+                infos.append(info)
                 images.append(try store.read(part.path, window: nil, as: Float.self))
             }
-            guard let merged = Mosaic.firstValid(images), let info = first else { continue }
+            guard let merged = Mosaic.firstValid(images), let info = infos.first else { continue }
             var tags = info.metadata
             tags["ACQUISITION_DATETIME"] = nil
-            for (index, part) in parts.enumerated() {
-                tags["ACQUISITION_DATETIME_\(index + 1)"] = (try? store.info(at: part.path))?.metadata["ACQUISITION_DATETIME"] ?? "\(key.date)T\(part.name.time ?? "")"
+            for (index, (part, partInfo)) in zip(parts, infos).enumerated() {
+                tags["ACQUISITION_DATETIME_\(index + 1)"] = partInfo.metadata["ACQUISITION_DATETIME"] ?? "\(key.date)T\(part.name.time ?? "")"
             }
-            tags["INPUT_S1_IMAGES"] = parts.compactMap { (try? store.info(at: $0.path))?.metadata["INPUT_S1_IMAGES"] }.joined(separator: ", ")
+            tags["INPUT_S1_IMAGES"] = infos.compactMap { $0.metadata["INPUT_S1_IMAGES"] }.joined(separator: ", ")
             try store.write(GeoRaster(raster: merged, geo: info.geo, metadata: tags), to: target, format: .cog)
             result.append(target)
         }
