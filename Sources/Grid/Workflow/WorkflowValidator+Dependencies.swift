@@ -1,19 +1,22 @@
 extension WorkflowValidator {
     /// `depends` entries: known tasks, not the task itself, each once.
     mutating func checkDependencies() {
-        for task in workflow.tasks {
+        let tasks = workflow.tasks
+        for index in tasks.indices where !tasks[index].depends.isEmpty {  // by index: no copy of each definition
+            let depends = tasks[index].depends
+            let taskName = tasks[index].name
             var seen: Set<String> = []
-            for (position, name) in task.depends.enumerated() {
+            for (position, name) in depends.enumerated() {
                 // Built only for a problem (a wide job has hundreds of thousands of edges).
-                var path: String { "tasks.\(task.name).depends[\(position)]" }
-                if name == task.name {
-                    report(.selfDependency, path, "task `\(task.name)` depends on itself")
+                var path: String { "tasks.\(taskName).depends[\(position)]" }
+                if name == taskName {
+                    report(.selfDependency, path, "task `\(taskName)` depends on itself")
                 } else if graph.index[name] == nil {
                     // A task never depends on itself, so it is no suggestion for its own dependency.
-                    let hint = NameSuggestion.hint(for: name, among: graph.names.filter { $0 != task.name })
-                    report(.unknownDependency, path, "task `\(task.name)` depends on `\(name)`, which is not a task\(hint)")
+                    let hint = NameSuggestion.hint(for: name, among: graph.names.filter { $0 != taskName })
+                    report(.unknownDependency, path, "task `\(taskName)` depends on `\(name)`, which is not a task\(hint)")
                 } else if !seen.insert(name).inserted {
-                    report(.duplicateDependency, path, "task `\(task.name)` lists `\(name)` twice in depends")
+                    report(.duplicateDependency, path, "task `\(taskName)` lists `\(name)` twice in depends")
                 }
             }
         }

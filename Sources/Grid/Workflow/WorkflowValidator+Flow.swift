@@ -13,7 +13,8 @@ extension WorkflowValidator {
     mutating func checkFlows() {
         var branchOwners: [String: String] = [:]
         // The flow first: most tasks have none, and the name lookup hashes a string.
-        for (position, task) in workflow.tasks.enumerated() where task.flow != nil && graph.index[task.name] == position {
+        for position in workflow.tasks.indices where workflow.tasks[position].flow != nil && graph.index[workflow.tasks[position].name] == position {
+            let task = workflow.tasks[position]  // only tasks with a flow are copied
             guard let flow = task.flow else { continue }
             let path = "tasks.\(task.name).\(flow.keyword)"
             switch flow {
@@ -118,7 +119,8 @@ extension WorkflowValidator {
     /// Each `block: start` is closed by exactly one `block: end` downstream, and each end by one start
     /// upstream, matched like parentheses along every dependency path.
     mutating func checkBlocks() {
-        for (position, task) in workflow.tasks.enumerated() where task.block != .none && graph.index[task.name] == position {
+        for position in workflow.tasks.indices where workflow.tasks[position].block != .none && graph.index[workflow.tasks[position].name] == position {
+            let task = workflow.tasks[position]  // only block boundaries are copied
             let path = "tasks.\(task.name).block"
             switch task.block {
             case .none:
@@ -186,7 +188,8 @@ extension WorkflowValidator {
     /// A loop that goes back further than its own task repeats a block: its target is the block's
     /// `start` and its initiator the block's `end` (ProActive's FlowChecker).
     mutating func checkLoopBlocks() {
-        for (position, task) in workflow.tasks.enumerated() where task.flow != nil && graph.index[task.name] == position {
+        for position in workflow.tasks.indices where workflow.tasks[position].flow != nil && graph.index[workflow.tasks[position].name] == position {
+            let task = workflow.tasks[position]  // only tasks with a flow are copied
             guard case .loop(let target, _) = task.flow, let start = graph.index[target], start != position,
                 graph.ancestors(of: position).contains(start)  // otherwise loopTargetNotAncestor said it
             else { continue }

@@ -113,8 +113,10 @@ extension WorkflowValidator {
     /// Each task's parents for variable propagation: its `depends`, plus the implicit links of `if`s.
     func upstreamParents() -> [[Int]] {
         var parents = graph.parents
-        for (position, task) in workflow.tasks.enumerated() {
-            guard case .branch(let target, let elseTarget, let continuation, _) = task.flow, graph.index[task.name] == position else { continue }
+        let tasks = workflow.tasks
+        for position in tasks.indices where tasks[position].flow != nil {
+            guard case .branch(let target, let elseTarget, let continuation, _) = tasks[position].flow,
+                  graph.index[tasks[position].name] == position else { continue }
             let branches = [target, elseTarget].compactMap { graph.index[$0] }
             for branch in branches { parents[branch].append(position) }
             guard let join = continuation.flatMap({ graph.index[$0] }) else { continue }
