@@ -171,3 +171,31 @@ struct ConcatenationTests {
         #expect(try FileManager.default.attributesOfItem(atPath: merged)[.modificationDate] as? Date == made)
     }
 }
+
+@Suite("Product store and cache", .timeLimit(.minutes(1)))
+struct ProductCacheTests {
+    @Test func clean_removesInterruptedFetchesAndAllButTheNewestProducts() throws {
+        let directory = try TestData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let manager = FileManager.default
+        for (index, name) in ["A.SAFE", "B.SAFE", "C.SAFE", ".fetch-A-1234"].enumerated() {
+            let path = directory.path + "/" + name
+            try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+            // A is the oldest, C the newest.
+            try manager.setAttributes([.modificationDate: Date(timeIntervalSince1970: Double(1_700_000_000 + index * 3600))], ofItemAtPath: path)
+        }
+        let removed = try ProductCache(directory: directory.path).clean(keeping: 1)
+        #expect(Set(removed) == [".fetch-A-1234", "A.SAFE", "B.SAFE"])
+        #expect(try manager.contentsOfDirectory(atPath: directory.path) == ["C.SAFE"])
+    }
+
+    @Test func store_onlyDirectoriesAndFileURLsAreStores() throws {
+        #expect(throws: FetchError.unsupportedLocation("https://peps.cnes.fr/products")) {
+            try ProductStore(location: "https://peps.cnes.fr/products", cache: "/tmp").directory()
+        }
+        #expect(try ProductStore(location: "file:///data/peps", cache: "/tmp").directory() == "/data/peps")
+        #expect(throws: FetchError.storeUnreadable("/nonexistent/peps")) {
+            try ProductStore(location: "/nonexistent/peps", cache: "/tmp").products()
+        }
+    }
+}
