@@ -83,16 +83,23 @@ public struct ResourceLedger: Sendable {
 
     /// Whether `node` may run a task with `selection`, ignoring its load.
     public func accepts(_ node: NodeID, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
-        guard let entry = entries[node], entry.state.acceptsWork, !entry.locked, !excluded.contains(node) else { return false }
+        guard let entry = entries[node] else { return false }
+        return Self.accepts(entry, selection, excluded: excluded)
+    }
+
+    /// The feasibility rule on an entry already at hand (one rule for placement and the node life-cycle).
+    static func accepts(_ entry: Entry, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
+        guard entry.state.acceptsWork, !entry.locked, excluded.isEmpty || !excluded.contains(entry.id) else { return false }
         guard entry.token == selection.token else { return false }
-        return selection.labels.isSubset(of: entry.labels)
+        return selection.labels.isEmpty || selection.labels.isSubset(of: entry.labels)
     }
 
     /// The least-loaded node with room that accepts the selection, lowest identifier on ties.
     public func bestNode(for selection: Selection, excluded: Set<NodeID>) -> NodeID? {
         var best: Entry?
         for id in order {
-            guard let entry = entries[id], entry.assigned < entry.capacity, accepts(id, selection, excluded: excluded) else { continue }
+            // One lookup per node: the rule runs on the entry fetched here.
+            guard let entry = entries[id], entry.assigned < entry.capacity, Self.accepts(entry, selection, excluded: excluded) else { continue }
             if best.map({ entry.assigned < $0.assigned }) ?? true { best = entry }
         }
         return best?.id
