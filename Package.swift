@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Actors", targets: ["Actors"]),
         .library(name: "Grid", targets: ["Grid"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
         .executable(name: "tessera", targets: ["tessera"]),
     ],
     dependencies: [
@@ -60,6 +61,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "Cluster",
+            dependencies: [],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "Grid",
             dependencies: [
                 "Actors",
@@ -92,6 +98,7 @@ let package = Package(
                 "Actors",
                 "Grid",
                 "Imaging",
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,6 +121,11 @@ let package = Package(
                 "Actors",
                 "CShims",
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["Cluster"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+/// `tessera cluster …`: the gossip membership layer.
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Gossip membership: simulate clusters and run members.",
+        subcommands: [ClusterSimCommand.self]
+    )
+}
+
+/// `tessera cluster sim`: runs the deterministic simulator and prints the figures of gossip.md §5.
+struct ClusterSimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Simulate a cluster of membership cores over a modelled network and print its figures."
+    )
+
+    @Option(help: "Members.") var nodes: Int = 100
+    @Option(help: "Datagram loss probability on every link (0…1).") var loss: Double = 0
+    @Option(help: "Seed of the first run.") var seed: UInt64 = 1
+    @Option(help: "Runs, with seeds seed, seed+1, …; figures are pooled.") var seeds: Int = 1
+    @Option(help: "Protocol profile: tessera, swim-classic or memberlist-defaults.") var profile: String = "tessera"
+    @Option(help: "Simulated minutes per run.") var minutes: Double = 1
+    @Option(help: "Fraction of members that are CPU-starved (0.5–3 s pauses).") var starved: Double = 0
+    @Option(help: "Members that crash during each run.") var crash: Int = 0
+    @Option(help: "A partition START-END (seconds), optionally @FRACTION (default 0.5), or one-way:START-END.")
+    var partition: [String] = []
+    @Option(help: "Every member restarts as a new process between START-END (seconds).") var restartAll: String?
+    @Option(help: "A new member joins at this second; the rounds until all learn it are measured.")
+    var joinAt: Double?
+    @Option(help: "Median one-way latency in milliseconds.") var latencyMs: Double = 0.5
+    @Option(help: "Datagram duplication probability.") var duplication: Double = 0
+    @Option(help: "Datagram reordering probability.") var reorder: Double = 0
+    @Option(help: "Largest clock drift, in parts per million.") var driftPpm: Double = 0
+    @Flag(help: "Members join one by one through the first instead of starting converged.") var join = false
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard nodes >= 2 else { throw ValidationError("--nodes must be at least 2") }
+        guard (0...1).contains(loss), (0...1).contains(starved), (0...1).contains(duplication),
+              (0...1).contains(reorder) else {
+            throw ValidationError("--loss, --starved, --duplication and --reorder are probabilities in 0…1")
+        }
+        guard minutes > 0 else { throw ValidationError("--minutes must be positive") }
+        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        guard crash >= 0, crash < nodes else { throw ValidationError("--crash must be in 0..<nodes") }
+        guard latencyMs >= 0, driftPpm >= 0 else { throw ValidationError("--latency-ms and --drift-ppm must be ≥ 0") }
+        guard MembershipSettings.profile(named: profile) != nil else {
+            throw ValidationError("unknown --profile \(profile); use one of "
+                + MembershipSettings.profileNames.joined(separator: ", "))
+        }
+        _ = try partitions()
+        _ = try restartWindow()
+    }
+
+    func partitions() throws -> [PartitionPlan] {
+        try partition.map { text in
+            var spec = Substring(text)
+            var shape = PartitionPlan.Shape.split(fraction: 0.5)
+            if spec.hasPrefix("one-way:") {
+                spec = spec.dropFirst("one-way:".count)
+                shape = .oneWay
+            } else if let at = spec.firstIndex(of: "@") {
+                guard let fraction = Double(spec[spec.index(after: at)...]), fraction > 0, fraction < 1 else {
+                    throw ValidationError("--partition \(text): the fraction after @ must be in (0, 1)")
+                }
+                shape = .split(fraction: fraction)
+                spec = spec[..<at]
+            }
+            let range = try Self.range(spec, option: "--partition", text: text)
+            return PartitionPlan(start: .seconds(range.lowerBound), end: .seconds(range.upperBound), shape: shape)
+        }
+    }
+
+    func restartWindow() throws -> ClosedRange<Double>? {
+        try restartAll.map { try Self.range(Substring($0), option: "--restart-all", text: $0) }
+    }
+
+    static func range(_ spec: Substring, option: String, text: String) throws -> ClosedRange<Double> {
+        let parts = spec.split(separator: "-")
+        guard parts.count == 2, let start = Double(parts[0]), let end = Double(parts[1]), start >= 0, end > start else {
+            throw ValidationError("\(option) \(text): expected START-END in seconds with START < END")
+        }
+        return start...end
+    }
+
+    func scenario(seed: UInt64) throws -> Scenario {
+        var scenario = Scenario(members: nodes, seed: seed)
+        scenario.settings = MembershipSettings.profile(named: profile) ?? .tessera
+        scenario.duration = .milliseconds(Int64(minutes * 60_000))
+        scenario.startConverged = !join
+        scenario.network.loss = loss
+        scenario.network.latencyMedian = .microseconds(Int64(latencyMs * 1000))
+        scenario.network.duplication = duplication
+        scenario.network.reordering = reorder
+        scenario.crashes = crash
+        scenario.starvedFraction = starved
+        scenario.clockDriftPPM = driftPpm
+        scenario.partitions = try partitions()
+        scenario.massRestart = try restartWindow()
+        scenario.joinAt = joinAt
+        return scenario
+    }
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var reports: [SimulationReport] = []
+        for offset in 0..<seeds {
+            reports.append(Simulator(try scenario(seed: seed &+ UInt64(offset))).run())
+        }
+        let wall = (clock.now - started) / .seconds(1)
+        let summary = SimulationSummary(reports: reports, wallSeconds: wall)
+        if json {
+            try printJSON(summary)
+            return
+        }
+        func show(_ value: Double?, _ unit: String = "") -> String {
+            value.map { String(format: "%.2f%@", $0, unit) } ?? "–"
+        }
+        print("profile \(summary.profile), \(nodes) members, \(seeds) run(s) of \(show(summary.simulatedSeconds, " s"))"
+            + " simulated in \(show(wall, " s"))")
+        print("detection p50 \(show(summary.detectionP50s, " s")), p99 \(show(summary.detectionP99s, " s")),"
+            + " max \(show(summary.detectionMaxS, " s")) over \(summary.detections) crash(es),"
+            + " \(summary.undetected) undetected")
+        print("false dead \(summary.falseDead) (\(String(format: "%.4f", summary.falseDeadPerMemberHour)) per member-hour)")
+        print("join reached 99.99 % in \(summary.rounds9999.map(String.init) ?? "–") rounds, all in"
+            + " \(summary.rounds100.map(String.init) ?? "–")")
+        print("traffic \(show(summary.bytesPerMemberPerSecond, " B/s")) per member,"
+            + " largest datagram \(summary.largestDatagramBytes) B")
+        if !partition.isEmpty { print("single view \(show(summary.healSeconds, " s")) after the partition ended") }
+        if restartAll != nil {
+            print("single view \(show(summary.restartConvergedSeconds, " s")) after the restarts")
+        }
+        print("stuck dead \(summary.stuckDead), stuck suspect \(summary.stuckSuspect),"
+            + " resurrections \(summary.resurrections), events \(summary.events)")
+        print("trace \(summary.traceHash)")
+    }
+}
