@@ -1,13 +1,16 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// `tessera cluster …`: the gossip membership layer.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Gossip membership: simulate clusters and run members.",
-        subcommands: [ClusterSimCommand.self]
+        subcommands: [ClusterSimCommand.self, ClusterMemberCommand.self]
     )
 }
 
@@ -138,5 +141,122 @@ struct ClusterSimCommand: ParsableCommand {
         print("stuck dead \(summary.stuckDead), stuck suspect \(summary.stuckSuspect),"
             + " resurrections \(summary.resurrections), events \(summary.events)")
         print("trace \(summary.traceHash)")
+    }
+}
+
+/// `tessera cluster member`: runs one member on real sockets and prints membership events as JSON lines.
+struct ClusterMemberCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "member",
+        abstract: "Run one cluster member and print its membership events as JSON lines."
+    )
+
+    @Option(help: "Address to listen on and announce, HOST:PORT (UDP and TCP).") var bind: String
+    @Option(help: "A member to join through, HOST:PORT (repeatable).") var join: [String] = []
+    @Option(help: "Key file: one `ID HEX64` per line, the first one signs.") var keyFile: String
+    @Option(help: "The cluster's id (members of other clusters are refused).") var clusterId: UInt64 = 0x7465_7373
+    @Option(help: "Protocol profile: tessera, swim-classic or memberlist-defaults.") var profile: String = "tessera"
+    @Option(help: "Seconds between partition-healing exchanges (default: the profile's).") var healInterval: Double?
+    @Option(help: "Seed of the member's random choices (default: drawn, and printed).") var seed: UInt64?
+
+    func validate() throws {
+        guard MemberAddress(bind) != nil else { throw ValidationError("--bind \(bind): expected HOST:PORT") }
+        for seed in join where MemberAddress(seed) == nil {
+            throw ValidationError("--join \(seed): expected HOST:PORT")
+        }
+        guard MembershipSettings.profile(named: profile) != nil else {
+            throw ValidationError("unknown --profile \(profile); use one of "
+                + MembershipSettings.profileNames.joined(separator: ", "))
+        }
+        if let healInterval, healInterval <= 0 { throw ValidationError("--heal-interval must be positive") }
+    }
+
+    func run() async throws {
+        let keyRing: KeyRing
+        do {
+            keyRing = try KeyRing.load(path: keyFile)
+        } catch {
+            throw ValidationError("--key-file \(keyFile): \(error)")
+        }
+        var random = SystemRandomNumberGenerator()
+        let seed = self.seed ?? random.next()
+        var settings = MembershipSettings.profile(named: profile) ?? .tessera
+        if let healInterval { settings.healInterval = .milliseconds(Int64(healInterval * 1000)) }
+        let id = NodeID.random(using: &random)
+        let address = MemberAddress(bind) ?? .unknown
+        let configuration = ClusterMember.Configuration(
+            id: id, bind: address, seeds: join.compactMap(MemberAddress.init), clusterID: clusterId,
+            keyRing: keyRing, settings: settings, seed: seed)
+        var logger = Logger(label: "tessera.cluster")
+        logger.logLevel = .notice
+        let member = ClusterMember(configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: member)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let clock = ContinuousClock()
+        let started = clock.now
+        try emit(MemberEventLine(event: "started", node: id.description, epoch: 0, incarnation: 0,
+                                      address: address.description, by: nil, seed: seed, seconds: 0))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                for await event in member.events {
+                    let seconds = (clock.now - started) / .seconds(1)
+                    try emit(MemberEventLine(event, seconds: seconds))
+                }
+            }
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// Writes one JSON line straight to standard output (no buffering: a reader sees each event at once).
+func emit(_ line: MemberEventLine) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var data = try encoder.encode(line)
+    data.append(0x0A)
+    FileHandle.standardOutput.write(data)
+}
+
+/// One membership event as a JSON line.
+struct MemberEventLine: Encodable {
+    let event: String
+    let node: String
+    let epoch: UInt64
+    let incarnation: UInt64
+    let address: String
+    let by: String?
+    var seed: UInt64?
+    let seconds: Double
+
+    init(event: String, node: String, epoch: UInt64, incarnation: UInt64, address: String, by: String?,
+         seed: UInt64?, seconds: Double) {
+        self.event = event
+        self.node = node
+        self.epoch = epoch
+        self.incarnation = incarnation
+        self.address = address
+        self.by = by
+        self.seed = seed
+        self.seconds = seconds
+    }
+
+    init(_ event: MembershipEvent, seconds: Double) {
+        let name: String
+        var member: Member?
+        var by: NodeID?
+        switch event {
+        case .joined(let subject): name = "joined"; member = subject
+        case .suspect(let subject, let suspecter): name = "suspect"; member = subject; by = suspecter
+        case .alive(let subject): name = "alive"; member = subject
+        case .dead(let subject, let declarer): name = "dead"; member = subject; by = declarer
+        case .left(let subject): name = "left"; member = subject
+        case .reincarnated(let identity):
+            name = "reincarnated"
+            member = Member(id: identity.id, epoch: identity.epoch, incarnation: 0, address: .unknown, status: .alive)
+        }
+        self.init(event: name, node: member?.id.description ?? "", epoch: member?.epoch ?? 0,
+                  incarnation: member?.incarnation ?? 0, address: member?.address.description ?? "",
+                  by: by?.description, seed: nil, seconds: seconds)
     }
 }

@@ -44,6 +44,7 @@ struct MembershipGossipTests {
         #expect(Suspicion.timeout(confirmations: 0, needed: 3, minimum: minimum, maximum: maximum) == maximum)
         #expect(Suspicion.timeout(confirmations: 3, needed: 3, minimum: minimum, maximum: maximum) == minimum)
         #expect(Suspicion.timeout(confirmations: 5, needed: 3, minimum: minimum, maximum: maximum) == minimum)
+        #expect(Suspicion.timeout(confirmations: 1, needed: 0, minimum: minimum, maximum: maximum) == minimum)
         // 8 − 6 · log 2 / log 4 = 5 s.
         #expect(Suspicion.timeout(confirmations: 1, needed: 3, minimum: minimum, maximum: maximum) == .seconds(5))
     }

@@ -123,3 +123,30 @@ struct MembershipSyncTests {
             == MembershipSettings.tessera.minimumSuspicion(members: 1000))
     }
 }
+
+@Suite("Membership core: joining")
+struct MembershipJoinTests {
+    typealias F = CoreFixture
+
+    @Test func failedJoin_isRetriedWithADoublingBackoff_untilASeedAnswers() {
+        var core = MembershipCore(id: F.id(1), address: F.address(1), seed: 3)
+        _ = core.start(seeds: [F.address(2)], now: .zero)
+        var waits: [ClusterTime] = []
+        var now = ClusterTime.zero
+        for _ in 0..<8 {
+            let failed = core.onSyncFailed(to: F.address(2), now: now)
+            let retry = try! #require(F.timers(failed).first { $0.0 == .join }?.1)
+            waits.append(retry)
+            now = retry
+            #expect(F.syncs(core.onTimer(.join, now: now)).map(\.1) == [F.address(2)])
+        }
+        let gaps = zip(waits, [ClusterTime.zero] + waits).map { ($0 - $1) }
+        #expect(gaps.prefix(4) == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4)])
+        #expect(gaps.last == .seconds(30))
+        // Once the seed answered, a failure elsewhere schedules nothing.
+        var seed = F.core(peers: 2)
+        let (reply, _) = seed.onSyncRequest(core.syncState(join: true), now: now)
+        _ = core.onSyncReply(reply, now: now)
+        #expect(F.timers(core.onSyncFailed(to: F.address(2), now: now)).isEmpty)
+    }
+}

@@ -30,9 +30,13 @@ extension MembershipCore {
     }
 
     /// A state exchange this member opened failed (refused, timed out, or the peer is unreachable). Nothing to
-    /// undo: the next anti-entropy or healing round tries another member.
+    /// undo: the next anti-entropy or healing round tries another member. A join that failed while this member
+    /// knows nobody is tried again after a back-off that doubles up to the heal interval.
     public mutating func onSyncFailed(to address: MemberAddress, now: ClusterTime) -> [MembershipEffect] {
-        []
+        guard let backoff = joinBackoff, seeds.contains(address), table.activeCount == 0, !leaving else { return [] }
+        let ceiling = settings.healInterval ?? settings.pushPullInterval
+        joinBackoff = min(backoff * 2, ceiling)
+        return [.setTimer(.join, at: now + backoff)]
     }
 
     /// Anti-entropy: a full exchange with one random active member.

@@ -19,6 +19,8 @@ public enum MembershipTimer: Hashable, Sendable {
     case heal
     /// Forget tombstones older than their lifetime.
     case reap
+    /// Try the seeds again: no join has succeeded yet.
+    case join
 }
 
 /// What the core asks its shell to do.
@@ -81,6 +83,8 @@ public struct MembershipCore: Sendable {
     /// When a datagram or state exchange last arrived: a long silence before a timer means this member may have
     /// been paused with input unread.
     var lastInput = ClusterTime.zero
+    /// The wait before the next join attempt while no seed has answered (doubles up to the heal interval).
+    var joinBackoff: Duration?
 
     /// A member that has not started yet.
     ///
@@ -131,6 +135,7 @@ public struct MembershipCore: Sendable {
         for seed in self.seeds {
             out.append(.sync(syncState(join: true), to: seed))
         }
+        if !self.seeds.isEmpty { joinBackoff = settings.joinRetry }
         return out
     }
 
@@ -187,6 +192,9 @@ public struct MembershipCore: Sendable {
         case .reap:
             reap(now: now)
             out.append(.setTimer(.reap, at: now + reapPeriod))
+        case .join:
+            guard table.activeCount == 0, !leaving else { joinBackoff = nil; break }
+            for seed in seeds { out.append(.sync(syncState(join: true), to: seed)) }
         }
         return out
     }

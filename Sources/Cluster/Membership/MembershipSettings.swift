@@ -41,6 +41,9 @@ public struct MembershipSettings: Sendable, Hashable {
     /// Partition healing: a state exchange with a random dead member or seed this often; nil turns it off
     /// (memberlist, which then needs a manual join). Default 30 s.
     public var healInterval: Duration? = .seconds(30)
+    /// The first wait before trying the seeds again when none answered a join; it doubles each time up to the
+    /// heal interval. Default 500 ms.
+    public var joinRetry: Duration = .milliseconds(500)
     /// How long a dead or left member's tombstone is kept, so stale gossip cannot revive it. Default 1 h.
     public var tombstoneLifetime: Duration = .seconds(3600)
 

@@ -37,9 +37,9 @@ struct Suspicion: Sendable {
 
     var confirmations: Int { observers.count - 1 }
 
-    /// max(min, max − (max − min) · log(C + 1) / log(K + 1)).
+    /// max(min, max − (max − min) · log(C + 1) / log(K + 1)); with nothing to wait for (K = 0), the minimum.
     static func timeout(confirmations: Int, needed: Int, minimum: Duration, maximum: Duration) -> Duration {
-        guard needed > 0 else { return maximum }
+        guard needed > 0 else { return minimum }
         let fraction = log(Double(confirmations + 1)) / log(Double(needed + 1))
         let span = Double((maximum - minimum).nanoseconds)
         let value = Double(maximum.nanoseconds) - span * fraction

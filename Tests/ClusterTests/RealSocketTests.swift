@@ -1,0 +1,113 @@
+@testable import Cluster
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+/// A fresh key file in a temporary directory.
+func makeKeyFile() throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-keys-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    var random = SystemRandomNumberGenerator()
+    let hex = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+    let path = directory.appendingPathComponent("keys").path
+    try "1 \(hex)\n".write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite("Real sockets", .serialized, .timeLimit(.minutes(1)))
+struct RealSocketTests {
+    @Test(.enabled(if: tesseraExecutable != nil, "the tessera executable is not built next to the tests: run tools/test"))
+    func fiveProcesses_converge_detectAKilledMember_andLeaveGracefully() async throws {
+        let keys = try makeKeyFile()
+        let members = MemberProcesses()
+        let port = 27_946
+        for index in 0..<5 {
+            var arguments = ["--bind", "127.0.1.\(index + 1):\(port)", "--key-file", keys]
+            if index > 0 { arguments += ["--join", "127.0.1.1:\(port)"] }
+            try members.start(arguments)
+        }
+        await members.wait { view in
+            (0..<5).allSatisfy { observer in (0..<5).allSatisfy { $0 == observer || view.sees(observer, alive: $0) } }
+        }
+        let clock = ContinuousClock()
+        let killed = clock.now
+        members.signal(4, SIGKILL)
+        await members.wait { view in (0..<4).allSatisfy { view.sees($0, dead: 4) } }
+        let detection = clock.now - killed
+        print("5 processes on loopback: a SIGKILLed member was declared dead by all 4 others in \(detection)")
+        #expect(detection < .seconds(15))
+        members.signal(3, SIGTERM)
+        await members.wait { view in (0..<3).allSatisfy { view.last[$0]?[view.nodes[3] ?? ""] == "left" } }
+        members.processes[3].waitUntilExit()
+        #expect(members.processes[3].terminationStatus == 0)
+        for index in 0..<3 { members.signal(index, SIGTERM) }
+    }
+
+    @Test func member_dropsBadPacketsSilently_andCountsEachReason() async throws {
+        let secret = Array(repeating: UInt8(7), count: 32)
+        let ring = try KeyRing([(id: 1, secret: secret)])
+        let configuration = ClusterMember.Configuration(
+            id: NodeID(high: 1, low: 1), bind: MemberAddress("127.0.1.20:0")!, seeds: [], clusterID: 99,
+            keyRing: ring, seed: 1)
+        let member = ClusterMember(configuration: configuration)
+        let running = Task { try await member.run() }
+        defer { running.cancel() }
+        var address: MemberAddress?
+        while address == nil {
+            address = member.boundAddress
+            await Task.yield()
+        }
+        let target = try SocketAddress(ipAddress: "127.0.1.20", port: Int(address!.port))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let replies = ReplyCount()
+        let client = try await DatagramBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(replies) }
+            }
+            .bind(host: "127.0.1.21", port: 0).get()
+        func send(_ bytes: [UInt8]) async throws {
+            var buffer = client.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            try await client.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: buffer))
+        }
+        let sender = MemberIdentity(id: NodeID(high: 2, low: 2))
+        let ping = Datagram(sender: sender, body: .ping(sequence: 1, target: NodeID(high: 1, low: 1)))
+        var genuine = PacketCodec(clusterID: 99, keyRing: ring)
+        let valid = genuine.seal(ping)
+        var otherCluster = PacketCodec(clusterID: 98, keyRing: ring)
+        var otherKey = PacketCodec(clusterID: 99, keyRing: try KeyRing([(id: 2, secret: secret)]))
+        var forger = PacketCodec(clusterID: 99, keyRing: try KeyRing([(id: 1, secret: Array(repeating: 8, count: 32))]))
+        try await send(Array(valid.prefix(20)))
+        try await send(Array(repeating: 1, count: 1600))
+        try await send(otherCluster.seal(ping))
+        try await send(otherKey.seal(ping))
+        try await send(forger.seal(ping))
+        try await send(valid)
+        try await send(valid)
+        let expected: [Rejection: Int] = [.truncated: 1, .oversized: 1, .wrongCluster: 1, .unknownKey: 1, .badMAC: 1,
+                                          .replayed: 1]
+        while member.rejections != expected { await Task.yield() }
+        // Only the genuine ping is answered (with an ack); none of the bad packets is.
+        let view = await member.view()
+        #expect(view.isEmpty)
+        while replies.count < 1 { await Task.yield() }
+        #expect(replies.count == 1)
+        try await client.close()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Counts datagrams received by the test's socket.
+final class ReplyCount: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let value = Mutex(0)
+
+    var count: Int { value.withLock { $0 } }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        value.withLock { $0 += 1 }
+    }
+}
