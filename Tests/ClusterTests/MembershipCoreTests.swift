@@ -27,7 +27,7 @@ struct MembershipProbeTests {
         let tick = core.onTimer(.probe, now: .ms(1000))
         let ping = try! #require(F.ping(tick))
         _ = core.onDatagram(F.datagram(from: 2, .ack(sequence: ping.sequence)), from: ping.to, now: .ms(1001))
-        let deadline = core.onTimer(.probeDeadline(sequence: ping.sequence), now: .ms(2000))
+        let deadline = core.onTimer(.probe, now: .ms(2000))
         #expect(F.events(deadline).isEmpty)
         #expect(core.member(ping.target)?.status == .alive)
     }
@@ -38,7 +38,7 @@ struct MembershipProbeTests {
         let ping = try! #require(F.ping(tick))
         let timers = F.timers(tick)
         #expect(timers.contains { $0.0 == .probeTimeout(sequence: ping.sequence) && $0.1 == .ms(1400) })
-        #expect(timers.contains { $0.0 == .probeDeadline(sequence: ping.sequence) && $0.1 == .ms(2000) })
+        #expect(timers.contains { $0.0 == .probe && $0.1 == .ms(2000) })
         let timeout = core.onTimer(.probeTimeout(sequence: ping.sequence), now: .ms(1400))
         let requests = F.sends(timeout).filter {
             if case .pingRequest(ping.sequence, ping.target, ping.to, true) = $0.0.body { true } else { false }
@@ -52,7 +52,7 @@ struct MembershipProbeTests {
         var core = F.core(peers: 6)
         let ping = try! #require(F.ping(core.onTimer(.probe, now: .ms(1000))))
         _ = core.onTimer(.probeTimeout(sequence: ping.sequence), now: .ms(1400))
-        let effects = core.onTimer(.probeDeadline(sequence: ping.sequence), now: .ms(2000))
+        let effects = core.onTimer(.probe, now: .ms(2000))
         #expect(F.events(effects).contains { if case .suspect(let m, F.id(1)) = $0 { m.id == ping.target } else { false } })
         #expect(core.member(ping.target)?.status == .suspect)
         #expect(F.timers(effects).contains { $0.0 == .suspicion(ping.target) })
@@ -63,7 +63,7 @@ struct MembershipProbeTests {
         let ping = try! #require(F.ping(core.onTimer(.probe, now: .ms(1000))))
         _ = core.onTimer(.probeTimeout(sequence: ping.sequence), now: .ms(1400))
         _ = core.onDatagram(F.datagram(from: 5, .ack(sequence: ping.sequence)), from: F.address(5), now: .ms(1500))
-        let effects = core.onTimer(.probeDeadline(sequence: ping.sequence), now: .ms(2000))
+        let effects = core.onTimer(.probe, now: .ms(2000))
         #expect(F.events(effects).isEmpty)
         #expect(core.member(ping.target)?.status == .alive)
     }
@@ -94,9 +94,8 @@ struct MembershipProbeTests {
         _ = core.onTimer(.probeTimeout(sequence: ping.sequence), now: .ms(1400))
         // One of the three helpers nacks: two nacks missing.
         _ = core.onDatagram(F.datagram(from: 4, .nack(sequence: ping.sequence)), from: F.address(4), now: .ms(1700))
-        _ = core.onTimer(.probeDeadline(sequence: ping.sequence), now: .ms(2000))
-        #expect(core.localHealth == 2)
         let next = core.onTimer(.probe, now: .ms(2000))
+        #expect(core.localHealth == 2)
         #expect(F.timers(next).contains { $0.0 == .probe && $0.1 == .ms(5000) })
         let timeoutAt = F.timers(next).first { if case .probeTimeout = $0.0 { true } else { false } }?.1
         #expect(timeoutAt == .ms(3200))

@@ -171,7 +171,7 @@ struct MembershipGossipTests {
         var core = F.core(peers: 6)
         let ping = try! #require(F.ping(core.onTimer(.probe, now: .ms(1000))))
         // Paused for 2 s: the deadline (2 s) fires at 4 s.
-        let late = core.onTimer(.probeDeadline(sequence: ping.sequence), now: .ms(4000))
+        let late = core.onTimer(.probe, now: .ms(4000))
         #expect(F.events(late).isEmpty)
         #expect(core.member(ping.target)?.status == .alive)
         #expect(core.localHealth == 1)

@@ -133,3 +133,33 @@ struct WireCodecTests {
 extension DatagramBody: CustomTestStringConvertible {
     public var testDescription: String { "\(WireFormat.messageType(of: self))" }
 }
+
+@Suite("Node index")
+struct NodeIndexTests {
+    @Test func behavesLikeADictionary_underRandomInsertsAndRemovals() {
+        let seed: UInt64 = 77
+        var rng = Xoshiro256(seed: seed)
+        var index = NodeIndex(salt: rng.next())
+        var reference: [NodeID: Int32] = [:]
+        var known: [NodeID] = []
+        for step in 0..<20_000 {
+            let choice = rng.below(10)
+            if choice < 5 || known.isEmpty {
+                // Ids that share their low bits collide in the index's home slots on purpose.
+                let id = NodeID(high: rng.next(), low: UInt64(rng.below(64)))
+                index[id] = Int32(step)
+                reference[id] = Int32(step)
+                known.append(id)
+            } else if choice < 8 {
+                let id = known[rng.below(known.count)]
+                index[id] = nil
+                reference[id] = nil
+            } else {
+                let id = known[rng.below(known.count)]
+                #expect(index[id] == reference[id], "seed \(seed), step \(step)")
+            }
+        }
+        #expect(index.count == reference.count)
+        for id in known { #expect(index[id] == reference[id]) }
+    }
+}

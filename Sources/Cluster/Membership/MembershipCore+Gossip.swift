@@ -35,8 +35,7 @@ extension MembershipCore {
         let incoming = Member(id: update.subject, epoch: update.epoch, incarnation: update.incarnation,
                               address: update.address, status: .alive)
         guard let slot = table.slot(of: update.subject), let record = table[slot] else {
-            let slot = table.insert(incoming, at: now)
-            addToProbeOrder(slot)
+            _ = table.insert(incoming, at: now)
             out.append(.event(.joined(incoming)))
             enqueue(update, now: now, into: &out)
             return
@@ -180,9 +179,9 @@ extension MembershipCore {
     /// Forgets tombstones past their lifetime.
     mutating func reap(now: ClusterTime) {
         let lifetime = settings.tombstoneLifetime
-        for (slot, record) in table.slots.enumerated() {
-            guard let record, !record.member.status.isActive, now - record.changedAt > lifetime else { continue }
-            table.remove(slot)
+        for slot in table.tombstones.sorted() {
+            guard let record = table[Int(slot)], now - record.changedAt > lifetime else { continue }
+            table.remove(Int(slot))
             toldDead[record.member.id] = nil
         }
     }

@@ -3,10 +3,15 @@ extension MembershipCore {
     func syncState(join: Bool) -> SyncMessage {
         var members = [me]
         members.reserveCapacity(table.count + 1)
-        for record in table.slots {
-            if let record { members.append(record.member) }
+        for slot in 0..<table.slotCount {
+            if let record = table[slot] { members.append(record.member) }
         }
-        return SyncMessage(sender: me.identity, join: join, members: members)
+        return SyncMessage(sender: me.identity, join: join, members: members, digest: viewDigest)
+    }
+
+    /// The digest of this member's whole view, itself included (what `SyncMessage.digest` of its state is).
+    var viewDigest: UInt64 {
+        table.digest ^ MemberTable.digest(of: me)
     }
 
     /// Another member opened a state exchange: answer with this member's state, then merge theirs.
@@ -54,8 +59,9 @@ extension MembershipCore {
         out.append(.setTimer(.heal, at: now + interval))
         guard !leaving else { return }
         var candidates: [MemberAddress] = []
-        for record in table.slots {
-            guard let record, record.member.status == .dead, record.member.address != .unknown else { continue }
+        for slot in table.tombstones.sorted() {
+            guard let record = table[Int(slot)], record.member.status == .dead, record.member.address != .unknown
+            else { continue }
             candidates.append(record.member.address)
         }
         if candidates.isEmpty, table.activeCount == 0 { candidates = seeds }
@@ -69,6 +75,8 @@ extension MembershipCore {
     /// on the other side of a healed partition. The member is told instead and rejoins in a new epoch, which
     /// every member accepts. Likewise a member alive remotely but dead here is told it is dead here.
     mutating func merge(_ sync: SyncMessage, now: ClusterTime, into out: inout [MembershipEffect]) {
+        // Identical views: nothing to learn.
+        guard sync.digest != viewDigest else { return }
         for remote in sync.members {
             if remote.id == me.id {
                 switch remote.status {
@@ -83,6 +91,8 @@ extension MembershipCore {
                 continue
             }
             let local = member(remote.id)
+            if let local, local.epoch == remote.epoch, local.incarnation == remote.incarnation,
+               local.status == remote.status { continue }
             switch remote.status {
             case .alive:
                 if let local, local.status == .dead, local.epoch == remote.epoch {

@@ -5,8 +5,6 @@ public enum MembershipTimer: Hashable, Sendable {
     case probe
     /// The direct probe `sequence` had no ack in time: probe indirectly.
     case probeTimeout(sequence: UInt32)
-    /// The probe `sequence` is over: suspect its target unless an ack came.
-    case probeDeadline(sequence: UInt32)
     /// The relayed probe `sequence` had no ack in time: nack the requester.
     case relay(sequence: UInt32)
     /// The suspicion of this member may have run out.
@@ -52,6 +50,14 @@ public struct MembershipCore: Sendable {
         var nacks = 0
     }
 
+    /// The order of one round-robin over the slots: `(multiplier · step + offset) mod modulus`.
+    struct ProbeRound: Sendable {
+        var multiplier: Int
+        var offset: Int
+        var modulus: Int
+        var step: Int
+    }
+
     struct Relay: Sendable {
         let origin: MemberAddress
         let originSequence: UInt32
@@ -67,10 +73,9 @@ public struct MembershipCore: Sendable {
     /// Lifeguard's local health score, 0 (healthy) to `maxLocalHealth − 1`: timeouts scale by score + 1.
     public internal(set) var localHealth = 0
 
-    var table = MemberTable()
+    var table: MemberTable
     var rng: Xoshiro256
-    var probeOrder: [Int32] = []
-    var probeCursor = 0
+    var round = ProbeRound(multiplier: 1, offset: 0, modulus: 1, step: 1)
     var verifications: [NodeID] = []
     var probe: Probe?
     var relays: [UInt32: Relay] = [:]
@@ -98,6 +103,7 @@ public struct MembershipCore: Sendable {
         me = Member(id: id, epoch: 0, incarnation: 0, address: address, status: .alive)
         seeds = []
         rng = Xoshiro256(seed: seed)
+        table = MemberTable(salt: rng.next())
     }
 
     /// Every other member this one knows, tombstones included, sorted by id.
@@ -126,7 +132,8 @@ public struct MembershipCore: Sendable {
         // Members start their periods at different offsets so a cluster started at once does not probe in step.
         let offset = settings.probeInterval.scaled(by: rng.unit())
         out.append(.setTimer(.probe, at: now + offset))
-        out.append(.setTimer(.pushPull, at: now + settings.pushPullPeriod(members: 1).scaled(by: 0.5 + rng.unit())))
+        out.append(.setTimer(.pushPull,
+                             at: now + settings.pushPullPeriod(members: clusterSize).scaled(by: 0.5 + rng.unit())))
         if let heal = settings.healInterval {
             out.append(.setTimer(.heal, at: now + heal.scaled(by: 0.5 + rng.unit())))
         }
@@ -142,9 +149,16 @@ public struct MembershipCore: Sendable {
     /// Starts the member already converged with `peers` (the simulator's steady-state start), without the
     /// join exchanges a real start would make.
     package mutating func bootstrap(peers: [Member], now: ClusterTime) -> [MembershipEffect] {
-        for peer in peers where peer.id != me.id {
-            _ = table.insert(peer, at: now)
-        }
+        var converged = MemberTable(salt: rng.next())
+        for peer in peers { _ = converged.insert(peer, at: now) }
+        return bootstrap(converged: converged, now: now)
+    }
+
+    /// Starts the member with a converged table it may share with others (copy-on-write): its own record, if
+    /// the table holds it, is removed.
+    mutating func bootstrap(converged: MemberTable, now: ClusterTime) -> [MembershipEffect] {
+        table = converged
+        if let slot = table.slot(of: me.id) { table.remove(slot) }
         var out = start(seeds: [], now: now)
         queue = Dissemination()
         out.removeAll { if case .setTimer(.gossip, _) = $0 { true } else { false } }
@@ -173,8 +187,6 @@ public struct MembershipCore: Sendable {
             onProbeTick(now: now, into: &out)
         case .probeTimeout(let sequence):
             onProbeTimeout(sequence: sequence, now: now, into: &out)
-        case .probeDeadline(let sequence):
-            if probe?.sequence == sequence { finishProbe(now: now, into: &out) }
         case .relay(let sequence):
             if let relay = relays.removeValue(forKey: sequence), relay.wantsNack {
                 send(.nack(sequence: relay.originSequence), to: relay.origin, into: &out)

@@ -88,11 +88,23 @@ public struct SyncMessage: Hashable, Sendable {
     public var join: Bool
     /// Every member the sender knows, tombstones included, itself first.
     public var members: [Member]
+    /// A digest of `members` (XOR of one 64-bit hash per member): a receiver whose own view has the same
+    /// digest has nothing to merge.
+    public var digest: UInt64
 
-    /// A state exchange as described.
+    /// A state exchange as described; the digest is computed from the members.
     public init(sender: MemberIdentity, join: Bool, members: [Member]) {
         self.sender = sender
         self.join = join
         self.members = members
+        digest = members.reduce(0) { $0 ^ MemberTable.digest(of: $1) }
+    }
+
+    /// A state exchange with a digest already computed (the sender keeps it up to date incrementally).
+    init(sender: MemberIdentity, join: Bool, members: [Member], digest: UInt64) {
+        self.sender = sender
+        self.join = join
+        self.members = members
+        self.digest = digest
     }
 }

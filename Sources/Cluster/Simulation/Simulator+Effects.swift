@@ -107,18 +107,42 @@ extension Simulator {
         return Int((now - origin + interval - 1) / interval)
     }
 
+    /// How one live member sees the live members: alive in their current epoch, suspect, or wrong (dead, an
+    /// older epoch, or missing). Walks the observer's table once against a shared index of the live members.
+    func view(of observer: Int, live: NodeIndex, liveCount: Int) -> (alive: Int, suspect: Int, wrong: Int) {
+        let table = hosts[observer].core.table
+        var alive = 0
+        var suspect = 0
+        for slot in 0..<table.slotCount {
+            guard let record = table[slot], let host = live[record.member.id],
+                  record.member.epoch == hosts[Int(host)].core.me.epoch else { continue }
+            switch record.member.status {
+            case .alive: alive += 1
+            case .suspect: suspect += 1
+            case .dead, .left: break
+            }
+        }
+        return (alive, suspect, liveCount - 1 - alive - suspect)
+    }
+
+    /// The live members, indexed by id.
+    func liveIndex() -> (index: NodeIndex, count: Int) {
+        var index = NodeIndex(salt: 0x9E37_79B9_7F4A_7C15)
+        var count = 0
+        for host in hosts.indices where hosts[host].up {
+            index[hosts[host].core.me.id] = Int32(host)
+            count += 1
+        }
+        return (index, count)
+    }
+
     /// Whether every live member sees exactly the live members as active, and nothing else.
     func singleView() -> Bool {
-        let live = hosts.indices.filter { hosts[$0].up }
-        for observer in live where hosts[observer].core.activeCount != live.count - 1 {
-            return false
-        }
-        for observer in live {
-            for subject in live where subject != observer {
-                let id = hosts[subject].core.me.id
-                guard let seen = hosts[observer].core.member(id), seen.status == .alive,
-                      seen.epoch == hosts[subject].core.me.epoch else { return false }
-            }
+        let (live, count) = liveIndex()
+        for observer in hosts.indices where hosts[observer].up {
+            guard hosts[observer].core.activeCount == count - 1 else { return false }
+            let seen = view(of: observer, live: live, liveCount: count)
+            if seen.alive != count - 1 { return false }
         }
         return true
     }
@@ -141,18 +165,11 @@ extension Simulator {
     /// Final figures: undetected crashes, stuck views, rates and the trace hash.
     mutating func finish() {
         report.undetected = crashes.values.filter { !$0.detected }.count
-        let live = hosts.indices.filter { hosts[$0].up }
-        for observer in live {
-            for subject in live where subject != observer {
-                let id = hosts[subject].core.me.id
-                let seen = hosts[observer].core.member(id)
-                if seen == nil || seen?.status == .dead || seen?.status == .left
-                    || seen?.epoch != hosts[subject].core.me.epoch {
-                    report.stuckDead += 1
-                } else if seen?.status == .suspect {
-                    report.stuckSuspect += 1
-                }
-            }
+        let (live, count) = liveIndex()
+        for observer in hosts.indices where hosts[observer].up {
+            let seen = view(of: observer, live: live, liveCount: count)
+            report.stuckDead += seen.wrong
+            report.stuckSuspect += seen.suspect
         }
         let seconds = max(scenario.duration.seconds, 1e-9)
         let members = Double(max(scenario.members, 1))

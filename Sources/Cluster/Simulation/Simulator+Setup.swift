@@ -25,10 +25,12 @@ extension Simulator {
         }
         seedAddresses = (0..<min(3, count)).map { Self.address(of: $0) }
         if scenario.startConverged {
-            let everyone = hosts.prefix(count).map(\.core.me)
+            // One converged table shared by every member until each changes it (copy-on-write chunks).
+            var converged = MemberTable(salt: rng.next())
+            for index in 0..<count { _ = converged.insert(hosts[index].core.me, at: .zero) }
             for index in 0..<count {
                 hosts[index].up = true
-                let effects = hosts[index].core.bootstrap(peers: everyone, now: coreTime(index))
+                let effects = hosts[index].core.bootstrap(converged: converged, now: coreTime(index))
                 perform(effects, host: Int32(index))
             }
         } else {

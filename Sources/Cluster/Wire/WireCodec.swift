@@ -237,11 +237,13 @@ extension WireFormat {
     /// Encodes a state exchange's payload: join flag, member count, members.
     public static func encodePayload(_ sync: SyncMessage, into writer: inout WireWriter) {
         writer.write(UInt8(sync.join ? 1 : 0))
+        writer.write(sync.digest)
         writer.write(UInt32(sync.members.count))
         for member in sync.members { writer.write(member) }
     }
 
-    /// Decodes a state exchange's payload.
+    /// Decodes a state exchange's payload. The digest is taken as sent: a wrong one only costs the receiver a
+    /// merge it could have skipped, or skips one whose content it already has.
     ///
     /// - Throws: `WireError`; a member count larger than the bytes can hold is rejected before allocating.
     public static func decodeSync(sender: MemberIdentity, _ payload: UnsafeRawBufferPointer) throws(WireError)
@@ -249,6 +251,7 @@ extension WireFormat {
         var reader = WireReader(payload)
         let flag = try reader.readByte()
         guard flag <= 1 else { throw .invalidValue(field: "sync.join", value: UInt64(flag)) }
+        let digest = try reader.read(UInt64.self)
         let count = Int(try reader.read(UInt32.self))
         guard count * 40 <= reader.remaining else {
             throw .countTooLarge(field: "members", count: count, remaining: reader.remaining)
@@ -257,6 +260,6 @@ extension WireFormat {
         members.reserveCapacity(count)
         for _ in 0..<count { members.append(try reader.readMember()) }
         try reader.finish()
-        return SyncMessage(sender: sender, join: flag == 1, members: members)
+        return SyncMessage(sender: sender, join: flag == 1, members: members, digest: digest)
     }
 }

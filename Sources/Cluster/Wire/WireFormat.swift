@@ -68,9 +68,10 @@ public enum WireFormat {
         33 + size(of: member.address)
     }
 
-    /// Bytes of a whole state-exchange frame, envelope and 4-byte length prefix included.
+    /// Bytes of a whole state-exchange frame, envelope and 4-byte length prefix included: join flag, digest,
+    /// member count, members.
     public static func size(of sync: SyncMessage) -> Int {
-        var total = 4 + envelopeBytes + 1 + 4
+        var total = 4 + envelopeBytes + 1 + 8 + 4
         for member in sync.members { total += size(of: member) }
         return total
     }
