@@ -38,6 +38,10 @@ struct ClusterSimCommand: ParsableCommand {
     @Option(help: "Datagram duplication probability.") var duplication: Double = 0
     @Option(help: "Datagram reordering probability.") var reorder: Double = 0
     @Option(help: "Largest clock drift, in parts per million.") var driftPpm: Double = 0
+    @Option(help: "Override the profile's shortest suspicion, in probe periods × log10 N.")
+    var suspicionMultiplier: Double?
+    @Option(help: "Override the profile's verification probes (members that probe a new suspect out of turn).")
+    var verificationProbes: Int?
     @Flag(help: "Members join one by one through the first instead of starting converged.") var join = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -50,6 +54,12 @@ struct ClusterSimCommand: ParsableCommand {
         guard minutes > 0 else { throw ValidationError("--minutes must be positive") }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard crash >= 0, crash < nodes else { throw ValidationError("--crash must be in 0..<nodes") }
+        if let verificationProbes, verificationProbes < 0 {
+            throw ValidationError("--verification-probes must be ≥ 0")
+        }
+        if let suspicionMultiplier, suspicionMultiplier <= 0 {
+            throw ValidationError("--suspicion-multiplier must be positive")
+        }
         guard latencyMs >= 0, driftPpm >= 0 else { throw ValidationError("--latency-ms and --drift-ppm must be ≥ 0") }
         guard MembershipSettings.profile(named: profile) != nil else {
             throw ValidationError("unknown --profile \(profile); use one of "
@@ -93,6 +103,8 @@ struct ClusterSimCommand: ParsableCommand {
     func scenario(seed: UInt64) throws -> Scenario {
         var scenario = Scenario(members: nodes, seed: seed)
         scenario.settings = MembershipSettings.profile(named: profile) ?? .tessera
+        if let suspicionMultiplier { scenario.settings.suspicion.multiplier = suspicionMultiplier }
+        if let verificationProbes { scenario.settings.suspicion.verificationProbes = verificationProbes }
         scenario.duration = .milliseconds(Int64(minutes * 60_000))
         scenario.startConverged = !join
         scenario.network.loss = loss

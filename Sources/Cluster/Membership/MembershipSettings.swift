@@ -130,8 +130,8 @@ public struct SuspicionSettings: Sendable, Hashable {
     /// Independent confirmations that bring a suspicion down to its shortest (Lifeguard's K). Default 3.
     public var confirmations: Int = 3
     /// On first hearing a suspicion, a member probes the suspect itself, out of turn, with probability
-    /// `verificationProbes / N`, so confirmations arrive in about one period instead of several. Default 3.
-    public var verificationProbes: Int = 3
+    /// `verificationProbes / N`, so confirmations arrive in about one period instead of several. Default 6.
+    public var verificationProbes: Int = 6
     /// Suspicions raised by members whose local health multiplier is above 0 are weak: they start at the
     /// longest timeout and never count as confirmations. Default on.
     public var weakEvidence: Bool = true

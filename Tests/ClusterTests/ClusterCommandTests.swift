@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// Runs `tessera` with `arguments`; returns the exit status and standard output.
+func runTessera(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try #require(tesseraExecutable))
+    process.arguments = arguments
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let outPath = directory.appendingPathComponent("out").path
+    let errPath = directory.appendingPathComponent("err").path
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    let out = try #require(FileHandle(forWritingAtPath: outPath))
+    let err = try #require(FileHandle(forWritingAtPath: errPath))
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return (process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8),
+            try String(contentsOfFile: errPath, encoding: .utf8))
+}
+
+@Suite("tessera cluster", .timeLimit(.minutes(1)),
+       .enabled(if: tesseraExecutable != nil, "the tessera executable is not built next to the tests: run tools/test"))
+struct ClusterCommandTests {
+    @Test func sim_printsTheFiguresAsJSON_andTheSameSeedGivesTheSameTrace() throws {
+        let arguments = ["cluster", "sim", "--nodes", "60", "--loss", "0.05", "--crash", "2", "--minutes", "1",
+                         "--seed", "5", "--join-at", "10", "--json"]
+        let first = try runTessera(arguments)
+        #expect(first.status == 0, "\(first.err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(first.out.utf8)) as? [String: Any])
+        for key in ["detectionP50s", "detectionP99s", "falseDeadPerMemberHour", "rounds9999", "rounds100",
+                    "bytesPerMemberPerSecond", "largestDatagramBytes", "traceHash"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        #expect(object["detections"] as? Int == 2)
+        #expect((object["largestDatagramBytes"] as? Int ?? 9999) <= 1200)
+        let second = try runTessera(arguments)
+        let again = try #require(try JSONSerialization.jsonObject(with: Data(second.out.utf8)) as? [String: Any])
+        #expect(again["traceHash"] as? String == object["traceHash"] as? String)
+    }
+
+    @Test(arguments: [
+        (["--nodes", "1"], "--nodes"),
+        (["--loss", "1.5"], "probabilities"),
+        (["--profile", "gossipy"], "unknown --profile"),
+        (["--partition", "30-10"], "START < END"),
+        (["--partition", "10-30@2"], "fraction"),
+        (["--crash", "500"], "--crash"),
+    ])
+    func sim_rejectsBadArguments_withAClearMessage(arguments: [String], message: String) throws {
+        let result = try runTessera(["cluster", "sim"] + arguments)
+        #expect(result.status != 0)
+        #expect(result.err.contains(message), "\(result.err)")
+    }
+
+    @Test func member_refusesAMissingKeyFile_andABadAddress() throws {
+        let missing = try runTessera(["cluster", "member", "--bind", "127.0.1.40:0", "--key-file", "/nonexistent"])
+        #expect(missing.status != 0)
+        #expect(missing.err.contains("--key-file"))
+        let bad = try runTessera(["cluster", "member", "--bind", "localhost", "--key-file", "/nonexistent"])
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("--bind"))
+    }
+
+    @Test func benchCluster_quickCodecTarget_printsItsFigures() throws {
+        let result = try runTessera(["bench", "cluster", "--quick", "--only", "T10", "--json"])
+        #expect(result.status == 0, "\(result.err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
+        let figures = try #require((object["T10"] as? [String: Any])?["figures"] as? [String: Double])
+        #expect(figures["wrongfullyAccepted"] == 0)
+        #expect((figures["validPacketsPerSecond"] ?? 0) > 0)
+        #expect(try runTessera(["bench", "cluster", "--only", "T11"]).status != 0)
+    }
+}
