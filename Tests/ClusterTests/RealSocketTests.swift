@@ -111,3 +111,48 @@ final class ReplyCount: ChannelInboundHandler, Sendable {
         value.withLock { $0 += 1 }
     }
 }
+
+@Suite("Transport fault injection", .timeLimit(.minutes(1)))
+struct FaultInjectionTests {
+    /// Three in-process members whose outgoing datagrams lose 20 % and wait 20 ms still converge, and a member
+    /// that leaves is seen leaving.
+    @Test func lossyDelayedMembers_convergeOnRealSockets() async throws {
+        let ring = try KeyRing([(id: 1, secret: Array(repeating: 3, count: 32))])
+        var members: [ClusterMember] = []
+        var tasks: [Task<Void, any Error>] = []
+        var seedAddress: MemberAddress?
+        for index in 0..<3 {
+            var transport = TransportSettings()
+            transport.faults = FaultInjection(loss: 0.2, delay: .milliseconds(20), seed: UInt64(index + 1))
+            transport.leaveDrain = .milliseconds(300)
+            let configuration = ClusterMember.Configuration(
+                id: NodeID(high: UInt64(index + 10), low: 1), bind: MemberAddress("127.0.1.\(50 + index):0")!,
+                seeds: seedAddress.map { [$0] } ?? [], clusterID: 5, keyRing: ring, transport: transport,
+                seed: UInt64(index + 1))
+            let member = ClusterMember(configuration: configuration)
+            members.append(member)
+            tasks.append(Task { try await member.run() })
+            while member.boundAddress == nil { await Task.yield() }
+            if seedAddress == nil { seedAddress = member.boundAddress }
+        }
+        var joined = [0, 0, 0]
+        await withTaskGroup(of: (Int, Int).self) { group in
+            for (index, member) in members.enumerated() {
+                group.addTask {
+                    var count = 0
+                    for await event in member.events {
+                        if case .joined = event { count += 1 }
+                        if count == 2 { break }
+                    }
+                    return (index, count)
+                }
+            }
+            for await (index, count) in group { joined[index] = count }
+        }
+        #expect(joined == [2, 2, 2])
+        members[2].leave()
+        try await tasks[2].value
+        for task in tasks.prefix(2) { task.cancel() }
+        for task in tasks.prefix(2) { _ = try? await task.value }
+    }
+}

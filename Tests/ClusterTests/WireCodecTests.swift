@@ -163,3 +163,66 @@ struct NodeIndexTests {
         for id in known { #expect(index[id] == reference[id]) }
     }
 }
+
+@Suite("Wire codec properties")
+struct WireCodecPropertyTests {
+    static func randomID(_ rng: inout Xoshiro256) -> NodeID { NodeID(high: rng.next(), low: rng.next()) }
+
+    static func randomAddress(_ rng: inout Xoshiro256) -> MemberAddress {
+        rng.below(2) == 0
+            ? MemberAddress(ipv4: UInt32(truncatingIfNeeded: rng.next()), port: UInt16(truncatingIfNeeded: rng.next()))
+            : MemberAddress(ipv6High: rng.next(), low: rng.next(), port: UInt16(truncatingIfNeeded: rng.next()))
+    }
+
+    static func randomUpdate(_ rng: inout Xoshiro256) -> Update {
+        let kind = Update.Kind(rawValue: UInt8(1 + rng.below(4)))!
+        let subject = randomID(&rng)
+        switch kind {
+        case .alive:
+            return Update(kind: .alive, subject: subject, epoch: rng.next(), incarnation: rng.next(),
+                          address: randomAddress(&rng), from: subject, weak: rng.below(2) == 0)
+        case .suspect, .dead:
+            return Update(kind: kind, subject: subject, epoch: rng.next(), incarnation: rng.next(),
+                          from: randomID(&rng), weak: rng.below(2) == 0)
+        case .left:
+            return Update(kind: .left, subject: subject, epoch: rng.next(), incarnation: rng.next(), from: subject)
+        }
+    }
+
+    @Test func randomDatagramsAndStates_roundTripWithExactSizes() throws {
+        let seed: UInt64 = 4242
+        var rng = Xoshiro256(seed: seed)
+        for round in 0..<2000 {
+            let sequence = UInt32(truncatingIfNeeded: rng.next())
+            let body: DatagramBody = switch rng.below(5) {
+            case 0: .ping(sequence: sequence, target: Self.randomID(&rng))
+            case 1: .ack(sequence: sequence)
+            case 2: .nack(sequence: sequence)
+            case 3: .pingRequest(sequence: sequence, target: Self.randomID(&rng), address: Self.randomAddress(&rng),
+                                 wantsNack: rng.below(2) == 0)
+            default: .gossip
+            }
+            let updates = (0..<rng.below(30)).map { _ in Self.randomUpdate(&rng) }
+            let datagram = Datagram(sender: MemberIdentity(id: Self.randomID(&rng), epoch: rng.next()), body: body,
+                                    updates: updates)
+            var writer = WireWriter()
+            WireFormat.encodePayload(datagram, into: &writer)
+            #expect(writer.bytes.count + WireFormat.envelopeBytes == WireFormat.size(of: datagram), "seed \(seed), round \(round)")
+            let decoded = try writer.bytes.withUnsafeBytes {
+                try WireFormat.decodePayload(type: WireFormat.messageType(of: body), sender: datagram.sender, $0)
+            }
+            #expect(decoded == datagram, "seed \(seed), round \(round)")
+
+            let members = (0..<rng.below(20)).map { _ in
+                Member(id: Self.randomID(&rng), epoch: rng.next(), incarnation: rng.next(),
+                       address: Self.randomAddress(&rng), status: MemberStatus(rawValue: UInt8(rng.below(4)))!)
+            }
+            let sync = SyncMessage(sender: datagram.sender, join: rng.below(2) == 0, members: members)
+            var syncWriter = WireWriter()
+            WireFormat.encodePayload(sync, into: &syncWriter)
+            #expect(syncWriter.bytes.count + WireFormat.envelopeBytes + 4 == WireFormat.size(of: sync))
+            let back = try syncWriter.bytes.withUnsafeBytes { try WireFormat.decodeSync(sender: sync.sender, $0) }
+            #expect(back == sync, "seed \(seed), round \(round)")
+        }
+    }
+}
