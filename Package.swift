@@ -115,6 +115,12 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Helpers shared by the test targets (finding and running the built `tessera`).
+        .target(
+            name: "TesseraTestSupport",
+            path: "Tests/TesseraTestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ActorsTests",
             dependencies: [
@@ -128,6 +134,7 @@ let package = Package(
         .testTarget(
             name: "GridTests",
             dependencies: [
+                "TesseraTestSupport",
                 "Grid",
                 "Actors",
                 "CShims",
@@ -137,6 +144,7 @@ let package = Package(
         .testTarget(
             name: "ClusterTests",
             dependencies: [
+                "TesseraTestSupport",
                 "Cluster",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,31 +1,16 @@
 import Foundation
 import Testing
+import TesseraTestSupport
 
-/// Runs `tessera` with `arguments`; returns the exit status and standard output.
+/// Runs `tessera` with `arguments` in a fresh temporary directory.
 func runTessera(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try #require(tesseraExecutable))
-    process.arguments = arguments
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let outPath = directory.appendingPathComponent("out").path
-    let errPath = directory.appendingPathComponent("err").path
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let out = try #require(FileHandle(forWritingAtPath: outPath))
-    let err = try #require(FileHandle(forWritingAtPath: errPath))
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return (process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8),
-            try String(contentsOfFile: errPath, encoding: .utf8))
+    return try runTessera(arguments, in: directory.path)
 }
 
 @Suite("tessera cluster", .timeLimit(.minutes(1)),
-       .enabled(if: tesseraExecutable != nil, "the tessera executable is not built next to the tests: run tools/test"))
+       .enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"))
 struct ClusterCommandTests {
     @Test func sim_printsTheFiguresAsJSON_andTheSameSeedGivesTheSameTrace() throws {
         let arguments = ["cluster", "sim", "--nodes", "60", "--loss", "0.05", "--crash", "2", "--minutes", "1",

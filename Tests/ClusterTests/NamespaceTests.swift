@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TesseraTestSupport
 
 let namespaceTestsEnabled = ProcessInfo.processInfo.environment["TESSERA_NETNS_TESTS"] == "1"
 
@@ -18,7 +19,7 @@ func netns(_ arguments: [String]) throws {
 /// Five hosts in network namespaces (root only: TESSERA_NETNS_TESTS=1, which `.ci/run` sets).
 @Suite("Network namespaces", .serialized, .timeLimit(.minutes(2)),
        .enabled(if: namespaceTestsEnabled, "set TESSERA_NETNS_TESTS=1 (root) to run the network-namespace tests"),
-       .enabled(if: tesseraExecutable != nil, "the tessera executable is not built next to the tests: run tools/test"))
+       .enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"))
 struct NamespaceTests {
     @Test func fiveHosts_convergeUnderLoss_splitByAPartition_andHealWithoutAJoin() async throws {
         try? netns(["down"])

@@ -1,13 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-
-/// The `tessera` executable built next to this test bundle, or nil when it was not built.
-let tesseraExecutable: String? = {
-    guard let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-    let path = URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("tessera").path
-    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
-}()
+import TesseraTestSupport
 
 /// One JSON line printed by `tessera cluster member`.
 struct EventLine: Decodable, Sendable {
@@ -88,7 +82,7 @@ final class MemberProcesses {
     /// Starts `tessera cluster member` with `arguments`, optionally inside a network namespace.
     func start(_ arguments: [String], namespace: String? = nil) throws {
         let process = Process()
-        let binary = try #require(tesseraExecutable)
+        let binary = try #require(tesseraBinary)
         if let namespace {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
             process.arguments = ["netns", "exec", namespace, binary, "cluster", "member"] + arguments

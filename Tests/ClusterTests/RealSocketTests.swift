@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TesseraTestSupport
 
 /// A fresh key file in a temporary directory.
 func makeKeyFile() throws -> String {
@@ -19,7 +20,7 @@ func makeKeyFile() throws -> String {
 
 @Suite("Real sockets", .serialized, .timeLimit(.minutes(1)))
 struct RealSocketTests {
-    @Test(.enabled(if: tesseraExecutable != nil, "the tessera executable is not built next to the tests: run tools/test"))
+    @Test(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"))
     func fiveProcesses_converge_detectAKilledMember_andLeaveGracefully() async throws {
         let keys = try makeKeyFile()
         let members = MemberProcesses()

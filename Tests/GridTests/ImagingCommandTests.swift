@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TesseraTestSupport
 
 /// The imaging commands of the `tessera` executable, run for real.
 @Suite(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"), .timeLimit(.minutes(2)))

@@ -1,37 +1,6 @@
 import Foundation
 import Testing
-
-/// The `tessera` executable built next to this test bundle (`swift build --build-tests` builds it;
-/// `tools/test` does), or `nil` when it was not built.
-let tesseraBinary: String? = {
-    guard let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-    let path = URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("tessera").path
-    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
-}()
-
-/// Runs `tessera` with `arguments` in `directory`; returns the exit status, stdout and stderr
-/// (through files, so that no pipe can fill up and block the child).
-func runTessera(_ arguments: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try #require(tesseraBinary))
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let stamp = UUID().uuidString
-    let outPath = directory + "/.stdout-" + stamp
-    let errPath = directory + "/.stderr-" + stamp
-    for path in [outPath, errPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-    let out = try #require(FileHandle(forWritingAtPath: outPath))
-    let err = try #require(FileHandle(forWritingAtPath: errPath))
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return (
-        process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8), try String(contentsOfFile: errPath, encoding: .utf8)
-    )
-}
+import TesseraTestSupport
 
 @Suite(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"), .timeLimit(.minutes(1)))
 struct RunCommandTests {

@@ -29,6 +29,7 @@ extension MembershipCore {
             out.append(.event(.reincarnated(me.identity)))
         }
         enqueue(.alive(me), now: now, into: &out)
+        gossipEagerly(now: now, into: &out)
     }
 
     private mutating func applyAlive(_ update: Update, now: ClusterTime, into out: inout [MembershipEffect]) {
@@ -50,11 +51,12 @@ extension MembershipCore {
             enqueue(update, now: now, into: &out)
         } else if update.epoch == known.epoch, known.status.isActive, update.incarnation > known.incarnation {
             table.update(slot, to: incoming, at: now)
+            enqueue(update, now: now, into: &out)
             if known.status == .suspect {
                 suspicions[update.subject] = nil
                 out.append(.event(.alive(incoming)))
+                gossipEagerly(now: now, into: &out)
             }
-            enqueue(update, now: now, into: &out)
         }
         // Anything else is stale; in particular a dead epoch is never revived.
     }
@@ -116,6 +118,16 @@ extension MembershipCore {
         suspicions[update.subject] = nil
         out.append(.event(status == .left ? .left(known) : .dead(known, by: update.from)))
         enqueue(update, now: now, into: &out)
+        gossipEagerly(now: now, into: &out)
+    }
+
+    /// Sends a gossip round now rather than at the next interval, unless one went out less than
+    /// `eagerGossipSpacing` ago (the regular round then carries it).
+    mutating func gossipEagerly(now: ClusterTime, into out: inout [MembershipEffect]) {
+        guard let spacing = settings.eagerGossipSpacing else { return }
+        if let last = lastEagerGossip, now < last + spacing { return }
+        lastEagerGossip = now
+        gossipRound(now: now, into: &out)
     }
 
     /// A suspicion ran out without a refutation: declare the member dead.

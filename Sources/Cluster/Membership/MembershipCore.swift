@@ -88,6 +88,8 @@ public struct MembershipCore: Sendable {
     /// When a datagram or state exchange last arrived: a long silence before a timer means this member may have
     /// been paused with input unread.
     var lastInput = ClusterTime.zero
+    /// When the last eager gossip round went out.
+    var lastEagerGossip: ClusterTime?
     /// The wait before the next join attempt while no seed has answered (doubles up to the heal interval).
     var joinBackoff: Duration?
 

@@ -27,6 +27,11 @@ public struct MembershipSettings: Sendable, Hashable {
     public var suspicion = SuspicionSettings()
     /// How often a member with gossip to spread sends it. Default 200 ms.
     public var gossipInterval: Duration = .milliseconds(200)
+    /// Eager gossip: a member that accepts a new death, or sees a suspicion refuted, sends a gossip round at
+    /// once instead of at its next interval (at most one such round per `eagerGossipSpacing`), so the updates
+    /// that race suspicion timers cross the cluster in milliseconds instead of about a second. nil turns it
+    /// off. Default 50 ms.
+    public var eagerGossipSpacing: Duration? = .milliseconds(50)
     /// Members each gossip round goes to. Default 3.
     public var gossipFanout: Int = 3
     /// Each update is sent `retransmitMultiplier × ceil(log10(N + 1))` times. Default 4.
@@ -63,6 +68,7 @@ public struct MembershipSettings: Sendable, Hashable {
         settings.maxLocalHealth = 1
         settings.buddy = false
         settings.lateTimerTolerance = nil
+        settings.eagerGossipSpacing = nil
         settings.suspicion.maximumMultiplier = 1
         settings.suspicion.confirmations = 0
         settings.suspicion.verificationProbes = 0
@@ -83,6 +89,7 @@ public struct MembershipSettings: Sendable, Hashable {
         settings.suspicion.verificationProbes = 0
         settings.suspicion.weakEvidence = false
         settings.lateTimerTolerance = nil
+        settings.eagerGossipSpacing = nil
         settings.maxDatagramBytes = 1400
         settings.healInterval = nil
         return settings
@@ -123,8 +130,8 @@ public struct MembershipSettings: Sendable, Hashable {
 
 /// Lifeguard's dynamic suspicion: a suspicion starts long and shortens as independent members confirm it.
 public struct SuspicionSettings: Sendable, Hashable {
-    /// The shortest suspicion is `multiplier × max(1, log10 N)` probe periods. Default 1.5 (4.5 s at N = 1,000).
-    public var multiplier: Double = 1.5
+    /// The shortest suspicion is `multiplier × max(1, log10 N)` probe periods. Default 1.2 (3.6 s at N = 1,000).
+    public var multiplier: Double = 1.2
     /// The longest suspicion is this many times the shortest; 1 makes it fixed. Default 4.
     public var maximumMultiplier: Double = 4
     /// Independent confirmations that bring a suspicion down to its shortest (Lifeguard's K). Default 3.

@@ -1,0 +1,41 @@
+import Foundation
+
+/// The `tessera` executable built next to the test bundle (`swift build --build-tests` builds it; `tools/test`
+/// does), or nil when it was not built.
+public let tesseraBinary: String? = {
+    guard let bundle = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+    let path = URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("tessera").path
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+}()
+
+/// The `tessera` executable is not built next to the tests.
+public struct MissingExecutable: Error, CustomStringConvertible {
+    public var description: String { "the tessera executable is not built next to the tests: run tools/test" }
+}
+
+/// Runs `tessera` with `arguments` in `directory`; returns the exit status, stdout and stderr (through files, so
+/// that no pipe can fill up and block the child).
+///
+/// - Throws: `MissingExecutable`, or the errors of starting the process and reading its output.
+public func runTessera(_ arguments: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
+    guard let binary = tesseraBinary else { throw MissingExecutable() }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let stamp = UUID().uuidString
+    let outPath = directory + "/.stdout-" + stamp
+    let errPath = directory + "/.stderr-" + stamp
+    for path in [outPath, errPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+    guard let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath) else {
+        throw CocoaError(.fileWriteUnknown)
+    }
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return (process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8),
+            try String(contentsOfFile: errPath, encoding: .utf8))
+}
