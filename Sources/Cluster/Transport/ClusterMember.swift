@@ -66,7 +66,7 @@ public final class ClusterMember: Service, Sendable {
     let logger: Logger
     let metrics = ClusterMetrics()
     let counts = Mutex<[Rejection: Int]>([:])
-    let bound = Mutex<MemberAddress?>(nil)
+    let bound = Mutex<(address: MemberAddress?, waiting: [CheckedContinuation<MemberAddress, Never>])>((nil, []))
 
     /// A member that starts when `run()` is called.
     ///
@@ -95,7 +95,19 @@ public final class ClusterMember: Service, Sendable {
 
     /// The address the member listens on, once bound (the configured one, or the port the system chose for 0).
     public var boundAddress: MemberAddress? {
-        bound.withLock { $0 }
+        bound.withLock { $0.address }
+    }
+
+    /// Waits until the member listens, and returns its address.
+    public func listening() async -> MemberAddress {
+        await withCheckedContinuation { continuation in
+            let ready: MemberAddress? = bound.withLock { state in
+                if let address = state.address { return address }
+                state.waiting.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
     }
 
     /// What the member currently believes about the others.
@@ -114,7 +126,12 @@ public final class ClusterMember: Service, Sendable {
     /// - Throws: the socket errors of binding.
     public func run() async throws {
         let sockets = try await bindSockets()
-        bound.withLock { $0 = sockets.address }
+        let waiting = bound.withLock { state in
+            state.address = sockets.address
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume(returning: sockets.address) }
         logger.notice("cluster member listening", metadata: ["cluster.seed": "\(configuration.seed)"])
         var loop = MemberLoop(member: self, sockets: sockets)
         await withTaskCancellationOrGracefulShutdownHandler {
