@@ -152,7 +152,7 @@ struct ClusterBenchCommand: ParsableCommand {
         let wall = (clock.now - started) / .seconds(1)
         let second = Simulator(scenario).run()
         return BenchTarget(goal: Self.goals["T9"] ?? "", profiles: [:], atTwentyPercentLoss: nil, figures: [
-            "members": Double(scenario.members), "simulatedSeconds": scenario.duration.components.seconds.asDouble,
+            "members": Double(scenario.members), "simulatedSeconds": Double(scenario.duration.components.seconds),
             "wallSeconds": wall, "events": Double(first.events),
             "eventsPerSecond": Double(first.events) / wall,
             "sameTraceHash": first.traceHash == second.traceHash ? 1 : 0,
@@ -269,8 +269,4 @@ struct BenchTarget: Encodable {
         }
         return lines.joined(separator: "\n")
     }
-}
-
-extension Int64 {
-    var asDouble: Double { Double(self) }
 }

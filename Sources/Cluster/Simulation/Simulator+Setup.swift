@@ -4,10 +4,10 @@ extension Simulator {
     mutating func setUp() {
         let count = scenario.members
         let extra = scenario.joinAt == nil ? 0 : 1
-        var starvedLeft = Int((scenario.starvedFraction * Double(count)).rounded())
+        let starvedCount = Int((scenario.starvedFraction * Double(count)).rounded())
         var order = Array(0..<count)
         order.shuffle(using: &rng)
-        var starved = Set(order.prefix(starvedLeft))
+        var starved = Set(order.prefix(starvedCount))
         for index in 0..<(count + extra) {
             let id = NodeID.random(using: &rng)
             var host = Host(core: MembershipCore(id: id, address: Self.address(of: index), settings: scenario.settings,
@@ -16,10 +16,7 @@ extension Simulator {
             if scenario.clockDriftPPM > 0 {
                 host.drift = 1 + (rng.unit() * 2 - 1) * scenario.clockDriftPPM / 1e6
             }
-            if starved.remove(index) != nil {
-                host.starved = true
-                starvedLeft -= 1
-            }
+            if starved.remove(index) != nil { host.starved = true }
             hostOf[id] = Int32(index)
             hosts.append(host)
         }
