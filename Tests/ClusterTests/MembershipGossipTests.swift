@@ -67,8 +67,8 @@ struct MembershipGossipTests {
                                       from: F.address(3), now: .ms(0))
         #expect(core.me.incarnation == 1)
         #expect(core.localHealth == 1)
-        #expect(core.queue.entries.contains { $0.update.kind == .alive && $0.update.subject == F.id(1)
-            && $0.update.incarnation == 1 })
+        #expect(core.queue.updates.contains { $0.kind == .alive && $0.subject == F.id(1)
+            && $0.incarnation == 1 })
         #expect(F.events(effects).isEmpty)
         // A suspicion of an incarnation already refuted changes nothing.
         _ = core.onDatagram(F.datagram(from: 4, .gossip, [F.suspect(1, from: 4, incarnation: 0)]),
@@ -94,7 +94,7 @@ struct MembershipGossipTests {
         #expect(core.me.epoch == 1)
         #expect(core.me.incarnation == 0)
         #expect(F.events(effects) == [.reincarnated(MemberIdentity(id: F.id(1), epoch: 1))])
-        #expect(core.queue.entries.contains { $0.update.kind == .alive && $0.update.epoch == 1 })
+        #expect(core.queue.updates.contains { $0.kind == .alive && $0.epoch == 1 })
     }
 
     @Test func tombstone_isNeverRevivedByStaleGossip_butANewEpochJoins() {
