@@ -16,7 +16,9 @@ struct GridBenchCommand: AsyncParsableCommand {
             (1 root, 1,024 tiles of a 3x3 mean on 256x256 Float32, 1,023 adds), serial time over grid time; \
             tilingParallelSpeedup: the same tiles with parallelFor on the same cores and no grid. \
             replicate2000Ms: a job that replicates one task into 2,000, submit to result. \
-            scriptTasksPerSecond: `bash -c true` command tasks. Each figure is the median of --repeats runs.
+            scriptTasksPerSecond: `bash -c true` command tasks. noopTasksPerSecondJournaled: the no-op job on a \
+            second grid with the SQLite journal on, in the same run; journalCost is the ratio of the two rates. \
+            Each figure is the median of --repeats runs.
             """
     )
 
@@ -147,13 +149,31 @@ struct GridBenchCommand: AsyncParsableCommand {
         }
         await grid.shutdown()
 
+        // The same no-op job with every outcome journaled to SQLite (WAL, synchronous=NORMAL).
+        var journaled = settings
+        journaled.dataDirectory = data + "/journaled"
+        journaled.journal = true
+        let journaledGrid = try await Grid.start(settings: journaled, functions: functions)
+        var journaledRates: [Double] = []
+        _ = try await journaledGrid.submit(noop(2000)).result()
+        for _ in 0..<repeats {
+            let start = clock.now
+            let job = try await journaledGrid.submit(noop(noopTasks))
+            let result = try await job.result()
+            guard result.status == .finished else { throw BenchFailure("journaled no-op job ended \(result.status)") }
+            journaledRates.append(Double(noopTasks) / seconds(clock.now - start))
+            try await job.remove()
+        }
+        await journaledGrid.shutdown()
+
         let report = GridBenchReport(
             nodes: nodes, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
             tiles: tiles, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: serial / wall,
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
             tilingParallelSeconds: rawParallel, tilingParallelSpeedup: serial / rawParallel,
             replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
-            startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore)
+            startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore,
+            noopTasksPerSecondJournaled: median(journaledRates), journalCost: median(noopRates) / max(median(journaledRates), 1))
         if json {
             try printJSON(report)
         } else {
@@ -205,6 +225,9 @@ struct GridBenchReport: Encodable {
     var startupMs: Double
     var startupRSSMB: Double
     var rssBeforeStartMB: Double
+    var noopTasksPerSecondJournaled: Double
+    /// No-op throughput without the journal over throughput with it.
+    var journalCost: Double
 
     var table: String {
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
@@ -216,6 +239,7 @@ struct GridBenchReport: Encodable {
                 by job size            \(sizes.joined(separator: ", "))
               tiling DAG (\(tiles) tiles)   serial \(f(tilingSerialSeconds, 3)) s, grid \(f(tilingGridSeconds, 3)) s, speedup \(f(tilingSpeedup, 2))   (goal >= 1.8)
                 (2*wall - serial) per task \(f(tilingOverheadMicrosPerTask)) µs; same tiles with parallelFor and no grid \(f(tilingParallelSeconds, 3)) s = \(f(tilingParallelSpeedup, 2))x
+              journaled no-op          \(f(noopTasksPerSecondJournaled, 0)) tasks/s, cost \(f(journalCost, 2))x   (goal < 2x)
               replicate 2,000          \(f(replicate2000Ms, 2)) ms   (goal < 50)
               bash -c true (\(scriptTasks))   \(f(scriptTasksPerSecond, 0)) tasks/s
             """

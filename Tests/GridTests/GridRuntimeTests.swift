@@ -92,7 +92,7 @@ import Testing
         #expect(sources.first?.count(.free) == 2)
         #expect(sources.first?.nodes.allSatisfy { $0.labels == ["ssd"] && $0.capacity == 256 } == true)
 
-        await grid.setNode(NodeID(1), locked: true)
+        try await grid.setNode(NodeID(1), locked: true)
         var stream = grid.events.makeAsyncIterator()
         let job = try await grid.submit(Workflow(name: "busy", tasks: [TaskDefinition("a", .function("gated"))]))
         while let event = await stream.next(), event.taskStatus("a") != .running {}
@@ -239,13 +239,13 @@ import Testing
             if context.task.task == "t0" { await gate.wait() }
             return .int(context.node.rawValue)
         }
-        await grid.setNode(NodeID(1), locked: true)
+        try await grid.setNode(NodeID(1), locked: true)
         let tasks = (0..<20).map { TaskDefinition("t\($0)", .function("gated")) }
         var stream = grid.events.makeAsyncIterator()
         let job = try await grid.submit(Workflow(name: "steal", tasks: tasks))
         while let event = await stream.next(), event.taskStatus("t0") != .running {}
         // Every task sits on node 0, whose loop is stuck in t0; node 1 wakes up and steals.
-        await grid.setNode(NodeID(1), locked: false)
+        try await grid.setNode(NodeID(1), locked: false)
         while let event = await stream.next() {
             if case .task(_, .finished, NodeID(1)?, _, _) = event.change { break }
         }

@@ -27,6 +27,8 @@ public struct JobCore: Sendable {
     public let workflow: Workflow
     /// The owner may raise the priority above NORMAL.
     public let isAdmin: Bool
+    /// Who submitted it (a user name from the users file; empty for the embedded API).
+    public let owner: String
     /// Its priority; higher runs first.
     public internal(set) var priority: JobPriority
     /// Its state.
@@ -71,12 +73,13 @@ public struct JobCore: Sendable {
     /// - Throws: `GridError.priorityNeedsAdmin`, `GridError.badStartAt`.
     public init(
         id: JobID, workflow: Workflow, variables overrides: [String: String] = [:], isAdmin: Bool = false,
-        now: Duration, wallNow: Date
+        owner: String = "", now: Duration, wallNow: Date
     ) throws(GridError) {
         if workflow.priority.needsAdmin && !isAdmin { throw .priorityNeedsAdmin(workflow.priority) }
         self.id = id
         self.workflow = workflow
         self.isAdmin = isAdmin
+        self.owner = owner
         self.priority = workflow.priority
         self.submittedAt = now
         self.plan = FlowPlan(workflow.tasks)

@@ -65,7 +65,7 @@ public struct TaskInstance: Sendable {
 }
 
 /// How an execution ended, as the node reports it.
-public enum TaskOutcome: Sendable {
+public enum TaskOutcome: Sendable, Hashable, Codable {
     /// It ran to the end.
     case success(result: Value, variables: [String: String]?)
     /// It failed: a non-zero exit, a thrown error, a walltime kill.

@@ -36,15 +36,29 @@ final class HealingStore: Sendable {
     /// an older snapshot (two nodes recording at once would otherwise lose one record).
     private let written = Mutex(0)
     private let path: String?
+    private let journal: Journal?
 
     /// Loads the records at `path` (a missing or unreadable file starts empty), or keeps them in memory only.
     init(path: String?) {
         self.path = path
+        self.journal = nil
         var loaded: [String: Record] = [:]
         if let path, let data = FileManager.default.contents(atPath: path),
             let decoded = try? JSONDecoder().decode([String: Record].self, from: data)
         {
             loaded = decoded
+        }
+        records = Mutex((loaded, 0))
+    }
+
+    /// Loads the records kept in a journal and keeps new ones there.
+    init(journal: Journal) throws(GridError) {
+        self.path = nil
+        self.journal = journal
+        var loaded: [String: Record] = [:]
+        let decoder = JSONDecoder()
+        for (key, data) in try journal.healingRecords() {
+            if let record = try? decoder.decode(Record.self, from: data) { loaded[key] = record }
         }
         records = Mutex((loaded, 0))
     }
@@ -69,6 +83,10 @@ final class HealingStore: Sendable {
         records.withLock { records in
             records.all[key] = Record(fingerprint: fingerprint, outputs: stamps, result: result, variables: variables)
             records.version += 1
+        }
+        if let journal, let data = try? JSONEncoder().encode(Record(fingerprint: fingerprint, outputs: stamps, result: result, variables: variables)) {
+            // A failed write only costs a re-run after a restart.
+            try? journal.saveHealing(key: key, record: data)
         }
         if let path {
             written.withLock { written in

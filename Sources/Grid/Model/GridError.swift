@@ -18,6 +18,10 @@ public enum GridError: Error, Sendable, Hashable, CustomStringConvertible {
     case shutDown
     /// The grid could not start (topology, placement, threads, directories).
     case startFailed(String)
+    /// The journal could not be read or written (the reason says which file and why).
+    case journal(String)
+    /// The workflow cannot be journaled (a closure decider); journaled grids take data-only workflows.
+    case notJournalable(String)
 
     public var description: String {
         switch self {
@@ -30,6 +34,8 @@ public enum GridError: Error, Sendable, Hashable, CustomStringConvertible {
         case .functionNotRegistered(let name): "no function registered as '\(name)'"
         case .shutDown: "the grid is shut down"
         case .startFailed(let reason): "the grid could not start: \(reason)"
+        case .journal(let reason): "journal: \(reason)"
+        case .notJournalable(let reason): "the workflow cannot be journaled: \(reason)"
         }
     }
 }

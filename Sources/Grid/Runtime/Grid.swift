@@ -26,12 +26,15 @@ public final class Grid: Sendable {
     let pool: WorkerPool
     let nodeLoops: [Task<Void, Never>]
     let pump: ReportPump
+    /// The journal, when ``GridSettings/journal`` is on: ended jobs that left memory are read from it.
+    public let journal: Journal?
 
     private init(
         functions: FunctionRegistry, settings: GridSettings, plan: PlacementPlan, scheduler: SchedulerActor, hub: EventHub,
-        runner: TaskRunner, pool: WorkerPool, nodeLoops: [Task<Void, Never>], pump: ReportPump
+        runner: TaskRunner, pool: WorkerPool, nodeLoops: [Task<Void, Never>], pump: ReportPump, journal: Journal?
     ) {
         self.pump = pump
+        self.journal = journal
         self.functions = functions
         self.settings = settings
         self.plan = plan
@@ -68,12 +71,24 @@ public final class Grid: Sendable {
         } catch {
             throw .startFailed("cannot create \(settings.dataDirectory): \(error)")
         }
-        let healing = HealingStore(path: settings.persistHealing ? settings.dataDirectory + "/healing.json" : nil)
+        var journal: Journal?
+        var recovery: Journal.Recovery?
+        if settings.journal {
+            let opened = try Journal(directory: settings.dataDirectory, durability: settings.journalDurability)
+            recovery = try opened.recover()
+            journal = opened
+        }
+        let healing: HealingStore
+        if let journal {
+            healing = try HealingStore(journal: journal)
+        } else {
+            healing = HealingStore(path: settings.persistHealing ? settings.dataDirectory + "/healing.json" : nil)
+        }
         let runner = TaskRunner(
             functions: functions, healing: healing, clock: settings.clock, dataDirectory: settings.dataDirectory,
             workingDirectory: settings.workingDirectory)
         let hub = EventHub()
-        let scheduler = SchedulerActor(hub: hub, settings: settings) { runner.logDirectory(job: $0) }
+        let scheduler = SchedulerActor(hub: hub, settings: settings, journal: journal) { runner.logDirectory(job: $0) }
         let control = ExecutionControl()
         let nodes = plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, control: control, settings: settings) }
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
@@ -93,8 +108,11 @@ public final class Grid: Sendable {
                 id: node.id, source: settings.nodeSourceName, state: .free, locked: false, labels: settings.labels, token: settings.token,
                 capacity: settings.queueDepth, assigned: 0))
         })
+        if let recovery { _ = await scheduler.recover(recovery) }
         settings.logger.info("grid started", metadata: ["grid.nodes": "\(nodes.count)", "grid.data": "\(settings.dataDirectory)"])
-        return Grid(functions: functions, settings: settings, plan: plan, scheduler: scheduler, hub: hub, runner: runner, pool: pool, nodeLoops: loops, pump: pump)
+        return Grid(
+            functions: functions, settings: settings, plan: plan, scheduler: scheduler, hub: hub, runner: runner, pool: pool,
+            nodeLoops: loops, pump: pump, journal: journal)
     }
 
     /// Validates and submits a workflow; the job starts at once.
@@ -102,15 +120,17 @@ public final class Grid: Sendable {
     /// - Parameters:
     ///   - variables: values that override the workflow's job variables.
     ///   - admin: allows HIGH and HIGHEST priorities.
-    /// - Throws: `GridError.invalidWorkflow` with every problem, `.priorityNeedsAdmin`, `.badStartAt`, `.shutDown`.
-    public func submit(_ workflow: Workflow, variables: [String: String] = [:], admin: Bool = false) async throws(GridError) -> JobHandle {
+    ///   - owner: who submits it (the REST API's user).
+    /// - Throws: `GridError.invalidWorkflow` with every problem, `.priorityNeedsAdmin`, `.badStartAt`, `.shutDown`,
+    ///   and with a journal `.notJournalable` (a closure decider) or `.journal` (the write failed).
+    public func submit(_ workflow: Workflow, variables: [String: String] = [:], admin: Bool = false, owner: String = "") async throws(GridError) -> JobHandle {
         do {
             try workflow.validate()
         } catch {
             throw .invalidWorkflow(error.problems.map(\.description))
         }
         try checkFunctions(of: workflow)
-        let id = try await scheduler.submit(workflow, variables: variables, admin: admin)
+        let id = try await scheduler.submit(workflow, variables: variables, admin: admin, owner: owner)
         return JobHandle(id: id, grid: self)
     }
 
@@ -132,6 +152,9 @@ public final class Grid: Sendable {
     /// Every job in memory, oldest first.
     public func jobs() async -> [JobResult] { await scheduler.reports() }
 
+    /// The owner of a job in memory or in the journal.
+    public func owner(of job: JobID) async throws(GridError) -> String { try await scheduler.owner(of: job) }
+
     /// Every job's events, from now on.
     public var events: AsyncStream<GridEvent> { hub.subscribeAll() }
 
@@ -147,8 +170,8 @@ public final class Grid: Sendable {
             nodes: entries.filter { $0.source == settings.nodeSourceName })]
     }
 
-    /// Locks a node (no new tasks) or unlocks it.
-    public func setNode(_ node: NodeID, locked: Bool) async { await scheduler.setLocked(node, locked) }
+    /// Locks a node (no new tasks) or unlocks it (journaled when the grid has a journal).
+    public func setNode(_ node: NodeID, locked: Bool) async throws(GridError) { try await scheduler.setLocked(node, locked) }
 
     /// Stops the grid: kills running subprocesses, ends event streams, releases `result()` waiters,
     /// and joins every worker thread. Idempotent.
@@ -157,6 +180,7 @@ public final class Grid: Sendable {
         pump.stop()
         for loop in nodeLoops { await loop.value }
         try? pool.shutdown()
+        journal?.waitForPendingWrites()
     }
 }
 
@@ -195,39 +219,26 @@ public struct JobHandle: Sendable {
     /// - Throws: `GridError.actionNotAllowed` while the job is alive, `.jobNotFound` when it is gone.
     public func remove() async throws(GridError) { try await grid.scheduler.remove(id) }
 
+    /// Applies a user's action (journaled when the grid has a journal).
+    public func act(_ action: JobAction) async throws(GridError) { try await grid.scheduler.act(id, action) }
     /// Kills the job.
-    public func kill() async throws(GridError) { try await grid.scheduler.act(id) { job, now throws(GridError) in try job.kill(now: now) } }
+    public func kill() async throws(GridError) { try await act(.kill) }
     /// Pauses the job.
-    public func pause() async throws(GridError) { try await grid.scheduler.act(id) { job, now throws(GridError) in try job.pause(now: now) } }
+    public func pause() async throws(GridError) { try await act(.pause) }
     /// Resumes the job.
-    public func resume() async throws(GridError) { try await grid.scheduler.act(id) { job, now throws(GridError) in try job.resume(now: now) } }
+    public func resume() async throws(GridError) { try await act(.resume) }
     /// Changes the job's priority.
     public func setPriority(_ priority: JobPriority, admin: Bool = false) async throws(GridError) {
-        try await grid.scheduler.act(id) { job, _ throws(GridError) in
-            try job.setPriority(priority, admin: admin)
-            return []
-        }
+        try await act(.priority(priority, admin: admin))
     }
     /// Kills one task instance.
-    public func killTask(_ task: String) async throws(GridError) {
-        let name = try parse(task)
-        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.killTask(name, now: now) }
-    }
+    public func killTask(_ task: String) async throws(GridError) { try await act(.killTask(try parse(task))) }
     /// Restarts a running task instance.
-    public func restartTask(_ task: String) async throws(GridError) {
-        let name = try parse(task)
-        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.restartTask(name, now: now) }
-    }
+    public func restartTask(_ task: String) async throws(GridError) { try await act(.restartTask(try parse(task))) }
     /// Restarts an IN_ERROR task instance.
-    public func restartInErrorTask(_ task: String) async throws(GridError) {
-        let name = try parse(task)
-        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.restartInErrorTask(name, now: now) }
-    }
+    public func restartInErrorTask(_ task: String) async throws(GridError) { try await act(.restartInErrorTask(try parse(task))) }
     /// Marks an IN_ERROR task instance finished so its successors run.
-    public func finishInErrorTask(_ task: String) async throws(GridError) {
-        let name = try parse(task)
-        try await grid.scheduler.act(id) { job, now throws(GridError) in try job.finishInErrorTask(name, now: now) }
-    }
+    public func finishInErrorTask(_ task: String) async throws(GridError) { try await act(.finishInErrorTask(try parse(task))) }
 
     private func parse(_ task: String) throws(GridError) -> TaskInstanceName {
         guard let name = TaskInstanceName(parsing: task) else { throw .taskNotFound(id, task) }

@@ -43,8 +43,14 @@ public struct GridSettings: Sendable {
     /// forgets it, like ProActive's automatic job removal; `nil` keeps ended jobs until
     /// ``JobHandle/remove()``. Logs stay on disk either way.
     public var removeEndedJobsAfter: Duration?
-    /// Keep self-healing records in `dataDirectory/healing.json` so they survive restarts.
+    /// Keep self-healing records in `dataDirectory/healing.json` so they survive restarts (without a journal;
+    /// with one they live in the journal).
     public var persistHealing: Bool = true
+    /// Journal every state change to `dataDirectory/journal.sqlite` and, on start, finish the unfinished jobs
+    /// found there (what `tessera serve` does).
+    public var journal: Bool = false
+    /// How hard a journal commit is pushed to the disk.
+    public var journalDurability: Journal.Durability = .normal
     /// The grid's time (a ``ManualClock`` in tests).
     public var clock: any GridClock = SystemGridClock()
     /// The wall-clock time, for `START_AT`.

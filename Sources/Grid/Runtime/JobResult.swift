@@ -1,5 +1,5 @@
 /// One task instance as a report shows it.
-public struct TaskReport: Sendable, Hashable {
+public struct TaskReport: Sendable, Hashable, Codable {
     /// `T#iteration*replication`.
     public var name: TaskInstanceName
     /// Its state.
@@ -14,14 +14,30 @@ public struct TaskReport: Sendable, Hashable {
     public var message: String?
     /// Self-healing found its outputs present for the same inputs, so it did not run.
     public var alreadyDone: Bool
+
+    /// Makes a task report.
+    public init(
+        name: TaskInstanceName, status: TaskStatus, executions: Int, result: Value?, node: NodeID?, message: String?,
+        alreadyDone: Bool
+    ) {
+        self.name = name
+        self.status = status
+        self.executions = executions
+        self.result = result
+        self.node = node
+        self.message = message
+        self.alreadyDone = alreadyDone
+    }
 }
 
 /// A job as it stands (or as it ended): its state, progress and every task instance.
-public struct JobResult: Sendable, Hashable {
+public struct JobResult: Sendable, Hashable, Codable {
     /// The job.
     public var job: JobID
     /// The workflow's name.
     public var name: String
+    /// Who submitted it (empty for the embedded API).
+    public var owner: String
     /// Its state.
     public var status: JobStatus
     /// Its priority.
@@ -43,9 +59,25 @@ public struct JobResult: Sendable, Hashable {
         task(name)?.result
     }
 
+    /// Makes a report.
+    public init(
+        job: JobID, name: String, owner: String, status: JobStatus, priority: JobPriority, progress: JobProgress,
+        tasks: [TaskReport], logDirectory: String
+    ) {
+        self.job = job
+        self.name = name
+        self.owner = owner
+        self.status = status
+        self.priority = priority
+        self.progress = progress
+        self.tasks = tasks
+        self.logDirectory = logDirectory
+    }
+
     init(_ job: JobCore, logDirectory: String) {
         self.job = job.id
         self.name = job.workflow.name
+        self.owner = job.owner
         self.status = job.status
         self.priority = job.priority
         self.progress = job.progress

@@ -15,12 +15,25 @@ actor SchedulerActor {
     private var isShutDown = false
     private let hub: EventHub
     private let clock: any GridClock
+    /// Where every state change that must survive a crash goes before it is acknowledged; `nil` keeps the grid
+    /// in memory only.
+    private let journal: Journal?
+    /// Records of the current turn, written in one transaction before its effects are performed.
+    private var unwritten: [JournalRecord] = []
+    /// Reports of jobs that ended in the current turn.
+    private var endedReports: [JobResult] = []
+    /// Events and results of the current turn, delivered once the journal holds what they tell.
+    private var outbox: [GridEvent] = []
+    private var resumptions: [(waiters: [CheckedContinuation<JobResult, Never>], result: JobResult)] = []
+    /// Added to the clock so that grid time goes on across restarts (the journal's times stay ordered).
+    private var timeOffset: Duration = .zero
     private let wallClock: @Sendable () -> Date
     private let logDirectory: @Sendable (JobID) -> String
     private var logger: Logger
 
-    init(hub: EventHub, settings: GridSettings, logDirectory: @escaping @Sendable (JobID) -> String) {
+    init(hub: EventHub, settings: GridSettings, journal: Journal?, logDirectory: @escaping @Sendable (JobID) -> String) {
         self.hub = hub
+        self.journal = journal
         self.clock = settings.clock
         self.wallClock = settings.wallClock
         self.logDirectory = logDirectory
@@ -28,6 +41,9 @@ actor SchedulerActor {
         self.removeEndedJobsAfter = settings.removeEndedJobsAfter
         logger[metadataKey: "grid.component"] = "scheduler"
     }
+
+    /// The grid's time.
+    private var now: Duration { clock.now + timeOffset }
 
     // MARK: - Nodes
 
@@ -46,7 +62,8 @@ actor SchedulerActor {
     }
 
     /// Locks or unlocks a node (a locked node gets no new tasks).
-    func setLocked(_ node: NodeID, _ locked: Bool) {
+    func setLocked(_ node: NodeID, _ locked: Bool) throws(GridError) {
+        try journal?.setLocked(node, locked)
         core.updateLedger { $0.setLocked(node, locked) }
         nodes[node]?.setMaySteal(!locked)
         if !locked {
@@ -60,24 +77,37 @@ actor SchedulerActor {
 
     /// Starts a job from a workflow that passed validation (``Grid/submit(_:variables:admin:)`` checks
     /// it before the hop, so a large workflow is not checked on the scheduler's time).
-    func submit(_ workflow: Workflow, variables: [String: String], admin: Bool) throws(GridError) -> JobID {
+    func submit(_ workflow: Workflow, variables: [String: String], admin: Bool, owner: String) throws(GridError) -> JobID {
         guard !isShutDown else { throw .shutDown }
+        let id = JobID(nextJob + 1)
+        let now = self.now
+        let wall = wallClock()
+        var job = try JobCore(id: id, workflow: workflow, variables: variables, isAdmin: admin, owner: owner, now: now, wallNow: wall)
+        try journal?.submitted(.init(id: id, workflow: workflow, variables: variables, admin: admin, owner: owner, at: now, wall: wall))
         nextJob += 1
-        let id = JobID(nextJob)
-        let now = clock.now
-        var job = try JobCore(id: id, workflow: workflow, variables: variables, isAdmin: admin, now: now, wallNow: wallClock())
         logger.debug("job submitted", metadata: ["grid.job.id": "\(id)", "grid.job.name": "\(workflow.name)"])
         let effects = job.start(now: now)
         core.add(consume job)  // the job's arrays must stay uniquely referenced, or the first dispatch copies them
         perform(effects, job: id, now: now)
+        finishTurn()
         dispatch()
         return id
     }
 
-    /// The job's current report.
+    /// The job's current report; an ended job that left memory is read from the journal.
     func report(_ id: JobID) throws(GridError) -> JobResult {
-        guard let job = core.job(id) else { throw .jobNotFound(id) }
+        guard let job = core.job(id) else {
+            if let stored = try journal?.report(id) { return stored }
+            throw .jobNotFound(id)
+        }
         return JobResult(job, logDirectory: logDirectory(id))
+    }
+
+    /// The job's owner, from memory or the journal.
+    func owner(of id: JobID) throws(GridError) -> String {
+        if let job = core.job(id) { return job.owner }
+        if let owner = try journal?.owner(of: id) { return owner }
+        throw .jobNotFound(id)
     }
 
     /// Every job in memory, oldest first.
@@ -91,7 +121,7 @@ actor SchedulerActor {
         guard !job.status.isAlive else {
             throw .actionNotAllowed(action: "remove", target: "job \(id)", state: job.status.rawValue)
         }
-        forget(id, now: clock.now)
+        forget(id, now: now)
     }
 
     /// Drops an ended job and tells the grid-wide subscribers.
@@ -105,7 +135,7 @@ actor SchedulerActor {
 
     /// Waits for the job's final state.
     func result(_ id: JobID) async throws(GridError) -> JobResult {
-        guard let job = core.job(id) else { throw .jobNotFound(id) }
+        guard let job = core.job(id) else { return try report(id) }
         if !job.status.isAlive { return JobResult(job, logDirectory: logDirectory(id)) }
         return await withCheckedContinuation { waiters[id, default: []].append($0) }
     }
@@ -113,8 +143,14 @@ actor SchedulerActor {
     /// The job's events, starting with its current state: one event per task instance that has left
     /// PENDING (so a late subscriber misses no transition that already happened), then the job's state.
     func events(_ id: JobID) throws(GridError) -> AsyncStream<GridEvent> {
-        guard let job = core.job(id) else { throw .jobNotFound(id) }
-        let now = clock.now
+        guard let job = core.job(id) else {
+            // An ended job that left memory: its final state only.
+            let stored = try report(id)
+            return hub.subscribe(
+                job: id, initial: [GridEvent(job: id, change: .job(stored.status), progress: stored.progress, time: now)],
+                finished: true)
+        }
+        let now = self.now
         var snapshot: [GridEvent] = []
         for instance in job.instances where instance.status != .pending && instance.status != .submitted {
             snapshot.append(GridEvent(
@@ -125,18 +161,29 @@ actor SchedulerActor {
         return hub.subscribe(job: id, initial: snapshot, finished: !job.status.isAlive)
     }
 
-    /// Runs a user action on a job and performs its effects.
-    func act(_ id: JobID, _ action: (inout JobCore, Duration) throws(GridError) -> [JobCore.Effect]) throws(GridError) {
-        let now = clock.now
-        let effects = try core.update(id) { (job: inout JobCore) throws(GridError) in try action(&job, now) }
+    /// Runs a user's action on a job, journals it and performs its effects.
+    func act(_ id: JobID, _ action: JobAction) throws(GridError) {
+        let now = self.now
+        guard core.job(id) != nil else {
+            if try journal?.report(id) != nil {
+                throw .actionNotAllowed(action: action.name, target: "job \(id)", state: "ended")
+            }
+            throw .jobNotFound(id)
+        }
+        let effects = try core.update(id) { (job: inout JobCore) throws(GridError) in try job.apply(action, now: now) }
+        if journal != nil { unwritten.append(.action(job: id, action, at: now)) }
         perform(effects, job: id, now: now)
+        finishTurn()
         dispatch()
     }
 
     // MARK: - Reports from nodes
 
     func onReports(_ reports: [NodeReport]) {
-        let now = clock.now
+        // After shutdown the executions stopped by it report failures that must not reach the journal: a
+        // restarted grid re-queues them instead.
+        guard !isShutDown else { return }
+        let now = self.now
         for report in reports {
             switch report {
             case .started(let job, let index, let attempt, let node):
@@ -145,6 +192,10 @@ actor SchedulerActor {
             case .finished(let job, let index, let attempt, let node, let assignedNode, let outcome):
                 core.updateLedger { $0.release(from: assignedNode) }
                 let effects = (try? core.update(job) { $0.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now) }) ?? []
+                guard !effects.isEmpty else { continue }  // a late or unknown report changes nothing
+                if journal != nil {
+                    unwritten.append(.finished(job: job, index: index, attempt: attempt, node: node, outcome: outcome, at: now))
+                }
                 perform(effects, job: job, now: now)
             case .dropped(let job, let index, let attempt, let assignedNode):
                 core.updateLedger { $0.release(from: assignedNode) }
@@ -152,7 +203,73 @@ actor SchedulerActor {
                 perform(effects, job: job, now: now)
             }
         }
+        finishTurn()
         dispatch()
+    }
+
+    // MARK: - Journal
+
+    /// Ends a turn: writes its records and the final reports of the jobs that ended (whose records go) in one
+    /// transaction, then publishes its events and answers the callers waiting for results.
+    private func finishTurn() {
+        if let journal, !unwritten.isEmpty || !endedReports.isEmpty {
+            do {
+                try journal.append(unwritten)
+            } catch {
+                logger.error("journal write failed", metadata: ["grid.error": "\(error)", "grid.records": "\(unwritten.count)"])
+            }
+            let logger = self.logger
+            journal.appendLater(ended: endedReports, at: wallClock()) { error in
+                logger.error("journal report write failed", metadata: ["grid.error": "\(error)"])
+            }
+            unwritten.removeAll(keepingCapacity: true)
+            endedReports.removeAll()
+        }
+        if !outbox.isEmpty {
+            hub.publish(outbox)
+            outbox.removeAll(keepingCapacity: true)
+        }
+        for (list, result) in resumptions {
+            for waiter in list { waiter.resume(returning: result) }
+        }
+        resumptions.removeAll()
+    }
+
+    /// Rebuilds the unfinished jobs of a journal after a restart: each job's workflow replayed through its
+    /// records, then what was running queued again. Returns how many jobs came back.
+    func recover(_ recovery: Journal.Recovery) -> Int {
+        timeOffset = max(.zero, recovery.lastTime - clock.now + .milliseconds(1))
+        nextJob = max(nextJob, recovery.lastJob)
+        let now = self.now
+        var recovered = 0
+        for (submission, records) in recovery.jobs {
+            var job: JobCore
+            do {
+                job = try JobCore(
+                    id: submission.id, workflow: submission.workflow, variables: submission.variables, isAdmin: submission.admin,
+                    owner: submission.owner, now: submission.at, wallNow: submission.wall)
+            } catch {
+                logger.error("job cannot be rebuilt", metadata: ["grid.job.id": "\(submission.id)", "grid.error": "\(error)"])
+                continue
+            }
+            _ = job.start(now: submission.at)
+            for record in records { job.replay(record) }
+            let effects = job.status.isAlive ? job.requeueInterrupted(now: now) : []
+            let id = job.id
+            core.add(consume job)
+            recovered += 1
+            if let job = core.job(id), !job.status.isAlive {
+                // It ended before the crash, but its report was not stored yet.
+                perform([.jobChanged(job.status)], job: id, now: now)
+            } else {
+                perform(effects.filter { if case .wake = $0 { true } else { false } }, job: id, now: now)
+            }
+        }
+        for node in recovery.lockedNodes { core.updateLedger { $0.setLocked(node, true) } }
+        finishTurn()
+        dispatch()
+        logger.info("journal recovered", metadata: ["grid.jobs": "\(recovered)", "grid.time": "\(now)"])
+        return recovered
     }
 
     // MARK: - Effects
@@ -186,10 +303,11 @@ actor SchedulerActor {
                 break
             }
         }
-        hub.publish(events)
+        outbox.append(contentsOf: events)
         if finished, let job = core.job(id) {
             let result = JobResult(job, logDirectory: logDirectory(id))
-            for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: result) }
+            if journal != nil { endedReports.append(result) }
+            if let list = waiters.removeValue(forKey: id) { resumptions.append((list, result)) }
             if let delay = removeEndedJobsAfter {
                 removals.append((now + delay, id))
                 arm(now + delay)
@@ -199,7 +317,7 @@ actor SchedulerActor {
 
     private func dispatch() {
         guard !isShutDown else { return }
-        for (node, batch) in core.schedule(now: clock.now) {
+        for (node, batch) in core.schedule(now: now) {
             nodes[node]?.enqueue(batch)
         }
     }
@@ -210,9 +328,10 @@ actor SchedulerActor {
         if let timer, timer.deadline <= deadline { return }
         timer?.task.cancel()
         let clock = self.clock
+        let local = deadline - timeOffset
         timer = (deadline, Task { [weak self] in
             do {
-                try await clock.sleep(until: deadline)
+                try await clock.sleep(until: local)
             } catch {
                 return
             }
@@ -222,13 +341,15 @@ actor SchedulerActor {
 
     private func onTimer() {
         timer = nil
-        let now = clock.now
+        let now = self.now
         // Identifiers first: holding copies of the jobs while updating them would copy their instances.
         let due = core.jobs.filter { $0.status.isAlive && ($0.nextWake.map { $0 <= now } ?? false) }.map(\.id)
         for id in due {
             let effects = (try? core.update(id) { $0.onTick(now: now) }) ?? []
+            if journal != nil { unwritten.append(.tick(job: id, at: now)) }
             perform(effects, job: id, now: now)
         }
+        finishTurn()
         // Removals are appended with the same delay, so they are in deadline order.
         while let first = removals.first, first.at <= now {
             removals.removeFirst()

@@ -1,5 +1,5 @@
 /// One task of a workflow: what runs, after what, with which variables, limits and flow control.
-public struct TaskDefinition: Sendable {
+public struct TaskDefinition: Sendable, Codable {
     /// The name, unique in the workflow; instances add `#iteration*replication`.
     public var name: String
     /// Tasks that must end first; their results and variables reach this one.
@@ -83,7 +83,7 @@ public struct TaskDefinition: Sendable {
 }
 
 /// What a task runs.
-public enum Executable: Sendable {
+public enum Executable: Sendable, Codable {
     /// An in-process Swift function registered under `name`, given `input`.
     case function(String, input: Value = .null)
     /// A script run by an interpreter on PATH (`bash`, `python3`, …).
@@ -98,7 +98,7 @@ public enum Executable: Sendable {
 }
 
 /// A script executable.
-public struct Script: Sendable, Hashable {
+public struct Script: Sendable, Hashable, Codable {
     /// The interpreter: `bash`, `sh`, `python`/`python3`, or any program on PATH.
     public var language: String
     /// The code, inline or in a file.
@@ -107,7 +107,7 @@ public struct Script: Sendable, Hashable {
     public var arguments: [String]
 
     /// Where the code is.
-    public enum Source: Sendable, Hashable {
+    public enum Source: Sendable, Hashable, Codable {
         /// Inline code; `${NAME}` references are substituted.
         case code(String)
         /// A file, relative to the working directory.
@@ -123,7 +123,7 @@ public struct Script: Sendable, Hashable {
 }
 
 /// Which nodes may run a task.
-public struct Selection: Sendable, Hashable {
+public struct Selection: Sendable, Hashable, Codable {
     /// Labels every chosen node must carry.
     public var labels: Set<String>
     /// A node access token: the task runs only on nodes protected by it (ProActive `NODE_ACCESS_TOKEN`).
@@ -137,7 +137,7 @@ public struct Selection: Sendable, Hashable {
 }
 
 /// Whether a task opens or closes a block.
-public enum FlowBlock: String, Sendable, Hashable, CaseIterable {
+public enum FlowBlock: String, Sendable, Hashable, Codable, CaseIterable {
     /// Not a block boundary.
     case none
     /// Starts a block.
@@ -147,7 +147,7 @@ public enum FlowBlock: String, Sendable, Hashable, CaseIterable {
 }
 
 /// A flow control, decided right after the task's executable ends.
-public enum FlowControl: Sendable {
+public enum FlowControl: Sendable, Codable {
     /// Runs each direct child (a whole block when the child starts one) `runs` times.
     case replicate(runs: FlowDecider)
     /// Runs the block from `target` to this task again while the decider gives `true`.
@@ -202,4 +202,33 @@ public struct FlowInput: Sendable {
     public var iteration: Int
     /// The replica index of the task.
     public var replication: Int
+}
+
+/// Deciders are journaled with their workflow: `.result` and `.value` are data, a closure is code and cannot be.
+extension FlowDecider: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case result, value
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let text = try container.decodeIfPresent(String.self, forKey: .value) {
+            self = .value(text)
+        } else if try container.decodeIfPresent(Bool.self, forKey: .result) == true {
+            self = .result
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a flow decider is {result: true} or {value: TEXT}"))
+        }
+    }
+
+    /// - Throws: `EncodingError.invalidValue` for a closure.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .result: try container.encode(true, forKey: .result)
+        case .value(let text): try container.encode(text, forKey: .value)
+        case .closure:
+            throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "a closure decider cannot be stored; use .result or .value"))
+        }
+    }
 }

@@ -8,7 +8,7 @@
 ///     TaskDefinition("merge", .function("tiles.merge"), depends: ["tile"]),
 /// ])
 /// ```
-public struct Workflow: Sendable {
+public struct Workflow: Sendable, Codable {
     /// The job's name (at least 2 characters).
     public var name: String
     /// The priority its jobs get.
@@ -57,7 +57,7 @@ public struct Workflow: Sendable {
 }
 
 /// A named variable.
-public struct Variable: Sendable, Hashable {
+public struct Variable: Sendable, Hashable, Codable {
     /// The name, used as `${NAME}`.
     public var name: String
     /// The value, which may refer to other variables.
@@ -74,7 +74,7 @@ public struct Variable: Sendable, Hashable {
 }
 
 /// A line and column in a workflow file, from 1.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The line, from 1.
     public var line: Int
     /// The column, from 1.

@@ -1,0 +1,617 @@
+import Crypto
+import Foundation
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// The grid's journal: an SQLite database in WAL mode (GRDB) that keeps everything a restarted grid needs to
+/// finish every unfinished job — submitted jobs (workflow, variables, owner), the inputs of their state
+/// machines (task outcomes with results and retry counts, timer ticks, users' actions), the final reports of
+/// ended jobs, self-healing records and node locks.
+///
+/// Writes happen before the grid acknowledges what they record, in one transaction per batch. SQLite's WAL
+/// makes every transaction atomic: a process killed in the middle of a write leaves the store as it was
+/// before that transaction. With ``Durability/normal`` a committed transaction survives the process being
+/// killed; ``Durability/full`` also survives the machine losing power (one fsync per commit).
+///
+/// Results larger than ``inlineLimit`` bytes of JSON are kept as files under `results/JOB/`, named by their
+/// SHA-256 and referenced from the database.
+public final class Journal: Sendable {
+    /// How hard a commit is pushed to the disk.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Survives the process being killed (SQLite `synchronous=NORMAL` in WAL mode).
+        case normal
+        /// Also survives a power loss (`synchronous=FULL`: an fsync per commit).
+        case full
+    }
+
+    /// A job as submitted.
+    public struct Submission: Sendable {
+        public var id: JobID
+        public var workflow: Workflow
+        public var variables: [String: String]
+        public var admin: Bool
+        public var owner: String
+        /// Grid time of the submission.
+        public var at: Duration
+        /// Wall-clock time of the submission (START_AT is relative to it).
+        public var wall: Date
+
+        /// Describes a submission.
+        public init(
+            id: JobID, workflow: Workflow, variables: [String: String], admin: Bool, owner: String, at: Duration, wall: Date
+        ) {
+            self.id = id
+            self.workflow = workflow
+            self.variables = variables
+            self.admin = admin
+            self.owner = owner
+            self.at = at
+            self.wall = wall
+        }
+    }
+
+    /// What a restarted grid rebuilds from.
+    public struct Recovery: Sendable {
+        /// Jobs that had not ended, oldest first, with their records in order.
+        public var jobs: [(submission: Submission, records: [JournalRecord])]
+        /// The latest grid time the journal saw (the restarted grid's clock goes on from there).
+        public var lastTime: Duration
+        /// The largest job identifier ever given.
+        public var lastJob: UInt64
+        /// Locked nodes.
+        public var lockedNodes: Set<NodeID>
+    }
+
+    /// One job as listed from the store.
+    public struct JobRow: Sendable, Hashable, Codable {
+        public var id: JobID
+        public var name: String
+        public var owner: String
+        public var status: JobStatus
+        public var priority: JobPriority
+        public var submitted: Date
+        public var ended: Date?
+    }
+
+    /// Results whose JSON is larger than this are kept in files.
+    public static let inlineLimit = 64 * 1024
+    /// The schema version this code writes.
+    public static let schemaVersion = "v1"
+
+    /// The data directory.
+    public let directory: String
+    private let pool: DatabasePool
+    /// Final reports are encoded and written here, off the scheduler: a job's end is acknowledged once its
+    /// records are committed (a crash before its report is written replays the records and writes it then).
+    private let reportQueue = DispatchQueue(label: "tessera.journal.reports")
+    /// Reports queued and not written yet, so that reading one never misses it.
+    private let pendingReports = Mutex<[JobID: JobResult]>([:])
+
+    /// Opens (or creates) the journal in `directory` and brings its schema up to date.
+    ///
+    /// - Throws: `GridError.journal` when the directory or the database cannot be opened, or the database was
+    ///   written by a newer Tessera.
+    public init(directory: String, durability: Durability = .normal) throws(GridError) {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory + "/results", withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.label = "tessera.journal"
+            configuration.busyMode = .timeout(10)
+            let synchronous = durability == .full ? "FULL" : "NORMAL"
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            }
+            pool = try DatabasePool(path: directory + "/journal.sqlite", configuration: configuration)
+            var migrator = DatabaseMigrator()
+            Journal.registerMigrations(&migrator)
+            if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw GridError.journal("\(directory)/journal.sqlite was written by a newer Tessera")
+            }
+            try migrator.migrate(pool)
+        } catch let error as GridError {
+            throw error
+        } catch {
+            throw .journal("cannot open \(directory)/journal.sqlite: \(error)")
+        }
+    }
+
+    private static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration(schemaVersion) { db in
+            try db.execute(sql: """
+                CREATE TABLE job (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    admin INTEGER NOT NULL,
+                    workflow BLOB NOT NULL,
+                    variables BLOB NOT NULL,
+                    submitted_at INTEGER NOT NULL,
+                    submitted_wall REAL NOT NULL,
+                    status TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    ended_wall REAL,
+                    report BLOB
+                );
+                CREATE INDEX job_ended ON job(ended_wall);
+                CREATE TABLE record (
+                    seq INTEGER PRIMARY KEY,
+                    job INTEGER NOT NULL,
+                    kind INTEGER NOT NULL,
+                    task INTEGER NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    node INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    payload BLOB
+                );
+                CREATE INDEX record_job ON record(job, seq);
+                CREATE TABLE healing (key TEXT PRIMARY KEY, record BLOB NOT NULL);
+                CREATE TABLE node_lock (node INTEGER PRIMARY KEY);
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                """)
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Records a submission (before the grid answers with the job's identifier).
+    ///
+    /// - Throws: `GridError.notJournalable` for a workflow with a closure decider, `.journal` when the write fails.
+    public func submitted(_ submission: Submission) throws(GridError) {
+        guard submission.workflow.isJournalable else {
+            let names = submission.workflow.tasks.filter { task in
+                if let flow = task.flow, case .closure = flow.decider { true } else { false }
+            }.map(\.name)
+            throw .notJournalable("task \(names.joined(separator: ", ")) decides its flow with a Swift closure; use result or a value")
+        }
+        var workflowJSON = JournalJSON(capacity: 64 + 160 * submission.workflow.tasks.count)
+        workflowJSON.workflow(submission.workflow)
+        var variablesJSON = JournalJSON()
+        variablesJSON.dictionary(submission.variables)
+        let workflow = workflowJSON.data
+        let variables = variablesJSON.data
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO job (id, name, owner, admin, workflow, variables, submitted_at, submitted_wall, status, priority)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    Int64(submission.id.rawValue), submission.workflow.name, submission.owner, submission.admin, workflow,
+                    variables, submission.at.nanoseconds, submission.wall.timeIntervalSince1970,
+                    JobStatus.pending.rawValue, submission.workflow.priority.rawValue,
+                ])
+        }
+    }
+
+    /// Appends records and the final reports of jobs that ended, in one transaction. An ended job's records are
+    /// dropped: its report holds everything.
+    public func append(_ records: [JournalRecord], ended: [JobResult] = [], at wall: Date = Date()) throws(GridError) {
+        guard !records.isEmpty || !ended.isEmpty else { return }
+        var files: [(path: String, data: Data)] = []
+        var rows: [PendingRecord] = []
+        rows.reserveCapacity(records.count)
+        for record in records { rows.append(try encode(record, files: &files)) }
+        var reports: [(JobResult, Data)] = []
+        for report in ended { reports.append((report, try encode(report, files: &files))) }
+        try writeFiles(files)
+        try write { db in
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO record (job, kind, task, attempt, node, at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            // Bound through SQLite's C API: GRDB's generic arguments cost more than the insert itself.
+            let statement = insert.sqliteStatement
+            for row in rows {
+                sqlite3_bind_int64(statement, 1, row.job)
+                sqlite3_bind_int64(statement, 2, Int64(row.kind.rawValue))
+                sqlite3_bind_int64(statement, 3, Int64(row.task))
+                sqlite3_bind_int64(statement, 4, Int64(row.attempt))
+                sqlite3_bind_int64(statement, 5, Int64(row.node))
+                sqlite3_bind_int64(statement, 6, row.at)
+                let code: Int32
+                if let payload = row.payload {
+                    code = payload.withUnsafeBytes { bytes in
+                        sqlite3_bind_blob(statement, 7, bytes.baseAddress, Int32(bytes.count), Journal.transient)
+                        return sqlite3_step(statement)
+                    }
+                } else {
+                    sqlite3_bind_null(statement, 7)
+                    code = sqlite3_step(statement)
+                }
+                sqlite3_reset(statement)
+                guard code == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+            }
+            for (report, data) in reports {
+                try db.execute(
+                    sql: "UPDATE job SET status = ?, priority = ?, ended_wall = ?, report = ? WHERE id = ?",
+                    arguments: [report.status.rawValue, report.priority.rawValue, wall.timeIntervalSince1970, data,
+                                Int64(report.job.rawValue)])
+                try db.execute(sql: "DELETE FROM record WHERE job = ?", arguments: [Int64(report.job.rawValue)])
+            }
+        }
+    }
+
+    /// Stores final reports in the background (see ``append(_:ended:at:)``); `failed` hears of a failed write.
+    public func appendLater(ended reports: [JobResult], at wall: Date, failed: @escaping @Sendable (GridError) -> Void) {
+        guard !reports.isEmpty else { return }
+        pendingReports.withLock { pending in
+            for report in reports { pending[report.job] = report }
+        }
+        reportQueue.async {
+            do {
+                try self.append([], ended: reports, at: wall)
+            } catch {
+                failed(error as? GridError ?? .journal("\(error)"))
+            }
+            self.pendingReports.withLock { pending in
+                for report in reports { pending[report.job] = nil }
+            }
+        }
+    }
+
+    /// Waits until every report queued by ``appendLater(ended:at:failed:)`` is written.
+    public func waitForPendingWrites() {
+        reportQueue.sync {}
+    }
+
+    /// Records that a node is locked (no new tasks) or unlocked.
+    public func setLocked(_ node: NodeID, _ locked: Bool) throws(GridError) {
+        try write { db in
+            if locked {
+                try db.execute(sql: "INSERT OR IGNORE INTO node_lock (node) VALUES (?)", arguments: [node.rawValue])
+            } else {
+                try db.execute(sql: "DELETE FROM node_lock WHERE node = ?", arguments: [node.rawValue])
+            }
+        }
+    }
+
+    /// Deletes ended jobs (their reports and result files) that ended before `date`; returns how many.
+    @discardableResult
+    public func purge(endedBefore date: Date) throws(GridError) -> Int {
+        let ids: [Int64] = try read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE ended_wall IS NOT NULL AND ended_wall < ?",
+                               arguments: [date.timeIntervalSince1970])
+        }
+        guard !ids.isEmpty else { return 0 }
+        try write { db in
+            for id in ids { try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id]) }
+        }
+        for id in ids { try? FileManager.default.removeItem(atPath: "\(directory)/results/\(id)") }
+        return ids.count
+    }
+
+    // MARK: - Reading
+
+    /// Everything a restarted grid needs: the unfinished jobs with their records, the clock, the next identifier.
+    public func recover() throws(GridError) -> Recovery {
+        struct Raw {
+            var submission: Journal.Submission
+            var records: [JournalRecord] = []
+        }
+        return try read { db in
+            let lastJob = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM job") ?? 0
+            var lastTime = Duration.nanoseconds(try Int64.fetchOne(db, sql: "SELECT MAX(submitted_at) FROM job") ?? 0)
+            var jobs: [Int64: Raw] = [:]
+            var order: [Int64] = []
+            let decoder = JSONDecoder()
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, owner, admin, workflow, variables, submitted_at, submitted_wall FROM job
+                WHERE ended_wall IS NULL ORDER BY id
+                """)
+            while let row = try rows.next() {
+                let id: Int64 = row["id"]
+                let workflowData: Data = row["workflow"]
+                let variablesData: Data = row["variables"]
+                let submission = Submission(
+                    id: JobID(UInt64(id)), workflow: try decoder.decode(Workflow.self, from: workflowData),
+                    variables: try decoder.decode([String: String].self, from: variablesData), admin: row["admin"],
+                    owner: row["owner"], at: .nanoseconds(row["submitted_at"] as Int64),
+                    wall: Date(timeIntervalSince1970: row["submitted_wall"]))
+                jobs[id] = Raw(submission: submission)
+                order.append(id)
+            }
+            let records = try Row.fetchCursor(
+                db, sql: "SELECT job, kind, task, attempt, node, at, payload FROM record ORDER BY seq")
+            while let row = try records.next() {
+                let job: Int64 = row["job"]
+                guard jobs[job] != nil else { continue }
+                let record = try self.decode(row, decoder: decoder)
+                lastTime = max(lastTime, record.at)
+                jobs[job]?.records.append(record)
+            }
+            let locked = try Int.fetchAll(db, sql: "SELECT node FROM node_lock").map(NodeID.init)
+            return Recovery(
+                jobs: order.compactMap { jobs[$0].map { ($0.submission, $0.records) } }, lastTime: lastTime,
+                lastJob: UInt64(max(0, lastJob)), lockedNodes: Set(locked))
+        }
+    }
+
+    /// The final report of an ended job, or `nil` when the job is unknown or still alive.
+    public func report(_ job: JobID) throws(GridError) -> JobResult? {
+        if let pending = pendingReports.withLock({ $0[job] }) { return pending }
+        return try read { db in
+            guard let data = try Data.fetchOne(db, sql: "SELECT report FROM job WHERE id = ? AND report IS NOT NULL",
+                                               arguments: [Int64(job.rawValue)])
+            else { return nil }
+            return try self.decodeReport(data)
+        }
+    }
+
+    /// Jobs in the store, newest first: `ended` restricts to ended (true) or alive (false) ones.
+    public func jobs(ended: Bool? = nil, owner: String? = nil, limit: Int = 100, before: JobID? = nil) throws(GridError) -> [JobRow] {
+        try read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let ended { conditions.append(ended ? "ended_wall IS NOT NULL" : "ended_wall IS NULL") }
+            if let owner {
+                conditions.append("owner = ?")
+                _ = arguments.append(contentsOf: [owner])
+            }
+            if let before {
+                conditions.append("id < ?")
+                _ = arguments.append(contentsOf: [Int64(before.rawValue)])
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            _ = arguments.append(contentsOf: [limit])
+            return try Row.fetchAll(db, sql: """
+                SELECT id, name, owner, status, priority, submitted_wall, ended_wall FROM job \(filter)
+                ORDER BY id DESC LIMIT ?
+                """, arguments: arguments).map { row in
+                let ended: Double? = row["ended_wall"]
+                return JobRow(
+                    id: JobID(UInt64(row["id"] as Int64)), name: row["name"], owner: row["owner"],
+                    status: JobStatus(rawValue: row["status"]) ?? .pending,
+                    priority: JobPriority(rawValue: row["priority"]) ?? .normal,
+                    submitted: Date(timeIntervalSince1970: row["submitted_wall"]),
+                    ended: ended.map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    /// The owner of a job in the store.
+    public func owner(of job: JobID) throws(GridError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT owner FROM job WHERE id = ?", arguments: [Int64(job.rawValue)]) }
+    }
+
+    /// Rows in the record table (for tests and metrics: ended jobs leave none).
+    public func recordCount() throws(GridError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0 }
+    }
+
+    // MARK: - Self-healing
+
+    /// Every self-healing record, by key.
+    func healingRecords() throws(GridError) -> [String: Data] {
+        try read { db in
+            var all: [String: Data] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, record FROM healing") { all[row["key"]] = row["record"] }
+            return all
+        }
+    }
+
+    /// Keeps a self-healing record.
+    func saveHealing(key: String, record: Data) throws(GridError) {
+        try write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO healing (key, record) VALUES (?, ?)", arguments: [key, record])
+        }
+    }
+
+    // MARK: - Encoding
+
+    private enum Kind: Int {
+        case started = 1
+        case finished = 2
+        case tick = 3
+        case action = 4
+        /// Finished with a null result and unchanged variables (most tasks): no payload to write or parse.
+        case finishedNull = 5
+    }
+
+    /// A finished record's payload: the outcome, with a large result moved to a file.
+    private struct Outcome: Codable {
+        var outcome: TaskOutcome
+        var resultFile: String?
+    }
+
+    /// A report with its large results moved to files (task index → file).
+    private struct StoredReport: Codable {
+        var report: JobResult
+        var resultFiles: [Int: String]?
+    }
+
+    /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// A record ready to insert.
+    private struct PendingRecord {
+        var job: Int64
+        var kind: Kind
+        var task: Int
+        var attempt: Int
+        var node: Int
+        var at: Int64
+        var payload: [UInt8]? = nil
+    }
+
+    private func encode(_ record: JournalRecord, files: inout [(path: String, data: Data)]) throws(GridError) -> PendingRecord {
+        do {
+            switch record {
+            case .started(let job, let index, let attempt, let node, let at):
+                return PendingRecord(job: Int64(job.rawValue), kind: .started, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds)
+            case .finished(let job, let index, let attempt, let node, .success(.null, nil), let at):
+                return PendingRecord(job: Int64(job.rawValue), kind: .finishedNull, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds)
+            case .finished(let job, let index, let attempt, let node, let outcome, let at):
+                var json = JournalJSON()
+                if let result = outcome.result, let file = try large(result, job: job, files: &files) {
+                    json.outcome(outcome.replacingResult(.null), resultFile: file)
+                } else {
+                    json.outcome(outcome, resultFile: nil)
+                }
+                return PendingRecord(
+                    job: Int64(job.rawValue), kind: .finished, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds,
+                    payload: json.bytes)
+            case .tick(let job, let at):
+                return PendingRecord(job: Int64(job.rawValue), kind: .tick, task: -1, attempt: 0, node: 0, at: at.nanoseconds)
+            case .action(let job, let action, let at):
+                return PendingRecord(
+                    job: Int64(job.rawValue), kind: .action, task: -1, attempt: 0, node: 0, at: at.nanoseconds,
+                    payload: Array(try JSONEncoder().encode(action)))
+            }
+        } catch let error as GridError {
+            throw error
+        } catch {
+            throw .journal("cannot encode \(record): \(error)")
+        }
+    }
+
+    private func decode(_ row: Row, decoder: JSONDecoder) throws -> JournalRecord {
+        let job = JobID(UInt64(row["job"] as Int64))
+        let at = Duration.nanoseconds(row["at"] as Int64)
+        let payload: Data? = row["payload"]
+        switch Kind(rawValue: row["kind"]) {
+        case .started:
+            return .started(job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]), at: at)
+        case .finished:
+            guard let payload else { throw GridError.journal("a finished record of job \(job) has no outcome") }
+            let stored = try decoder.decode(Outcome.self, from: payload)
+            var outcome = stored.outcome
+            if let file = stored.resultFile { outcome = outcome.replacingResult(try loadResult(file, job: job)) }
+            return .finished(job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]), outcome: outcome, at: at)
+        case .finishedNull:
+            return .finished(
+                job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]),
+                outcome: .success(result: .null, variables: nil), at: at)
+        case .tick:
+            return .tick(job: job, at: at)
+        case .action:
+            guard let payload else { throw GridError.journal("an action record of job \(job) has no action") }
+            return .action(job: job, try decoder.decode(JobAction.self, from: payload), at: at)
+        case nil:
+            throw GridError.journal("job \(job) has a record of unknown kind \(row["kind"] as Int)")
+        }
+    }
+
+    private func encode(_ report: JobResult, files: inout [(path: String, data: Data)]) throws(GridError) -> Data {
+        var stored = report
+        var resultFiles: [(Int, String)] = []
+        do {
+            for index in report.tasks.indices {
+                guard let result = report.tasks[index].result, let file = try large(result, job: report.job, files: &files) else { continue }
+                stored.tasks[index].result = .null
+                resultFiles.append((index, file))
+            }
+        } catch {
+            throw .journal("cannot encode the report of job \(report.job): \(error)")
+        }
+        var json = JournalJSON(capacity: 256 + 120 * report.tasks.count)
+        var object = JournalJSON.Object(&json)
+        object.key("report", &json)
+        json.report(stored)
+        if !resultFiles.isEmpty {
+            object.key("resultFiles", &json)
+            var files = JournalJSON.Object(&json)
+            for (index, file) in resultFiles {
+                files.key(String(index), &json)
+                json.string(file)
+            }
+            files.end(&json)
+        }
+        object.end(&json)
+        return json.data
+    }
+
+    private func decodeReport(_ data: Data) throws -> JobResult {
+        let stored = try JSONDecoder().decode(StoredReport.self, from: data)
+        var report = stored.report
+        for (index, file) in stored.resultFiles ?? [:] where report.tasks.indices.contains(index) {
+            report.tasks[index].result = try loadResult(file, job: report.job)
+        }
+        return report
+    }
+
+    /// The file name for a result too large to inline (its SHA-256), queuing the file; `nil` when it is small.
+    private func large(_ result: Value, job: JobID, files: inout [(path: String, data: Data)]) throws -> String? {
+        if case .string(let text) = result, text.utf8.count < Self.inlineLimit / 2 { return nil }
+        switch result {
+        case .null, .bool, .int, .double: return nil
+        default: break
+        }
+        let data = try JSONEncoder().encode(result)
+        guard data.count > Self.inlineLimit else { return nil }
+        let name = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        files.append(("\(directory)/results/\(job)/\(name)", data))
+        return name
+    }
+
+    private func loadResult(_ name: String, job: JobID) throws -> Value {
+        let path = "\(directory)/results/\(job)/\(name)"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GridError.journal("the result file \(path) is missing")
+        }
+        guard SHA256.hash(data: data).map({ String(format: "%02x", $0) }).joined() == name else {
+            throw GridError.journal("the result file \(path) does not match its checksum")
+        }
+        return try JSONDecoder().decode(Value.self, from: data)
+    }
+
+    /// Writes result files before the transaction that refers to them (write to a temporary name, fsync, rename).
+    private func writeFiles(_ files: [(path: String, data: Data)]) throws(GridError) {
+        for (path, data) in files where !FileManager.default.fileExists(atPath: path) {
+            do {
+                let folder = (path as NSString).deletingLastPathComponent
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            } catch {
+                throw .journal("cannot write \(path): \(error)")
+            }
+        }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(GridError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as GridError {
+            throw error
+        } catch {
+            throw .journal("write failed in \(directory)/journal.sqlite: \(error)")
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(GridError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as GridError {
+            throw error
+        } catch {
+            throw .journal("read failed in \(directory)/journal.sqlite: \(error)")
+        }
+    }
+}
+
+extension TaskOutcome {
+    /// The result it carries, if any.
+    var result: Value? {
+        switch self {
+        case .success(let result, _), .alreadyDone(let result, _, _): result
+        case .failure: nil
+        }
+    }
+
+    func replacingResult(_ value: Value) -> TaskOutcome {
+        switch self {
+        case .success(_, let variables): .success(result: value, variables: variables)
+        case .alreadyDone(_, let variables, let reason): .alreadyDone(result: value, variables: variables, reason: reason)
+        case .failure: self
+        }
+    }
+}
+
+extension Duration {
+    /// The whole nanoseconds (what the journal stores).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Grid
+import Synchronization
+import Testing
+
+/// Counts how many times each task ran, across grids (a restarted grid must not run finished tasks again).
+private final class RunCounter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    func record(_ name: String) { counts.withLock { $0[name, default: 0] += 1 } }
+    subscript(name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
+}
+
+private func journaledGrid(_ root: String, clock: ManualClock, counter: RunCounter) async throws -> Grid {
+    let grid = try await startGrid(clock: clock, directory: root) { $0.journal = true }
+    grid.functions.register("count") { (context: inout TaskContext) in
+        counter.record(context.task.description)
+        return .string(context.task.description)
+    }
+    grid.functions.register("fail") { (context: inout TaskContext) in
+        counter.record(context.task.description)
+        throw TestFailure.expected
+    }
+    return grid
+}
+
+private enum TestFailure: Error { case expected }
+
+@Suite("Journal: SQLite store and recovery after a restart", .timeLimit(.minutes(1))) struct JournalTests {
+    @Test func restartedGrid_finishesTheJob_withoutRunningFinishedTasksAgain_andKeepsRetryCounters() async throws {
+        let root = try makeTemporaryDirectory("journal")
+        let counter = RunCounter()
+        let marker = root + "/slow-may-finish"
+        let workflow = Workflow(name: "recover", tasks: [
+            TaskDefinition("a", .function("count")),
+            TaskDefinition("b", .function("count"), depends: ["a"]),
+            TaskDefinition("flaky", .function("fail"), maxNumberOfExecution: 3, taskRetryDelay: .seconds(3600)),
+            TaskDefinition("slow", .bash("[ -f '\(marker)' ] && exit 0; sleep 60"), depends: ["a"]),
+            TaskDefinition("c", .function("count"), depends: ["b", "slow"]),
+        ])
+        let first = ManualClock()
+        let grid = try await journaledGrid(root, clock: first, counter: counter)
+        let job = try await grid.submit(workflow)
+        var running: Set<String> = []
+        var waiting = false
+        for await event in try await job.events {
+            if event.taskStatus("slow") == .running { running.insert("slow") }
+            if event.taskStatus("b") == .finished { running.insert("b") }
+            if event.taskStatus("flaky") == .waitingOnError { waiting = true }
+            if running == ["slow", "b"] && waiting { break }
+        }
+        // The process dies here: nothing more is journaled.
+        await grid.shutdown()
+        #expect(counter["a"] == 1 && counter["b"] == 1 && counter["flaky"] == 1)
+
+        FileManager.default.createFile(atPath: marker, contents: nil)
+        let second = ManualClock()
+        let restarted = try await journaledGrid(root, clock: second, counter: counter)
+        let recovered = try await restarted.job(job.id).report()
+        #expect(recovered.status.isAlive)
+        #expect(recovered.task("a")?.status == .finished)
+        #expect(recovered.task("flaky")?.status == .waitingOnError)
+        #expect(recovered.task("flaky")?.executions == 1)
+        // Two more executions after an hour each: the retry counter was not reset.
+        await second.waitForSleepers()
+        second.advance(by: .seconds(3601))
+        await second.waitForSleepers()
+        second.advance(by: .seconds(7300))
+        let result = try await restarted.job(job.id).result()
+        #expect(result.status == .finished)
+        #expect(result.task("flaky")?.status == .faulty)
+        #expect(result.task("flaky")?.executions == 3)
+        #expect(counter["flaky"] == 3)
+        #expect(counter["a"] == 1 && counter["b"] == 1 && counter["c"] == 1)
+        #expect(result.result(of: "c") == "c")
+        restarted.journal?.waitForPendingWrites()
+        #expect(try restarted.journal?.recordCount() == 0, "an ended job's records are dropped")
+        await restarted.shutdown()
+
+        // A third start finds nothing to do and still answers for the job from the store.
+        let third = try await journaledGrid(root, clock: ManualClock(), counter: counter)
+        #expect(await third.jobs().isEmpty)
+        let stored = try await third.job(job.id).report()
+        #expect(stored.status == .finished)
+        #expect(stored.result(of: "b") == "b")
+        let next = try await third.submit(Workflow(name: "next", tasks: [TaskDefinition("x", .function("count"))]))
+        #expect(next.id.rawValue == job.id.rawValue + 1, "identifiers go on after the journal's last")
+        await third.shutdown()
+    }
+
+    @Test func unfinishedJobs_lockedNodes_andActionsSurviveARestart() async throws {
+        let root = try makeTemporaryDirectory("journal-many")
+        let counter = RunCounter()
+        let grid = try await journaledGrid(root, clock: ManualClock(), counter: counter)
+        for node in await grid.nodes() { try await grid.setNode(node.id, locked: true) }
+        var ids: [JobID] = []
+        for index in 0..<200 {
+            let job = try await grid.submit(Workflow(name: "job\(index)", tasks: [
+                TaskDefinition("a", .function("count")), TaskDefinition("b", .function("count"), depends: ["a"]),
+            ]))
+            ids.append(job.id)
+        }
+        try await grid.job(ids[0]).kill()
+        try await grid.job(ids[1]).pause()
+        await grid.shutdown()
+
+        let restarted = try await journaledGrid(root, clock: ManualClock(), counter: counter)
+        #expect(await restarted.nodes().allSatisfy(\.locked), "node locks are journaled")
+        #expect(await restarted.jobs().count == 199, "the killed job ended before the restart")
+        #expect(try await restarted.job(ids[0]).report().status == .killed)
+        #expect(try await restarted.job(ids[1]).report().status == .paused)
+        for node in await restarted.nodes() { try await restarted.setNode(node.id, locked: false) }
+        try await restarted.job(ids[1]).resume()
+        for id in ids.dropFirst() {
+            #expect(try await restarted.job(id).result().status == .finished)
+        }
+        #expect(counter["a"] == 199 && counter["b"] == 199)
+        await restarted.shutdown()
+    }
+
+    @Test func largeResults_goToChecksummedFiles_andComeBack() async throws {
+        let root = try makeTemporaryDirectory("journal-large")
+        let big = String(repeating: "x", count: 200_000)
+        let grid = try await startGrid(directory: root) { $0.journal = true }
+        grid.functions.register("big") { (_: inout TaskContext) in .string(big) }
+        let job = try await grid.submit(Workflow(name: "large", tasks: [TaskDefinition("a", .function("big"))]))
+        #expect(try await job.result().result(of: "a") == .string(big))
+        try await job.remove()
+        #expect(try await job.report().result(of: "a") == .string(big), "read back from the store")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: root + "/data/results").filter { $0.count > 60 }
+        #expect(files.count == 1)
+        await grid.shutdown()
+    }
+
+    @Test func closureDeciders_areRefusedByAJournaledGrid() async throws {
+        let grid = try await startGrid { $0.journal = true }
+        let workflow = Workflow(name: "closure", tasks: [
+            TaskDefinition("a", .function("noop")).replicate(runs: .closure { _ in .int(2) }),
+            TaskDefinition("b", .function("noop"), depends: ["a"]),
+        ])
+        await #expect(throws: GridError.self) { try await grid.submit(workflow) }
+        #expect(await grid.jobs().isEmpty)
+        await grid.shutdown()
+    }
+
+    @Test func aFileThatIsNotADatabase_isAClearError() throws {
+        let root = try makeTemporaryDirectory("journal-bad")
+        try Data("not a database, just text that is long enough to be read as a header".utf8)
+            .write(to: URL(fileURLWithPath: root + "/journal.sqlite"))
+        #expect {
+            _ = try Journal(directory: root)
+        } throws: { error in
+            guard case .journal(let reason) = error as? GridError else { return false }
+            return reason.contains("journal.sqlite")
+        }
+    }
+
+    @Test func everyWorkflowField_outcomeAndReport_roundTripThroughTheStore() throws {
+        let root = try makeTemporaryDirectory("journal-roundtrip")
+        let journal = try Journal(directory: root)
+        var workflow = Workflow(
+            name: "every \"field\"\n", priority: .low, onTaskError: .pauseJob, maxNumberOfExecution: 3,
+            taskRetryDelay: .milliseconds(1500), restartTaskOnError: .elsewhere,
+            variables: [Variable("A", "1"), Variable("B", "${A}/ü\t\u{01}")], genericInfo: ["START_AT": "2026-01-01T00:00:00Z"],
+            workingDirectory: "/tmp/w",
+            tasks: [
+                TaskDefinition(
+                    "split", .function("f", input: ["x": 2.0, "y": [1, "two", nil, true], "z": 0.1]),
+                    variables: [Variable("V", "v", inherited: true)], genericInfo: ["WALLTIME": "10"], walltime: .seconds(90),
+                    outputs: ["out/*.tif"], selection: Selection(labels: ["gpu", "big"], token: "t"), onTaskError: .suspendTask,
+                    maxNumberOfExecution: 2, taskRetryDelay: .seconds(1), restartTaskOnError: .anywhere
+                ).replicate(runs: .value("${N}")),
+                TaskDefinition("body", .bash("echo \"$1\"", arguments: ["a b"]), depends: ["split"]).block(.start),
+                TaskDefinition("end", .script(Script(language: "python3", source: .file("x.py"))), depends: ["body"])
+                    .block(.end).loop(target: "body", while: .result),
+                TaskDefinition("check", .command(["true"]), depends: ["end"])
+                    .branch(if: "yes", else: "no", continuation: "after", decider: .value("if")),
+                TaskDefinition("yes", .command(["true"])), TaskDefinition("no", .command(["false"])),
+                TaskDefinition("after", .command(["true"])),
+            ])
+        workflow.locations = ["tasks.split": SourceLocation(line: 3, column: 5)]
+        let submitted = Date(timeIntervalSince1970: 1_800_000_000.25)
+        try journal.submitted(.init(
+            id: JobID(7), workflow: workflow, variables: ["N": "4", "Q": "\"q\""], admin: true, owner: "alice",
+            at: .seconds(12), wall: submitted))
+        let outcomes: [TaskOutcome] = [
+            .success(result: ["k": 1.5, "n": nil], variables: ["A": "2"]), .success(result: .double(3.25), variables: nil),
+            .failure(message: "exit 1: \"no\"\n"), .alreadyDone(result: "s", variables: nil, reason: "outputs present"),
+        ]
+        try journal.append(outcomes.enumerated().map { index, outcome in
+            .finished(job: JobID(7), index: index, attempt: 1, node: NodeID(2), outcome: outcome, at: .seconds(13))
+        } + [.action(job: JobID(7), .priority(.high, admin: true), at: .seconds(14)), .tick(job: JobID(7), at: .seconds(15))])
+
+        let recovery = try journal.recover()
+        let job = try #require(recovery.jobs.first)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // A set encodes in its own order: compare it apart, then the rest as sorted JSON.
+        var restoredWorkflow = job.submission.workflow
+        #expect(restoredWorkflow.tasks[0].selection.labels == ["gpu", "big"])
+        restoredWorkflow.tasks[0].selection.labels = []
+        var originalWorkflow = workflow
+        originalWorkflow.tasks[0].selection.labels = []
+        let restored = String(decoding: try encoder.encode(restoredWorkflow), as: UTF8.self)
+        let original = String(decoding: try encoder.encode(originalWorkflow), as: UTF8.self)
+        #expect(restored == original)
+        #expect(job.submission.variables == ["N": "4", "Q": "\"q\""])
+        #expect(job.submission.owner == "alice" && job.submission.admin && job.submission.at == .seconds(12))
+        #expect(job.submission.wall == submitted)
+        #expect(job.records.count == 6)
+        for (index, outcome) in outcomes.enumerated() {
+            guard case .finished(_, index, 1, NodeID(2), let stored, .seconds(13)) = job.records[index] else {
+                Issue.record("record \(index) is \(job.records[index])")
+                continue
+            }
+            #expect(stored == outcome)
+        }
+        #expect(job.records[4] == .action(job: JobID(7), .priority(.high, admin: true), at: .seconds(14)))
+        #expect(recovery.lastTime == .seconds(15) && recovery.lastJob == 7)
+
+        let report = JobResult(
+            job: JobID(7), name: "every", owner: "alice", status: .finished, priority: .high,
+            progress: JobProgress(done: 2, total: 2, running: 0, failed: 1),
+            tasks: [
+                TaskReport(name: TaskInstanceName(task: "a", iteration: 1, replication: 2), status: .faulty, executions: 3,
+                           result: nil, node: NodeID(1), message: "boom \"x\"", alreadyDone: false),
+                TaskReport(name: TaskInstanceName(task: "b"), status: .finished, executions: 1, result: ["r": [1.5, 2]],
+                           node: nil, message: nil, alreadyDone: true),
+            ],
+            logDirectory: "/logs/7")
+        journal.appendLater(ended: [report], at: Date()) { Issue.record("\($0)") }
+        #expect(try journal.report(JobID(7)) == report, "read while its write is pending")
+        journal.waitForPendingWrites()
+        #expect(try journal.report(JobID(7)) == report)
+        #expect(try journal.recover().jobs.isEmpty)
+        #expect(try journal.recordCount() == 0)
+    }
+}
+
