@@ -72,6 +72,17 @@ public final class Journal: Sendable {
         public var priority: JobPriority
         public var submitted: Date
         public var ended: Date?
+
+        /// Makes a row.
+        public init(id: JobID, name: String, owner: String, status: JobStatus, priority: JobPriority, submitted: Date, ended: Date?) {
+            self.id = id
+            self.name = name
+            self.owner = owner
+            self.status = status
+            self.priority = priority
+            self.submitted = submitted
+            self.ended = ended
+        }
     }
 
     /// Results whose JSON is larger than this are kept in files.

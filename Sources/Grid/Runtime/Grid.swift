@@ -152,6 +152,9 @@ public final class Grid: Sendable {
     /// Every job in memory, oldest first.
     public func jobs() async -> [JobResult] { await scheduler.reports() }
 
+    /// Every job in memory in a few fields, oldest first.
+    public func jobSummaries() async -> [JobSummary] { await scheduler.summaries() }
+
     /// The owner of a job in memory or in the journal.
     public func owner(of job: JobID) async throws(GridError) -> String { try await scheduler.owner(of: job) }
 

@@ -89,3 +89,23 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.logDirectory = logDirectory
     }
 }
+
+/// A job in a few fields (what a listing shows), cheap to make for a job of many tasks.
+public struct JobSummary: Sendable, Hashable, Codable {
+    public var job: JobID
+    public var name: String
+    public var owner: String
+    public var status: JobStatus
+    public var priority: JobPriority
+    public var progress: JobProgress
+
+    /// Makes a summary.
+    public init(job: JobID, name: String, owner: String, status: JobStatus, priority: JobPriority, progress: JobProgress) {
+        self.job = job
+        self.name = name
+        self.owner = owner
+        self.status = status
+        self.priority = priority
+        self.progress = progress
+    }
+}

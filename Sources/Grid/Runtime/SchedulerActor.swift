@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 
 /// The scheduler's shell: owns the ``SchedulerCore``, feeds it submissions, node reports, timers and
 /// user actions, and performs what it decides (dispatch batches to nodes, aborts, events, timers).
@@ -27,6 +28,8 @@ actor SchedulerActor {
     private var resumptions: [(waiters: [CheckedContinuation<JobResult, Never>], result: JobResult)] = []
     /// Added to the clock so that grid time goes on across restarts (the journal's times stay ordered).
     private var timeOffset: Duration = .zero
+    /// From a task becoming PENDING to its execution starting on a node.
+    private let dispatchLatency = Metrics.Timer(label: "tessera_dispatch_latency")
     private let wallClock: @Sendable () -> Date
     private let logDirectory: @Sendable (JobID) -> String
     private var logger: Logger
@@ -115,6 +118,13 @@ actor SchedulerActor {
         core.jobs.sorted { $0.id < $1.id }.map { JobResult($0, logDirectory: logDirectory($0.id)) }
     }
 
+    /// Every job in memory in a few fields, oldest first.
+    func summaries() -> [JobSummary] {
+        core.jobs.sorted { $0.id < $1.id }.map {
+            JobSummary(job: $0.id, name: $0.workflow.name, owner: $0.owner, status: $0.status, priority: $0.priority, progress: $0.progress)
+        }
+    }
+
     /// Forgets a job that ended (its report, its events); its logs stay on disk.
     func remove(_ id: JobID) throws(GridError) {
         guard let job = core.job(id) else { throw .jobNotFound(id) }
@@ -187,6 +197,9 @@ actor SchedulerActor {
         for report in reports {
             switch report {
             case .started(let job, let index, let attempt, let node):
+                if let since = core.job(job).flatMap({ $0.instances.indices.contains(index) ? $0.instances[index].since : nil }) {
+                    dispatchLatency.recordNanoseconds((now - since).nanoseconds)
+                }
                 let effects = (try? core.update(job) { $0.onStarted(index, attempt: attempt, node: node, now: now) }) ?? []
                 perform(effects, job: job, now: now)
             case .finished(let job, let index, let attempt, let node, let assignedNode, let outcome):

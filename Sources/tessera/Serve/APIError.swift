@@ -1,0 +1,43 @@
+import Foundation
+import Grid
+import Hummingbird
+
+/// An error of the REST API: an HTTP status and a JSON body `{"code": …, "message": …}`.
+struct APIError: HTTPResponseError {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
+
+    /// The grid's errors, mapped to statuses.
+    init(_ error: GridError) {
+        switch error {
+        case .invalidWorkflow: self.init(.unprocessableContent, "invalid_workflow", error.description)
+        case .priorityNeedsAdmin: self.init(.forbidden, "needs_admin", error.description)
+        case .badStartAt: self.init(.unprocessableContent, "bad_start_at", error.description)
+        case .jobNotFound: self.init(.notFound, "job_not_found", error.description)
+        case .taskNotFound: self.init(.notFound, "task_not_found", error.description)
+        case .actionNotAllowed: self.init(.conflict, "action_not_allowed", error.description)
+        case .functionNotRegistered: self.init(.unprocessableContent, "function_not_registered", error.description)
+        case .shutDown: self.init(.serviceUnavailable, "shutting_down", error.description)
+        case .startFailed, .journal: self.init(.internalServerError, "internal", error.description)
+        case .notJournalable: self.init(.unprocessableContent, "not_journalable", error.description)
+        }
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = (try? JSONEncoder().encode(["code": code, "message": message])) ?? Data("{}".utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

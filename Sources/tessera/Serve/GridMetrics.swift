@@ -1,0 +1,59 @@
+import Grid
+import Metrics
+import Prometheus
+
+/// The Prometheus metrics of `tessera serve`: gauges read from the grid at each scrape (jobs and tasks by
+/// state, queue length, nodes by state) and what the grid records through swift-metrics (dispatch latency),
+/// all in one registry.
+struct GridMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let submissions: Prometheus.Counter
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        submissions = registry.makeCounter(name: "tessera_rest_submissions_total", help: "Jobs submitted through the REST API")
+    }
+
+    /// Makes the registry the process's swift-metrics backend (call once, before the grid starts).
+    static func bootstrap() -> GridMetrics {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return GridMetrics(registry: registry)
+    }
+
+    func submitted() { submissions.increment() }
+
+    /// The metrics in Prometheus' text format, with the gauges refreshed from the grid.
+    func render(grid: Grid) async -> String {
+        let jobs = await grid.jobSummaries()
+        var byState: [JobStatus: Int] = [:]
+        var running = 0
+        var done = 0
+        var failed = 0
+        var total = 0
+        for job in jobs {
+            byState[job.status, default: 0] += 1
+            running += job.progress.running
+            done += job.progress.done
+            failed += job.progress.failed
+            total += job.progress.total
+        }
+        for state in JobStatus.allCases {
+            registry.makeGauge(name: "tessera_jobs", labels: [("state", state.rawValue)], help: "Jobs in memory by state")
+                .set(Double(byState[state] ?? 0))
+        }
+        let tasks: [(String, Int)] = [("running", running), ("done", done), ("failed", failed), ("waiting", total - done - running)]
+        for (state, count) in tasks {
+            registry.makeGauge(name: "tessera_tasks", labels: [("state", state)], help: "Task instances of the jobs in memory")
+                .set(Double(count))
+        }
+        registry.makeGauge(name: "tessera_queue_length", help: "Task instances not started yet in alive jobs")
+            .set(Double(jobs.filter(\.status.isAlive).reduce(0) { $0 + $1.progress.total - $1.progress.done - $1.progress.running }))
+        let nodes = await grid.nodes()
+        for state in NodeState.allCases {
+            registry.makeGauge(name: "tessera_nodes", labels: [("state", state.rawValue)], help: "Nodes by state")
+                .set(Double(nodes.filter { $0.state == state }.count))
+        }
+        return registry.emitToString()
+    }
+}

@@ -1,0 +1,320 @@
+import Foundation
+import Grid
+import Hummingbird
+import Logging
+
+/// The REST API under `/api/v1` (the routes of ProActive's scheduler and resource manager that Tessera has),
+/// the OpenAPI document at `/openapi.yaml` and the Prometheus metrics at `/metrics`.
+///
+/// Users see and act on their own jobs only (another user's job is a 404, as if it did not exist); admins on
+/// every job and on nodes. Every error is a JSON body `{"code", "message"}`.
+struct RESTAPI: Sendable {
+    let grid: Grid
+    /// `nil`: no users file, everyone on loopback is the local administrator.
+    let users: Users?
+    let metrics: GridMetrics
+    /// The largest request body accepted.
+    static let maxBody = 4 * 1024 * 1024
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+        router.get("/metrics") { _, _ in
+            let text = await metrics.render(grid: grid)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let api = router.group("api/v1")
+        api.get("jobs") { request, _ in try await listJobs(request) }
+        api.post("jobs") { request, context in try await submit(request, context) }
+        api.get("jobs/:id") { request, context in
+            let (_, report) = try await ownedJob(request, context)
+            return try json(JobView(report))
+        }
+        api.delete("jobs/:id") { request, context in
+            let (job, _) = try await ownedJob(request, context)
+            try await run { try await job.remove() }
+            return Response(status: .noContent)
+        }
+        api.get("jobs/:id/result") { request, context in
+            let (_, report) = try await ownedJob(request, context)
+            var results: [String: Value] = [:]
+            for task in report.tasks { if let result = task.result { results[task.name.description] = result } }
+            return try json(ResultView(id: report.job.rawValue, state: report.status.rawValue, results: results))
+        }
+        api.get("jobs/:id/tasks") { request, context in
+            let (_, report) = try await ownedJob(request, context)
+            return try json(report.tasks.map { TaskView($0, withResult: false) })
+        }
+        api.get("jobs/:id/tasks/:task") { request, context in
+            let (_, report) = try await ownedJob(request, context)
+            let name = try taskName(context)
+            guard let task = report.tasks.first(where: { $0.name == name }) else {
+                throw APIError(.taskNotFound(report.job, name.description))
+            }
+            return try json(TaskView(task, withResult: true))
+        }
+        api.get("jobs/:id/tasks/:task/logs") { request, context in
+            let (job, report) = try await ownedJob(request, context)
+            let name = try taskName(context)
+            guard report.tasks.contains(where: { $0.name == name }) else { throw APIError(.taskNotFound(report.job, name.description)) }
+            if request.uri.queryParameters.get("follow") == "true" { return follow(job, task: name) }
+            return text(try runNow { try job.logs(task: name.description) })
+        }
+        api.get("jobs/:id/logs") { request, context in
+            let (job, report) = try await ownedJob(request, context)
+            var all = ""
+            for task in report.tasks {
+                let logs = (try? job.logs(task: task.name.description)) ?? ""
+                if !logs.isEmpty { all += "[\(task.name)]\n" + logs + (logs.hasSuffix("\n") ? "" : "\n") }
+            }
+            return text(all)
+        }
+        for (path, action) in [("kill", JobAction.kill), ("pause", .pause), ("resume", .resume)] {
+            api.put("jobs/:id/\(path)") { request, context in
+                let (job, _) = try await ownedJob(request, context)
+                try await run { try await job.act(action) }
+                return try json(JobView(try await run { try await job.report() }, withTasks: false))
+            }
+        }
+        api.put("jobs/:id/priority") { request, context in
+            let user = try authenticate(request)
+            let (job, _) = try await ownedJob(request, context)
+            let body = try await decode(PriorityBody.self, from: request, context, allowed: ["priority"])
+            guard let priority = JobPriority(name: body.priority) else {
+                throw APIError.badRequest("unknown priority '\(body.priority)': IDLE, LOWEST, LOW, NORMAL, HIGH or HIGHEST")
+            }
+            try await run { try await job.setPriority(priority, admin: user.admin) }
+            return try json(JobView(try await run { try await job.report() }, withTasks: false))
+        }
+        let taskActions: [(String, @Sendable (TaskInstanceName) -> JobAction)] = [
+            ("kill", { .killTask($0) }), ("restart", { .restartTask($0) }),
+            ("restart-in-error", { .restartInErrorTask($0) }), ("finish-in-error", { .finishInErrorTask($0) }),
+        ]
+        for (path, action) in taskActions {
+            api.put("jobs/:id/tasks/:task/\(path)") { request, context in
+                let (job, _) = try await ownedJob(request, context)
+                let name = try taskName(context)
+                try await run { try await job.act(action(name)) }
+                let report = try await run { try await job.report() }
+                guard let task = report.tasks.first(where: { $0.name == name }) else { throw APIError(.taskNotFound(job.id, name.description)) }
+                return try json(TaskView(task, withResult: false))
+            }
+        }
+        api.get("nodes") { request, _ in
+            _ = try authenticate(request)
+            return try json(await grid.nodes().map(NodeView.init))
+        }
+        api.get("nodesources") { request, _ in
+            _ = try authenticate(request)
+            return try json(await grid.nodeSources().map { source in
+                NodeSourceView(
+                    name: source.name, infrastructure: source.infrastructure.description, policy: source.policy.description,
+                    nodes: source.nodes.map(NodeView.init))
+            })
+        }
+        for (path, locked) in [("lock", true), ("unlock", false)] {
+            api.put("nodes/:node/\(path)") { request, context in
+                let user = try authenticate(request)
+                guard user.admin else { throw APIError(.forbidden, "needs_admin", "only an administrator may \(path) nodes") }
+                guard let number = context.parameters.get("node", as: Int.self),
+                      await grid.nodes().contains(where: { $0.id.rawValue == number })
+                else { throw APIError.notFound("no node \(context.parameters.get("node") ?? "")") }
+                try await run { try await grid.setNode(NodeID(number), locked: locked) }
+                let node = await grid.nodes().first { $0.id.rawValue == number }
+                return try json(node.map(NodeView.init))
+            }
+        }
+        return router
+    }
+
+    // MARK: - Handlers
+
+    private func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try authenticate(request)
+        let contentType = request.headers[.contentType] ?? ""
+        var variables: [String: String] = [:]
+        let yaml: String
+        if contentType.hasPrefix("application/json") {
+            let body = try await decode(SubmitBody.self, from: request, context, allowed: ["workflow", "variables"])
+            yaml = body.workflow
+            variables = body.variables ?? [:]
+        } else if contentType.hasPrefix("application/yaml") || contentType.hasPrefix("application/x-yaml") || contentType.hasPrefix("text/yaml") {
+            yaml = String(buffer: try await body(of: request))
+            for item in request.uri.queryParameters[values: "var"] {
+                guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                    throw APIError.badRequest("var expects NAME=VALUE, got '\(item)'")
+                }
+                variables[String(item[..<equals])] = String(item[item.index(after: equals)...])
+            }
+        } else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the workflow as application/json {\"workflow\": YAML, \"variables\": {…}} or as application/yaml")
+        }
+        let workflow: Workflow
+        do {
+            workflow = try Workflow(yaml: yaml, file: "request", variables: variables)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid_workflow", "\(error)")
+        }
+        let job = try await run { try await grid.submit(workflow, variables: variables, admin: user.admin, owner: user.name) }
+        metrics.submitted()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.location] = "/api/v1/jobs/\(job.id)"
+        return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(SubmitAnswer(id: job.id.rawValue)))))
+    }
+
+    private func listJobs(_ request: Request) async throws -> Response {
+        let user = try authenticate(request)
+        let query = request.uri.queryParameters
+        var limit = 100
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...1000).contains(value) else { throw APIError.badRequest("limit must be 1…1000, got '\(text)'") }
+            limit = value
+        }
+        var before: JobID?
+        if let text = query.get("before") {
+            guard let value = UInt64(text) else { throw APIError.badRequest("before must be a job id, got '\(text)'") }
+            before = JobID(value)
+        }
+        var state: JobStatus?
+        if let text = query.get("state") {
+            guard let value = JobStatus(rawValue: text.uppercased()) else {
+                throw APIError.badRequest("unknown state '\(text)': \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            state = value
+        }
+        var owner = user.admin ? query.get("owner") : user.name
+        if !user.admin, let asked = query.get("owner"), asked != user.name { owner = "\u{0}none" }  // nobody's
+        let live = Dictionary(uniqueKeysWithValues: await grid.jobSummaries().map { ($0.job, $0) })
+        var page: [JobView] = []
+        var cursor = before
+        var exhausted = false
+        while page.count < limit && !exhausted {
+            let rows: [Journal.JobRow]
+            if let journal = grid.journal {
+                rows = try runNow { try journal.jobs(owner: owner, limit: 200, before: cursor) }
+            } else {
+                rows = live.values.filter { ($0.job < (cursor ?? JobID(.max))) && (owner == nil || $0.owner == owner) }
+                    .sorted { $0.job > $1.job }.prefix(200)
+                    .map { Journal.JobRow(id: $0.job, name: $0.name, owner: $0.owner, status: $0.status, priority: $0.priority, submitted: Date(), ended: nil) }
+            }
+            exhausted = rows.count < 200
+            for row in rows {
+                cursor = row.id
+                let view = live[row.id].map(JobView.init) ?? JobView(row)
+                if let state, view.state != state.rawValue { continue }
+                page.append(view)
+                if page.count == limit { break }
+            }
+        }
+        let next = page.count == limit ? page.last?.id : nil
+        return try json(JobPage(jobs: page, next: next))
+    }
+
+    /// Streams a task's log as it grows until the task ends (or the client goes away).
+    private func follow(_ job: JobHandle, task: TaskInstanceName) -> Response {
+        let body = ResponseBody { writer in
+            var sent = 0
+            while true {
+                let report = try? await job.report()
+                let ended = report?.tasks.first { $0.name == task }.map { $0.status.isTerminal } ?? true
+                let logs = Array(((try? job.logs(task: task.description)) ?? "").utf8)
+                if logs.count > sent {
+                    try await writer.write(ByteBuffer(bytes: logs[sent...]))
+                    sent = logs.count
+                }
+                if ended || !(report?.status.isAlive ?? false) { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: body)
+    }
+
+    // MARK: - Helpers
+
+    /// The user the request's bearer token names (the local administrator without a users file).
+    func authenticate(_ request: Request) throws -> Users.User {
+        guard let users else { return Users.localAdmin }
+        guard let header = request.headers[.authorization] else {
+            throw APIError(.unauthorized, "unauthorized", "send Authorization: Bearer TOKEN")
+        }
+        guard header.hasPrefix("Bearer "), let user = users.user(token: String(header.dropFirst(7))) else {
+            throw APIError(.unauthorized, "unauthorized", "the token is not valid")
+        }
+        return user
+    }
+
+    /// The job named by the path, if the user may see it (another user's job is not found).
+    private func ownedJob(_ request: Request, _ context: BasicRequestContext) async throws -> (JobHandle, JobResult) {
+        let user = try authenticate(request)
+        guard let text = context.parameters.get("id"), let number = UInt64(text) else {
+            throw APIError.badRequest("a job id is a number, got '\(context.parameters.get("id") ?? "")'")
+        }
+        let job = grid.job(JobID(number))
+        let owner = try await run { try await grid.owner(of: job.id) }
+        guard user.admin || owner == user.name else { throw APIError(.jobNotFound(job.id)) }
+        return (job, try await run { try await job.report() })
+    }
+
+    private func taskName(_ context: BasicRequestContext) throws -> TaskInstanceName {
+        let raw = context.parameters.get("task") ?? ""
+        let text = raw.removingPercentEncoding ?? raw
+        guard let name = TaskInstanceName(parsing: text) else { throw APIError.badRequest("'\(text)' is not a task instance name") }
+        return name
+    }
+
+    private func body(of request: Request) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: Self.maxBody)
+        } catch {
+            throw APIError(.contentTooLarge, "too_large", "the body is larger than \(Self.maxBody) bytes")
+        }
+    }
+
+    /// Decodes a JSON body, refusing unknown fields.
+    private func decode<T: Decodable>(_ type: T.Type, from request: Request, _ context: BasicRequestContext, allowed: Set<String>) async throws -> T {
+        let data = Data(try await body(of: request).readableBytesView)
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw APIError.badRequest("the body is not a JSON object")
+        }
+        let unknown = Set(object.keys).subtracting(allowed)
+        guard unknown.isEmpty else {
+            throw APIError.badRequest("unknown field(s) \(unknown.sorted().joined(separator: ", ")); expected \(allowed.sorted().joined(separator: ", "))")
+        }
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw APIError.badRequest("the body does not match: \(error)")
+        }
+    }
+
+    /// Runs a grid call, turning its error into the API's.
+    private func run<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as GridError {
+            throw APIError(error)
+        }
+    }
+
+    private func runNow<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as GridError {
+            throw APIError(error)
+        }
+    }
+
+    private func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    private func text(_ value: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: value)))
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Grid
+
+/// A job as the REST API and `tessera job --json` show it.
+struct JobView: Codable, Sendable {
+    var id: UInt64
+    var name: String
+    var owner: String
+    var state: String
+    var priority: String
+    var progress: JobProgress
+    /// Instances with their states (in a job's detail only).
+    var tasks: [TaskView]?
+    /// Where the task logs are on the server (in a job's detail only).
+    var logs: String?
+
+    init(_ summary: JobSummary) {
+        id = summary.job.rawValue
+        name = summary.name
+        owner = summary.owner
+        state = summary.status.rawValue
+        priority = summary.priority.description
+        progress = summary.progress
+    }
+
+    init(_ report: JobResult, withTasks: Bool = true) {
+        id = report.job.rawValue
+        name = report.name
+        owner = report.owner
+        state = report.status.rawValue
+        priority = report.priority.description
+        progress = report.progress
+        if withTasks {
+            tasks = report.tasks.map { TaskView($0, withResult: false) }
+            logs = report.logDirectory
+        }
+    }
+
+    init(_ row: Journal.JobRow) {
+        id = row.id.rawValue
+        name = row.name
+        owner = row.owner
+        state = row.status.rawValue
+        priority = row.priority.description
+        progress = JobProgress(done: 0, total: 0, running: 0, failed: 0)
+    }
+}
+
+/// A task instance as the REST API shows it.
+struct TaskView: Codable, Sendable {
+    var name: String
+    var state: String
+    var executions: Int
+    var node: Int?
+    var message: String?
+    var alreadyDone: Bool
+    /// Its result (in a task's detail and the job's results only).
+    var result: Value?
+
+    init(_ report: TaskReport, withResult: Bool) {
+        name = report.name.description
+        state = report.status.rawValue
+        executions = report.executions
+        node = report.node?.rawValue
+        message = report.message
+        alreadyDone = report.alreadyDone
+        if withResult { result = report.result }
+    }
+}
+
+/// `GET /api/v1/jobs`: a page of jobs, newest first; `next` is the `before` of the following page.
+struct JobPage: Codable, Sendable {
+    var jobs: [JobView]
+    var next: UInt64?
+}
+
+/// `POST /api/v1/jobs` as JSON: the workflow's YAML text and variables.
+struct SubmitBody: Codable, Sendable {
+    var workflow: String
+    var variables: [String: String]?
+}
+
+/// `POST /api/v1/jobs` answers with the new job's identifier.
+struct SubmitAnswer: Codable, Sendable {
+    var id: UInt64
+}
+
+/// `PUT /api/v1/jobs/{id}/priority`.
+struct PriorityBody: Codable, Sendable {
+    var priority: String
+}
+
+/// `GET /api/v1/jobs/{id}/result`: each instance's result.
+struct ResultView: Codable, Sendable {
+    var id: UInt64
+    var state: String
+    var results: [String: Value]
+}
+
+/// A node as the REST API shows it.
+struct NodeView: Codable, Sendable {
+    var id: Int
+    var source: String
+    var state: String
+    var locked: Bool
+    var labels: [String]
+    var running: Int
+    var capacity: Int
+
+    init(_ entry: ResourceLedger.Entry) {
+        id = entry.id.rawValue
+        source = entry.source
+        state = entry.state.rawValue
+        locked = entry.locked
+        labels = entry.labels.sorted()
+        running = entry.assigned
+        capacity = entry.capacity
+    }
+}
+
+/// A node source as the REST API shows it.
+struct NodeSourceView: Codable, Sendable {
+    var name: String
+    var infrastructure: String
+    var policy: String
+    var nodes: [NodeView]
+}

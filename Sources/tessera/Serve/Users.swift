@@ -1,0 +1,70 @@
+import Crypto
+import Foundation
+
+/// Who may use the REST API: a name, a role and a bearer token per user.
+///
+/// The users file has one user per line, `NAME ROLE TOKEN` separated by blanks, where ROLE is `user` or
+/// `admin`; blank lines and lines starting with `#` are ignored. Tokens are compared by their SHA-256 in
+/// constant time.
+struct Users: Sendable {
+    struct User: Sendable, Hashable {
+        var name: String
+        var admin: Bool
+    }
+
+    /// Why a users file was refused.
+    struct FileError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private let byDigest: [Data: User]
+
+    /// Everyone is the local administrator (no users file: loopback only).
+    static let localAdmin = User(name: "local", admin: true)
+
+    init(contentsOfFile path: String) throws(FileError) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw FileError(description: "cannot read the users file \(path)")
+        }
+        try self.init(text: text, source: path)
+    }
+
+    init(text: String, source: String) throws(FileError) {
+        var users: [Data: User] = [:]
+        var names: Set<String> = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard let first = fields.first, !first.hasPrefix("#") else { continue }
+            let location = "\(source):\(number + 1)"
+            guard fields.count == 3 else { throw FileError(description: "\(location): expected NAME ROLE TOKEN") }
+            guard fields[1] == "user" || fields[1] == "admin" else {
+                throw FileError(description: "\(location): the role must be user or admin, not '\(fields[1])'")
+            }
+            guard fields[2].utf8.count >= 16 else { throw FileError(description: "\(location): a token needs at least 16 characters") }
+            guard names.insert(fields[0]).inserted else { throw FileError(description: "\(location): user \(fields[0]) appears twice") }
+            let digest = Users.digest(fields[2])
+            guard users[digest] == nil else { throw FileError(description: "\(location): two users share a token") }
+            users[digest] = User(name: fields[0], admin: fields[1] == "admin")
+        }
+        guard !users.isEmpty else { throw FileError(description: "\(source) lists no user") }
+        byDigest = users
+    }
+
+    /// The user holding `token`, if any.
+    func user(token: String) -> User? {
+        let digest = Users.digest(token)
+        var found: User?
+        // Every entry is compared, each in constant time, so timing tells nothing about the token.
+        for (candidate, user) in byDigest where Users.constantTimeEqual(candidate, digest) { found = user }
+        return found
+    }
+
+    private static func digest(_ token: String) -> Data { Data(SHA256.hash(data: Data(token.utf8))) }
+
+    private static func constantTimeEqual(_ lhs: Data, _ rhs: Data) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(lhs, rhs) { difference |= a ^ b }
+        return difference == 0
+    }
+}
