@@ -10,6 +10,7 @@ public let tesseraBinary: String? = {
 
 /// The `tessera` executable is not built next to the tests.
 public struct MissingExecutable: Error, CustomStringConvertible {
+    public init() {}
     public var description: String { "the tessera executable is not built next to the tests: run tools/test" }
 }
 
