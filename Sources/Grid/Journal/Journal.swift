@@ -342,9 +342,10 @@ public final class Journal: Sendable {
     /// The final report of an ended job, or `nil` when the job is unknown or still alive.
     public func report(_ job: JobID) throws(GridError) -> JobResult? {
         if let pending = pendingReports.withLock({ $0[job] }) { return pending }
+        guard let id = Int64(exactly: job.rawValue) else { return nil }  // never given: SQLite's integers are signed
         return try read { db in
             guard let data = try Data.fetchOne(db, sql: "SELECT report FROM job WHERE id = ? AND report IS NOT NULL",
-                                               arguments: [Int64(job.rawValue)])
+                                               arguments: [id])
             else { return nil }
             return try self.decodeReport(data)
         }
@@ -362,7 +363,7 @@ public final class Journal: Sendable {
             }
             if let before {
                 conditions.append("id < ?")
-                _ = arguments.append(contentsOf: [Int64(before.rawValue)])
+                _ = arguments.append(contentsOf: [Int64(clamping: before.rawValue)])
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             _ = arguments.append(contentsOf: [limit])
@@ -383,7 +384,8 @@ public final class Journal: Sendable {
 
     /// The owner of a job in the store.
     public func owner(of job: JobID) throws(GridError) -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT owner FROM job WHERE id = ?", arguments: [Int64(job.rawValue)]) }
+        guard let id = Int64(exactly: job.rawValue) else { return nil }
+        return try read { db in try String.fetchOne(db, sql: "SELECT owner FROM job WHERE id = ?", arguments: [id]) }
     }
 
     /// Rows in the record table (for tests and metrics: ended jobs leave none).

@@ -1,1 +1,314 @@
-enum OpenAPIDocument { static let yaml = "openapi: 3.0.3\n" }
+/// The OpenAPI 3.0 description of the REST API, served at `/openapi.yaml` (CI checks the server against it
+/// with schemathesis).
+enum OpenAPIDocument {
+    static let yaml = """
+openapi: 3.1.0
+info:
+  title: Tessera grid REST API
+  version: "1"
+  description: >
+    Jobs, tasks, logs and nodes of a running `tessera serve`. Send `Authorization: Bearer TOKEN` (a token of
+    the users file); without a users file the server listens on loopback only and needs no token. Users see
+    their own jobs only (another user's job is 404); administrators see every job and lock nodes.
+servers:
+  - url: /
+security:
+  - bearer: []
+paths:
+  /api/v1/jobs:
+    get:
+      summary: List jobs, newest first
+      operationId: listJobs
+      parameters:
+        - {name: state, in: query, schema: {$ref: "#/components/schemas/JobState"}}
+        - {name: owner, in: query, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+        - {name: before, in: query, description: Only jobs with a smaller id (the next page), schema: {type: integer, format: int64, minimum: 0, maximum: 9223372036854775807}}
+      responses:
+        "200": {description: A page of jobs, content: {application/json: {schema: {$ref: "#/components/schemas/JobPage"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+    post:
+      summary: Submit a workflow
+      operationId: submitJob
+      parameters:
+        - name: var
+          in: query
+          description: NAME=VALUE job variable overrides (with a YAML body)
+          schema: {type: array, items: {type: string, pattern: "^[^=]+=.*$"}}
+          style: form
+          explode: true
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [workflow]
+              properties:
+                workflow: {type: string, description: The workflow in YAML}
+                variables: {type: object, additionalProperties: {type: string}}
+          application/yaml:
+            schema: {type: string}
+      responses:
+        "201":
+          description: Submitted
+          headers: {Location: {schema: {type: string}}}
+          content: {application/json: {schema: {type: object, required: [id], properties: {id: {type: integer}}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+        "415": {$ref: "#/components/responses/Error"}
+        "422": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}:
+    parameters: [{$ref: "#/components/parameters/JobID"}]
+    get:
+      summary: A job and its tasks
+      operationId: getJob
+      responses:
+        "200": {description: The job, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+    delete:
+      summary: Remove an ended job from memory (it stays readable from the journal)
+      operationId: removeJob
+      responses:
+        "204": {description: Removed}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/result:
+    parameters: [{$ref: "#/components/parameters/JobID"}]
+    get:
+      summary: Each task's result
+      operationId: getResult
+      responses:
+        "200":
+          description: Results by task instance
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, state, results]
+                properties:
+                  id: {type: integer}
+                  state: {$ref: "#/components/schemas/JobState"}
+                  results: {type: object, additionalProperties: {}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/tasks:
+    parameters: [{$ref: "#/components/parameters/JobID"}]
+    get:
+      summary: The job's task instances
+      operationId: listTasks
+      responses:
+        "200": {description: Tasks, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Task"}}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/tasks/{task}:
+    parameters: [{$ref: "#/components/parameters/JobID"}, {$ref: "#/components/parameters/TaskName"}]
+    get:
+      summary: One task instance with its result
+      operationId: getTask
+      responses:
+        "200": {description: The task, content: {application/json: {schema: {$ref: "#/components/schemas/Task"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/tasks/{task}/logs:
+    parameters: [{$ref: "#/components/parameters/JobID"}, {$ref: "#/components/parameters/TaskName"}]
+    get:
+      summary: A task's stdout and stderr; with follow=true streamed until the task ends
+      operationId: getTaskLogs
+      parameters: [{name: follow, in: query, schema: {type: boolean}}]
+      responses:
+        "200": {description: The log, content: {text/plain: {schema: {type: string}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/logs:
+    parameters: [{$ref: "#/components/parameters/JobID"}]
+    get:
+      summary: Every task's logs, each after a [TASK] line
+      operationId: getJobLogs
+      responses:
+        "200": {description: The logs, content: {text/plain: {schema: {type: string}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/kill: {$ref: "#/components/pathItems/JobAction"}
+  /api/v1/jobs/{id}/pause: {$ref: "#/components/pathItems/JobAction"}
+  /api/v1/jobs/{id}/resume: {$ref: "#/components/pathItems/JobAction"}
+  /api/v1/jobs/{id}/priority:
+    parameters: [{$ref: "#/components/parameters/JobID"}]
+    put:
+      summary: Change the priority (HIGH and HIGHEST need an administrator)
+      operationId: setPriority
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [priority]
+              properties:
+                priority: {type: string, enum: [IDLE, LOWEST, LOW, NORMAL, HIGH, HIGHEST]}
+      responses:
+        "200": {description: The job, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/tasks/{task}/kill: {$ref: "#/components/pathItems/TaskAction"}
+  /api/v1/jobs/{id}/tasks/{task}/restart: {$ref: "#/components/pathItems/TaskAction"}
+  /api/v1/jobs/{id}/tasks/{task}/restart-in-error: {$ref: "#/components/pathItems/TaskAction"}
+  /api/v1/jobs/{id}/tasks/{task}/finish-in-error: {$ref: "#/components/pathItems/TaskAction"}
+  /api/v1/nodes:
+    get:
+      summary: The nodes
+      operationId: listNodes
+      responses:
+        "200": {description: Nodes, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Node"}}}}}
+        "401": {$ref: "#/components/responses/Error"}
+  /api/v1/nodesources:
+    get:
+      summary: The node sources and their nodes
+      operationId: listNodeSources
+      responses:
+        "200":
+          description: Node sources
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  required: [name, infrastructure, policy, nodes]
+                  properties:
+                    name: {type: string}
+                    infrastructure: {type: string}
+                    policy: {type: string}
+                    nodes: {type: array, items: {$ref: "#/components/schemas/Node"}}
+        "401": {$ref: "#/components/responses/Error"}
+  /api/v1/nodes/{node}/lock: {$ref: "#/components/pathItems/NodeAction"}
+  /api/v1/nodes/{node}/unlock: {$ref: "#/components/pathItems/NodeAction"}
+  /openapi.yaml:
+    get:
+      summary: This document
+      operationId: openapi
+      security: []
+      responses:
+        "200": {description: OpenAPI 3, content: {application/yaml: {schema: {type: string}}}}
+  /metrics:
+    get:
+      summary: Prometheus metrics
+      operationId: metrics
+      security: []
+      responses:
+        "200": {description: Prometheus text format, content: {text/plain: {schema: {type: string}}}}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+  parameters:
+    JobID: {name: id, in: path, required: true, schema: {type: integer, format: int64, minimum: 0, maximum: 9223372036854775807}}
+    TaskName: {name: task, in: path, required: true, description: "T, T#ITERATION, T*REPLICA or T#I*R", schema: {type: string}}
+  responses:
+    Error:
+      description: An error
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [code, message]
+            properties:
+              code: {type: string}
+              message: {type: string}
+  pathItems:
+    JobAction:
+      parameters: [{$ref: "#/components/parameters/JobID"}]
+      put:
+        responses:
+          "200": {description: The job, content: {application/json: {schema: {$ref: "#/components/schemas/Job"}}}}
+          "400": {$ref: "#/components/responses/Error"}
+          "401": {$ref: "#/components/responses/Error"}
+          "404": {$ref: "#/components/responses/Error"}
+          "409": {$ref: "#/components/responses/Error"}
+    TaskAction:
+      parameters: [{$ref: "#/components/parameters/JobID"}, {$ref: "#/components/parameters/TaskName"}]
+      put:
+        responses:
+          "200": {description: The task, content: {application/json: {schema: {$ref: "#/components/schemas/Task"}}}}
+          "400": {$ref: "#/components/responses/Error"}
+          "401": {$ref: "#/components/responses/Error"}
+          "404": {$ref: "#/components/responses/Error"}
+          "409": {$ref: "#/components/responses/Error"}
+    NodeAction:
+      parameters: [{name: node, in: path, required: true, schema: {type: integer, format: int32}}]
+      put:
+        responses:
+          "200": {description: The node, content: {application/json: {schema: {$ref: "#/components/schemas/Node"}}}}
+          "401": {$ref: "#/components/responses/Error"}
+          "403": {$ref: "#/components/responses/Error"}
+          "404": {$ref: "#/components/responses/Error"}
+  schemas:
+    JobState: {type: string, enum: [PENDING, RUNNING, STALLED, PAUSED, IN_ERROR, FINISHED, CANCELED, FAILED, KILLED]}
+    TaskState:
+      type: string
+      enum: [SUBMITTED, PENDING, PAUSED, RUNNING, WAITING_ON_ERROR, WAITING_ON_FAILURE, FAILED, NOT_STARTED, NOT_RESTARTED, ABORTED, FAULTY, FINISHED, SKIPPED, IN_ERROR]
+    Progress:
+      type: object
+      required: [done, total, running, failed]
+      properties: {done: {type: integer}, total: {type: integer}, running: {type: integer}, failed: {type: integer}}
+    Job:
+      type: object
+      required: [id, name, owner, state, priority, progress]
+      properties:
+        id: {type: integer}
+        name: {type: string}
+        owner: {type: string}
+        state: {$ref: "#/components/schemas/JobState"}
+        priority: {type: string, enum: [IDLE, LOWEST, LOW, NORMAL, HIGH, HIGHEST]}
+        progress: {$ref: "#/components/schemas/Progress"}
+        tasks: {type: array, items: {$ref: "#/components/schemas/Task"}}
+        logs: {type: string}
+    JobPage:
+      type: object
+      required: [jobs]
+      properties:
+        jobs: {type: array, items: {$ref: "#/components/schemas/Job"}}
+        next: {type: integer, description: The before of the next page}
+    Task:
+      type: object
+      required: [name, state, executions, alreadyDone]
+      properties:
+        name: {type: string}
+        state: {$ref: "#/components/schemas/TaskState"}
+        executions: {type: integer}
+        node: {type: integer}
+        message: {type: string}
+        alreadyDone: {type: boolean}
+        result: {}
+    Node:
+      type: object
+      required: [id, source, state, locked, labels, running, capacity]
+      properties:
+        id: {type: integer}
+        source: {type: string}
+        state: {type: string, enum: [FREE, BUSY, DOWN, LOST, DEPLOYING, CONFIGURING, TO_BE_REMOVED]}
+        locked: {type: boolean}
+        labels: {type: array, items: {type: string}}
+        running: {type: integer}
+        capacity: {type: integer}
+
+"""
+}

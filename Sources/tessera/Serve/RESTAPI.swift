@@ -18,36 +18,45 @@ struct RESTAPI: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.get("/openapi.yaml") { _, _ in
+        // Every route, so that a method a path does not declare gets 405 with Allow (not 404).
+        var declared: [String: Set<HTTPRequest.Method>] = [:]
+        func route(
+            _ method: HTTPRequest.Method, _ path: String,
+            _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+        ) {
+            let full = path.hasPrefix("/") ? path : "/api/v1/" + path
+            declared[full, default: []].insert(method)
+            router.on(RouterPath(full), method: method, use: handler)
+        }
+        route(.get, "/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
-        router.get("/metrics") { _, _ in
+        route(.get, "/metrics") { _, _ in
             let text = await metrics.render(grid: grid)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        let api = router.group("api/v1")
-        api.get("jobs") { request, _ in try await listJobs(request) }
-        api.post("jobs") { request, context in try await submit(request, context) }
-        api.get("jobs/:id") { request, context in
+        route(.get, "jobs") { request, _ in try await listJobs(request) }
+        route(.post, "jobs") { request, context in try await submit(request, context) }
+        route(.get, "jobs/:id") { request, context in
             let (_, report) = try await ownedJob(request, context)
             return try json(JobView(report))
         }
-        api.delete("jobs/:id") { request, context in
+        route(.delete, "jobs/:id") { request, context in
             let (job, _) = try await ownedJob(request, context)
             try await run { try await job.remove() }
             return Response(status: .noContent)
         }
-        api.get("jobs/:id/result") { request, context in
+        route(.get, "jobs/:id/result") { request, context in
             let (_, report) = try await ownedJob(request, context)
             var results: [String: Value] = [:]
             for task in report.tasks { if let result = task.result { results[task.name.description] = result } }
             return try json(ResultView(id: report.job.rawValue, state: report.status.rawValue, results: results))
         }
-        api.get("jobs/:id/tasks") { request, context in
+        route(.get, "jobs/:id/tasks") { request, context in
             let (_, report) = try await ownedJob(request, context)
             return try json(report.tasks.map { TaskView($0, withResult: false) })
         }
-        api.get("jobs/:id/tasks/:task") { request, context in
+        route(.get, "jobs/:id/tasks/:task") { request, context in
             let (_, report) = try await ownedJob(request, context)
             let name = try taskName(context)
             guard let task = report.tasks.first(where: { $0.name == name }) else {
@@ -55,14 +64,14 @@ struct RESTAPI: Sendable {
             }
             return try json(TaskView(task, withResult: true))
         }
-        api.get("jobs/:id/tasks/:task/logs") { request, context in
+        route(.get, "jobs/:id/tasks/:task/logs") { request, context in
             let (job, report) = try await ownedJob(request, context)
             let name = try taskName(context)
             guard report.tasks.contains(where: { $0.name == name }) else { throw APIError(.taskNotFound(report.job, name.description)) }
             if request.uri.queryParameters.get("follow") == "true" { return follow(job, task: name) }
             return text(try runNow { try job.logs(task: name.description) })
         }
-        api.get("jobs/:id/logs") { request, context in
+        route(.get, "jobs/:id/logs") { request, context in
             let (job, report) = try await ownedJob(request, context)
             var all = ""
             for task in report.tasks {
@@ -72,13 +81,13 @@ struct RESTAPI: Sendable {
             return text(all)
         }
         for (path, action) in [("kill", JobAction.kill), ("pause", .pause), ("resume", .resume)] {
-            api.put("jobs/:id/\(path)") { request, context in
+            route(.put, "jobs/:id/\(path)") { request, context in
                 let (job, _) = try await ownedJob(request, context)
                 try await run { try await job.act(action) }
                 return try json(JobView(try await run { try await job.report() }, withTasks: false))
             }
         }
-        api.put("jobs/:id/priority") { request, context in
+        route(.put, "jobs/:id/priority") { request, context in
             let user = try authenticate(request)
             let (job, _) = try await ownedJob(request, context)
             let body = try await decode(PriorityBody.self, from: request, context, allowed: ["priority"])
@@ -93,7 +102,7 @@ struct RESTAPI: Sendable {
             ("restart-in-error", { .restartInErrorTask($0) }), ("finish-in-error", { .finishInErrorTask($0) }),
         ]
         for (path, action) in taskActions {
-            api.put("jobs/:id/tasks/:task/\(path)") { request, context in
+            route(.put, "jobs/:id/tasks/:task/\(path)") { request, context in
                 let (job, _) = try await ownedJob(request, context)
                 let name = try taskName(context)
                 try await run { try await job.act(action(name)) }
@@ -102,11 +111,11 @@ struct RESTAPI: Sendable {
                 return try json(TaskView(task, withResult: false))
             }
         }
-        api.get("nodes") { request, _ in
+        route(.get, "nodes") { request, _ in
             _ = try authenticate(request)
             return try json(await grid.nodes().map(NodeView.init))
         }
-        api.get("nodesources") { request, _ in
+        route(.get, "nodesources") { request, _ in
             _ = try authenticate(request)
             return try json(await grid.nodeSources().map { source in
                 NodeSourceView(
@@ -115,7 +124,7 @@ struct RESTAPI: Sendable {
             })
         }
         for (path, locked) in [("lock", true), ("unlock", false)] {
-            api.put("nodes/:node/\(path)") { request, context in
+            route(.put, "nodes/:node/\(path)") { request, context in
                 let user = try authenticate(request)
                 guard user.admin else { throw APIError(.forbidden, "needs_admin", "only an administrator may \(path) nodes") }
                 guard let number = context.parameters.get("node", as: Int.self),
@@ -126,6 +135,7 @@ struct RESTAPI: Sendable {
                 return try json(node.map(NodeView.init))
             }
         }
+        router.add(middleware: MethodNotAllowedMiddleware(routes: declared))
         return router
     }
 
@@ -175,7 +185,7 @@ struct RESTAPI: Sendable {
         }
         var before: JobID?
         if let text = query.get("before") {
-            guard let value = UInt64(text) else { throw APIError.badRequest("before must be a job id, got '\(text)'") }
+            guard let value = UInt64(text), value <= UInt64(Int64.max) else { throw APIError.badRequest("before must be a job id, got '\(text)'") }
             before = JobID(value)
         }
         var state: JobStatus?
@@ -262,7 +272,8 @@ struct RESTAPI: Sendable {
     private func taskName(_ context: BasicRequestContext) throws -> TaskInstanceName {
         let raw = context.parameters.get("task") ?? ""
         let text = raw.removingPercentEncoding ?? raw
-        guard let name = TaskInstanceName(parsing: text) else { throw APIError.badRequest("'\(text)' is not a task instance name") }
+        // A name that cannot parse names no task.
+        guard let name = TaskInstanceName(parsing: text) else { throw APIError.notFound("no task '\(text)' (names are T, T#1, T*2, T#1*2)") }
         return name
     }
 
@@ -316,5 +327,31 @@ struct RESTAPI: Sendable {
 
     private func text(_ value: String) -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: value)))
+    }
+}
+
+/// A method a path does not declare gets 405 with the `Allow` header (RFC 9110), not the router's 404.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    /// Each route's path pattern (`:name` segments match anything) and its methods.
+    let routes: [(segments: [Substring], methods: Set<HTTPRequest.Method>)]
+
+    init(routes: [String: Set<HTTPRequest.Method>]) {
+        self.routes = routes.map { ($0.key.split(separator: "/"), $0.value) }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let segments = request.uri.path.split(separator: "/")
+        var allowed: Set<HTTPRequest.Method> = []
+        for route in routes where route.segments.count == segments.count
+            && zip(route.segments, segments).allSatisfy({ $0.hasPrefix(":") || $0 == $1 }) {
+            allowed.formUnion(route.methods)
+        }
+        if allowed.contains(.get) { allowed.insert(.head) }
+        guard allowed.isEmpty || allowed.contains(request.method) else {
+            let list = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+            throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.uri.path) allows \(list)", allow: list)
+        }
+        return try await next(request, context)
     }
 }
