@@ -307,6 +307,8 @@ public final class Journal: Sendable {
             var jobs: [Int64: Raw] = [:]
             var order: [Int64] = []
             let decoder = JSONDecoder()
+            // Many jobs run the same workflow with other variables: decode each distinct one once.
+            var workflows: [Data: Workflow] = [:]
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, owner, admin, workflow, variables, submitted_at, submitted_wall FROM job
                 WHERE ended_wall IS NULL ORDER BY id
@@ -315,8 +317,15 @@ public final class Journal: Sendable {
                 let id: Int64 = row["id"]
                 let workflowData: Data = row["workflow"]
                 let variablesData: Data = row["variables"]
+                let workflow: Workflow
+                if let known = workflows[workflowData] {
+                    workflow = known
+                } else {
+                    workflow = try decoder.decode(Workflow.self, from: workflowData)
+                    workflows[workflowData] = workflow
+                }
                 let submission = Submission(
-                    id: JobID(UInt64(id)), workflow: try decoder.decode(Workflow.self, from: workflowData),
+                    id: JobID(UInt64(id)), workflow: workflow,
                     variables: try decoder.decode([String: String].self, from: variablesData), admin: row["admin"],
                     owner: row["owner"], at: .nanoseconds(row["submitted_at"] as Int64),
                     wall: Date(timeIntervalSince1970: row["submitted_wall"]))
