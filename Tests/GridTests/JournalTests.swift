@@ -87,13 +87,13 @@ private enum TestFailure: Error { case expected }
         await third.shutdown()
     }
 
-    @Test func unfinishedJobs_lockedNodes_andActionsSurviveARestart() async throws {
+    @Test func fiveHundredUnfinishedJobs_lockedNodes_andActionsSurviveARestart() async throws {
         let root = try makeTemporaryDirectory("journal-many")
         let counter = RunCounter()
         let grid = try await journaledGrid(root, clock: ManualClock(), counter: counter)
         for node in await grid.nodes() { try await grid.setNode(node.id, locked: true) }
         var ids: [JobID] = []
-        for index in 0..<200 {
+        for index in 0..<500 {
             let job = try await grid.submit(Workflow(name: "job\(index)", tasks: [
                 TaskDefinition("a", .function("count")), TaskDefinition("b", .function("count"), depends: ["a"]),
             ]))
@@ -105,7 +105,7 @@ private enum TestFailure: Error { case expected }
 
         let restarted = try await journaledGrid(root, clock: ManualClock(), counter: counter)
         #expect(await restarted.nodes().allSatisfy(\.locked), "node locks are journaled")
-        #expect(await restarted.jobs().count == 199, "the killed job ended before the restart")
+        #expect(await restarted.jobs().count == 499, "the killed job ended before the restart")
         #expect(try await restarted.job(ids[0]).report().status == .killed)
         #expect(try await restarted.job(ids[1]).report().status == .paused)
         for node in await restarted.nodes() { try await restarted.setNode(node.id, locked: false) }
@@ -113,7 +113,7 @@ private enum TestFailure: Error { case expected }
         for id in ids.dropFirst() {
             #expect(try await restarted.job(id).result().status == .finished)
         }
-        #expect(counter["a"] == 199 && counter["b"] == 199)
+        #expect(counter["a"] == 499 && counter["b"] == 499)
         await restarted.shutdown()
     }
 
