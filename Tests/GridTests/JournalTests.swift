@@ -234,5 +234,26 @@ private enum TestFailure: Error { case expected }
         #expect(try journal.recover().jobs.isEmpty)
         #expect(try journal.recordCount() == 0)
     }
+
+    @Test func endedJobs_arePurgedAfterTheirDelay_unfinishedOnesNever() throws {
+        let root = try makeTemporaryDirectory("journal-purge")
+        let journal = try Journal(directory: root)
+        let workflow = Workflow(name: "purge", tasks: [TaskDefinition("a", .function("noop"))])
+        for id in 1...3 {
+            try journal.submitted(.init(id: JobID(UInt64(id)), workflow: workflow, variables: [:], admin: false, owner: "u", at: .zero, wall: Date()))
+        }
+        let report = { (id: UInt64) in
+            JobResult(job: JobID(id), name: "purge", owner: "u", status: .finished, priority: .normal,
+                      progress: JobProgress(done: 1, total: 1, running: 0, failed: 0), tasks: [], logDirectory: "")
+        }
+        try journal.append([], ended: [report(1)], at: Date(timeIntervalSinceNow: -10 * 86_400))
+        try journal.append([], ended: [report(2)], at: Date(timeIntervalSinceNow: -86_400))
+        #expect(try journal.purge(endedBefore: Date(timeIntervalSinceNow: -5 * 86_400)) == 1)
+        #expect(try journal.report(JobID(1)) == nil && journal.owner(of: JobID(1)) == nil)
+        #expect(try journal.report(JobID(2)) != nil)
+        #expect(try journal.purge(endedBefore: Date()) == 1)
+        #expect(try journal.recover().jobs.map(\.submission.id) == [JobID(3)], "an unfinished job is never purged")
+        #expect(try journal.jobs().map(\.id) == [JobID(3)])
+    }
 }
 

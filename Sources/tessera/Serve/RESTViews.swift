@@ -24,12 +24,9 @@ struct JobView: Codable, Sendable {
     }
 
     init(_ report: JobResult, withTasks: Bool = true) {
-        id = report.job.rawValue
-        name = report.name
-        owner = report.owner
-        state = report.status.rawValue
-        priority = report.priority.description
-        progress = report.progress
+        self.init(JobSummary(
+            job: report.job, name: report.name, owner: report.owner, status: report.status, priority: report.priority,
+            progress: report.progress))
         if withTasks {
             tasks = report.tasks.map { TaskView($0, withResult: false) }
             logs = report.logDirectory
