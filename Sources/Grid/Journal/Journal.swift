@@ -239,8 +239,23 @@ public final class Journal: Sendable {
                     sql: "UPDATE job SET status = ?, priority = ?, ended_wall = ?, report = ? WHERE id = ?",
                     arguments: [report.status.rawValue, report.priority.rawValue, wall.timeIntervalSince1970, data,
                                 Int64(report.job.rawValue)])
-                try db.execute(sql: "DELETE FROM record WHERE job = ?", arguments: [Int64(report.job.rawValue)])
             }
+        }
+        // The ended jobs' records go in small transactions, so that a job of many tasks never holds the
+        // writer (and the scheduler waiting on it) for long; until then recovery skips them.
+        for report in ended { try dropRecords(of: report.job) }
+    }
+
+    /// Deletes a job's records a few thousand at a time.
+    private func dropRecords(of job: JobID) throws(GridError) {
+        while true {
+            let deleted = try write { db in
+                try db.execute(
+                    sql: "DELETE FROM record WHERE seq IN (SELECT seq FROM record WHERE job = ? LIMIT 4096)",
+                    arguments: [Int64(job.rawValue)])
+                return db.changesCount
+            }
+            if deleted < 4096 { return }
         }
     }
 
@@ -333,7 +348,10 @@ public final class Journal: Sendable {
                 order.append(id)
             }
             let records = try Row.fetchCursor(
-                db, sql: "SELECT job, kind, task, attempt, node, at, payload FROM record ORDER BY seq")
+                db, sql: """
+                    SELECT job, kind, task, attempt, node, at, payload FROM record
+                    WHERE job IN (SELECT id FROM job WHERE ended_wall IS NULL) ORDER BY seq
+                    """)
             while let row = try records.next() {
                 let job: Int64 = row["job"]
                 guard jobs[job] != nil else { continue }

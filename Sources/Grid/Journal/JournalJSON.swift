@@ -135,6 +135,16 @@ struct JournalJSON {
             json.bytes.append(0x3A)
         }
 
+        /// A key known at compile time (no escaping to check).
+        mutating func field(_ name: StaticString, _ json: inout JournalJSON) {
+            json.bytes.append(first ? 0x22 : 0x2C)
+            if !first { json.bytes.append(0x22) }
+            first = false
+            json.raw(name)
+            json.bytes.append(0x22)
+            json.bytes.append(0x3A)
+        }
+
         func end(_ json: inout JournalJSON) { json.bytes.append(0x7D) }
     }
 
@@ -154,16 +164,16 @@ struct JournalJSON {
 extension JournalJSON {
     mutating func workflow(_ workflow: Workflow) {
         var object = Object(&self)
-        object.key("name", &self); string(workflow.name)
-        object.key("priority", &self); int(workflow.priority.rawValue)
-        object.key("onTaskError", &self); string(workflow.onTaskError.rawValue)
-        object.key("maxNumberOfExecution", &self); int(workflow.maxNumberOfExecution)
-        if let delay = workflow.taskRetryDelay { object.key("taskRetryDelay", &self); duration(delay) }
-        object.key("restartTaskOnError", &self); string(workflow.restartTaskOnError.rawValue)
-        object.key("variables", &self); variables(workflow.variables)
-        object.key("genericInfo", &self); dictionary(workflow.genericInfo)
-        if let directory = workflow.workingDirectory { object.key("workingDirectory", &self); string(directory) }
-        object.key("tasks", &self)
+        object.field("name", &self); string(workflow.name)
+        object.field("priority", &self); int(workflow.priority.rawValue)
+        object.field("onTaskError", &self); string(workflow.onTaskError.rawValue)
+        object.field("maxNumberOfExecution", &self); int(workflow.maxNumberOfExecution)
+        if let delay = workflow.taskRetryDelay { object.field("taskRetryDelay", &self); duration(delay) }
+        object.field("restartTaskOnError", &self); string(workflow.restartTaskOnError.rawValue)
+        object.field("variables", &self); variables(workflow.variables)
+        object.field("genericInfo", &self); dictionary(workflow.genericInfo)
+        if let directory = workflow.workingDirectory { object.field("workingDirectory", &self); string(directory) }
+        object.field("tasks", &self)
         bytes.append(0x5B)
         let tasks = workflow.tasks
         for index in tasks.indices {
@@ -171,14 +181,14 @@ extension JournalJSON {
             task(tasks[index])
         }
         bytes.append(0x5D)
-        object.key("locations", &self)
+        object.field("locations", &self)
         var locations = Object(&self)
         for key in workflow.locations.keys.sorted() {
             guard let location = workflow.locations[key] else { continue }
             locations.key(key, &self)
             var inner = Object(&self)
-            inner.key("line", &self); int(location.line)
-            inner.key("column", &self); int(location.column)
+            inner.field("line", &self); int(location.line)
+            inner.field("column", &self); int(location.column)
             inner.end(&self)
         }
         locations.end(&self)
@@ -190,9 +200,9 @@ extension JournalJSON {
         for (index, variable) in variables.enumerated() {
             if index > 0 { bytes.append(0x2C) }
             var object = Object(&self)
-            object.key("name", &self); string(variable.name)
-            object.key("value", &self); string(variable.value)
-            object.key("inherited", &self); bool(variable.inherited)
+            object.field("name", &self); string(variable.name)
+            object.field("value", &self); string(variable.value)
+            object.field("inherited", &self); bool(variable.inherited)
             object.end(&self)
         }
         bytes.append(0x5D)
@@ -201,24 +211,27 @@ extension JournalJSON {
     /// - Throws: `EncodingError` for a closure decider (it cannot be stored).
     mutating func task(_ task: TaskDefinition) {
         var object = Object(&self)
-        object.key("name", &self); string(task.name)
-        object.key("depends", &self); strings(task.depends)
-        object.key("executable", &self); executable(task.executable)
-        object.key("variables", &self); variables(task.variables)
-        object.key("genericInfo", &self); dictionary(task.genericInfo)
-        if let walltime = task.walltime { object.key("walltime", &self); duration(walltime) }
-        object.key("outputs", &self); strings(task.outputs)
-        object.key("selection", &self)
-        var selection = Object(&self)
-        selection.key("labels", &self); strings(task.selection.labels.sorted())
-        if let token = task.selection.token { selection.key("token", &self); string(token) }
-        selection.end(&self)
-        if let policy = task.onTaskError { object.key("onTaskError", &self); string(policy.rawValue) }
-        if let count = task.maxNumberOfExecution { object.key("maxNumberOfExecution", &self); int(count) }
-        if let delay = task.taskRetryDelay { object.key("taskRetryDelay", &self); duration(delay) }
-        if let mode = task.restartTaskOnError { object.key("restartTaskOnError", &self); string(mode.rawValue) }
-        if let flow = task.flow { object.key("flow", &self); self.flow(flow) }
-        object.key("block", &self); string(task.block.rawValue)
+        // Only what differs from the defaults (``TaskDefinition/init(from:)`` fills them in).
+        object.field("name", &self); string(task.name)
+        if !task.depends.isEmpty { object.field("depends", &self); strings(task.depends) }
+        object.field("executable", &self); executable(task.executable)
+        if !task.variables.isEmpty { object.field("variables", &self); variables(task.variables) }
+        if !task.genericInfo.isEmpty { object.field("genericInfo", &self); dictionary(task.genericInfo) }
+        if let walltime = task.walltime { object.field("walltime", &self); duration(walltime) }
+        if !task.outputs.isEmpty { object.field("outputs", &self); strings(task.outputs) }
+        if !task.selection.labels.isEmpty || task.selection.token != nil {
+            object.field("selection", &self)
+            var selection = Object(&self)
+            selection.field("labels", &self); strings(task.selection.labels.sorted())
+            if let token = task.selection.token { selection.field("token", &self); string(token) }
+            selection.end(&self)
+        }
+        if let policy = task.onTaskError { object.field("onTaskError", &self); string(policy.rawValue) }
+        if let count = task.maxNumberOfExecution { object.field("maxNumberOfExecution", &self); int(count) }
+        if let delay = task.taskRetryDelay { object.field("taskRetryDelay", &self); duration(delay) }
+        if let mode = task.restartTaskOnError { object.field("restartTaskOnError", &self); string(mode.rawValue) }
+        if let flow = task.flow { object.field("flow", &self); self.flow(flow) }
+        if task.block != .none { object.field("block", &self); string(task.block.rawValue) }
         object.end(&self)
     }
 
@@ -226,25 +239,25 @@ extension JournalJSON {
         switch executable {
         case .function(let name, let input):
             enumCase("function") { json, object in
-                object.key("_0", &json); json.string(name)
-                object.key("input", &json); json.value(input)
+                object.field("_0", &json); json.string(name)
+                object.field("input", &json); json.value(input)
             }
         case .script(let script):
             enumCase("script") { json, object in
-                object.key("_0", &json)
+                object.field("_0", &json)
                 var inner = Object(&json)
-                inner.key("language", &json); json.string(script.language)
-                inner.key("source", &json)
+                inner.field("language", &json); json.string(script.language)
+                inner.field("source", &json)
                 switch script.source {
-                case .code(let code): json.enumCase("code") { json, object in object.key("_0", &json); json.string(code) }
-                case .file(let path): json.enumCase("file") { json, object in object.key("_0", &json); json.string(path) }
+                case .code(let code): json.enumCase("code") { json, object in object.field("_0", &json); json.string(code) }
+                case .file(let path): json.enumCase("file") { json, object in object.field("_0", &json); json.string(path) }
                 }
-                inner.key("arguments", &json); json.strings(script.arguments)
+                inner.field("arguments", &json); json.strings(script.arguments)
                 inner.end(&json)
             }
         case .command(let argv):
             enumCase("command") { json, object in
-                object.key("_0", &json); json.strings(argv)
+                object.field("_0", &json); json.strings(argv)
             }
         }
     }
@@ -252,18 +265,18 @@ extension JournalJSON {
     mutating func flow(_ flow: FlowControl) {
         switch flow {
         case .replicate(let decider):
-            enumCase("replicate") { json, object in object.key("runs", &json); json.decider(decider) }
+            enumCase("replicate") { json, object in object.field("runs", &json); json.decider(decider) }
         case .loop(let target, let decider):
             enumCase("loop") { json, object in
-                object.key("target", &json); json.string(target)
-                object.key("decider", &json); json.decider(decider)
+                object.field("target", &json); json.string(target)
+                object.field("decider", &json); json.decider(decider)
             }
         case .branch(let target, let elseTarget, let continuation, let decider):
             enumCase("branch") { json, object in
-                object.key("target", &json); json.string(target)
-                object.key("else", &json); json.string(elseTarget)
-                if let continuation { object.key("continuation", &json); json.string(continuation) }
-                object.key("decider", &json); json.decider(decider)
+                object.field("target", &json); json.string(target)
+                object.field("else", &json); json.string(elseTarget)
+                if let continuation { object.field("continuation", &json); json.string(continuation) }
+                object.field("decider", &json); json.decider(decider)
             }
         }
     }
@@ -272,8 +285,8 @@ extension JournalJSON {
     mutating func decider(_ decider: FlowDecider) {
         var object = Object(&self)
         switch decider {
-        case .result: object.key("result", &self); bool(true)
-        case .value(let text): object.key("value", &self); string(text)
+        case .result: object.field("result", &self); bool(true)
+        case .value(let text): object.field("value", &self); string(text)
         case .closure: break
         }
         object.end(&self)
@@ -281,68 +294,56 @@ extension JournalJSON {
 
     mutating func outcome(_ outcome: TaskOutcome, resultFile: String?) {
         var object = Object(&self)
-        object.key("outcome", &self)
+        object.field("outcome", &self)
         switch outcome {
         case .success(let result, let variables):
             enumCase("success") { json, object in
-                object.key("result", &json); json.value(result)
-                if let variables { object.key("variables", &json); json.dictionary(variables) }
+                object.field("result", &json); json.value(result)
+                if let variables { object.field("variables", &json); json.dictionary(variables) }
             }
         case .failure(let message):
-            enumCase("failure") { json, object in object.key("message", &json); json.string(message) }
+            enumCase("failure") { json, object in object.field("message", &json); json.string(message) }
         case .alreadyDone(let result, let variables, let reason):
             enumCase("alreadyDone") { json, object in
-                object.key("result", &json); json.value(result)
-                if let variables { object.key("variables", &json); json.dictionary(variables) }
-                object.key("reason", &json); json.string(reason)
+                object.field("result", &json); json.value(result)
+                if let variables { object.field("variables", &json); json.dictionary(variables) }
+                object.field("reason", &json); json.string(reason)
             }
         }
-        if let resultFile { object.key("resultFile", &self); string(resultFile) }
+        if let resultFile { object.field("resultFile", &self); string(resultFile) }
         object.end(&self)
     }
 
     mutating func report(_ report: JobResult) {
         var object = Object(&self)
-        object.key("job", &self); identifier(report.job.rawValue)
-        object.key("name", &self); string(report.name)
-        object.key("owner", &self); string(report.owner)
-        object.key("status", &self); string(report.status.rawValue)
-        object.key("priority", &self); int(report.priority.rawValue)
-        object.key("progress", &self)
+        object.field("job", &self); int(report.job.rawValue)
+        object.field("name", &self); string(report.name)
+        object.field("owner", &self); string(report.owner)
+        object.field("status", &self); string(report.status.rawValue)
+        object.field("priority", &self); int(report.priority.rawValue)
+        object.field("progress", &self)
         var progress = Object(&self)
-        progress.key("done", &self); int(report.progress.done)
-        progress.key("total", &self); int(report.progress.total)
-        progress.key("running", &self); int(report.progress.running)
-        progress.key("failed", &self); int(report.progress.failed)
+        progress.field("done", &self); int(report.progress.done)
+        progress.field("total", &self); int(report.progress.total)
+        progress.field("running", &self); int(report.progress.running)
+        progress.field("failed", &self); int(report.progress.failed)
         progress.end(&self)
-        object.key("tasks", &self)
+        object.field("tasks", &self)
         bytes.append(0x5B)
         for (index, task) in report.tasks.enumerated() {
             if index > 0 { bytes.append(0x2C) }
             var inner = Object(&self)
-            inner.key("name", &self)
-            var name = Object(&self)
-            name.key("task", &self); string(task.name.task)
-            name.key("iteration", &self); int(task.name.iteration)
-            name.key("replication", &self); int(task.name.replication)
-            name.end(&self)
-            inner.key("status", &self); string(task.status.rawValue)
-            inner.key("executions", &self); int(task.executions)
-            if let result = task.result { inner.key("result", &self); value(result) }
-            if let node = task.node { inner.key("node", &self); identifier(node.rawValue) }
-            if let message = task.message { inner.key("message", &self); string(message) }
-            inner.key("alreadyDone", &self); bool(task.alreadyDone)
+            inner.field("name", &self); string(task.name.description)
+            inner.field("status", &self); string(task.status.rawValue)
+            inner.field("executions", &self); int(task.executions)
+            if let result = task.result { inner.field("result", &self); value(result) }
+            if let node = task.node { inner.field("node", &self); int(node.rawValue) }
+            if let message = task.message { inner.field("message", &self); string(message) }
+            inner.field("alreadyDone", &self); bool(task.alreadyDone)
             inner.end(&self)
         }
         bytes.append(0x5D)
-        object.key("logDirectory", &self); string(report.logDirectory)
-        object.end(&self)
-    }
-
-    /// `JobID` and `NodeID` as synthesized: `{"rawValue": n}`.
-    private mutating func identifier<T: BinaryInteger>(_ value: T) {
-        var object = Object(&self)
-        object.key("rawValue", &self); int(value)
+        object.field("logDirectory", &self); string(report.logDirectory)
         object.end(&self)
     }
 }

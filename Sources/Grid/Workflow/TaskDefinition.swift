@@ -232,3 +232,25 @@ extension FlowDecider: Codable {
         }
     }
 }
+
+extension TaskDefinition {
+    /// Decodes a task; every field but `name` and `executable` may be left out for its default (the journal
+    /// writes only what differs from the defaults, which keeps wide workflows small).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            try container.decode(String.self, forKey: .name), try container.decode(Executable.self, forKey: .executable),
+            depends: try container.decodeIfPresent([String].self, forKey: .depends) ?? [],
+            variables: try container.decodeIfPresent([Variable].self, forKey: .variables) ?? [],
+            genericInfo: try container.decodeIfPresent([String: String].self, forKey: .genericInfo) ?? [:],
+            walltime: try container.decodeIfPresent(Duration.self, forKey: .walltime),
+            outputs: try container.decodeIfPresent([String].self, forKey: .outputs) ?? [],
+            selection: try container.decodeIfPresent(Selection.self, forKey: .selection) ?? Selection(),
+            onTaskError: try container.decodeIfPresent(OnTaskError.self, forKey: .onTaskError),
+            maxNumberOfExecution: try container.decodeIfPresent(Int.self, forKey: .maxNumberOfExecution),
+            taskRetryDelay: try container.decodeIfPresent(Duration.self, forKey: .taskRetryDelay),
+            restartTaskOnError: try container.decodeIfPresent(RestartMode.self, forKey: .restartTaskOnError),
+            flow: try container.decodeIfPresent(FlowControl.self, forKey: .flow),
+            block: try container.decodeIfPresent(FlowBlock.self, forKey: .block) ?? .none)
+    }
+}
