@@ -232,5 +232,16 @@ struct RESTAPITests {
         #expect(missing.status == 1 && missing.err.contains("no job 42"))
         #expect(try runTessera(["priority", String(id), "SOMETIMES", "--server", server.url], in: root).status != 0)
         #expect(server.terminate() == 0)
+
+        // A config file: its users file applies (tokens needed), a flag wins over it, unknown settings are refused.
+        try "alice user \(Self.alice)\n".write(toFile: root + "/users", atomically: true, encoding: .utf8)
+        try "users: \(root)/users\nkeepDays: 3\nlisten: 10.0.0.1:1\n".write(toFile: root + "/serve.yaml", atomically: true, encoding: .utf8)
+        let configured = try await ServerProcess.start(data: root + "/data2", arguments: ["--config", root + "/serve.yaml"])
+        #expect(try await configured.call("GET", "/api/v1/jobs").status == 401)
+        #expect(try await configured.call("GET", "/api/v1/jobs", token: Self.alice).status == 200)
+        #expect(configured.terminate() == 0)
+        try "bogus: 1\n".write(toFile: root + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try runTessera(["serve", "--config", root + "/bad.yaml"], in: root)
+        #expect(bad.status != 0 && bad.err.contains("unknown setting(s) bogus"))
     }
 }

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import UnixSignals
+import Yams
 
 /// `tessera serve`: the long-running grid. A journaled grid (every unfinished job of the data directory is
 /// finished first), the REST API and the metrics, as one swift-service-lifecycle group that shuts down
@@ -22,29 +23,92 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The data directory (journal, logs, results).")
-    var data: String = ServeCommand.defaultDataDirectory
+    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel (flags win).")
+    var config: String?
 
-    @Option(help: "Address and port to listen on (port 0 picks a free one).")
-    var listen: String = "127.0.0.1:8080"
+    @Option(name: .customLong("data"), help: "The data directory (journal, logs, results); default $XDG_DATA_HOME/tessera.")
+    var dataFlag: String?
 
-    @Option(help: "The users file: one 'NAME ROLE TOKEN' per line, ROLE user or admin.")
-    var users: String?
+    @Option(name: .customLong("listen"), help: "Address and port to listen on (port 0 picks a free one); default 127.0.0.1:8080.")
+    var listenFlag: String?
 
-    @Option(help: "Local nodes (default: one per core, one core kept for the grid when there are more than 2).")
-    var nodes: Int?
+    @Option(name: .customLong("users"), help: "The users file: one 'NAME ROLE TOKEN' per line, ROLE user or admin.")
+    var usersFlag: String?
 
-    @Option(help: "Seconds an ended job stays in memory (it stays queryable from the journal).")
-    var keepInMemory: Int = 60
+    @Option(name: .customLong("nodes"), help: "Local nodes (default: one per core, one core kept for the grid when there are more than 2).")
+    var nodesFlag: Int?
 
-    @Option(help: "Days an ended job stays in the journal.")
-    var keepDays: Int = 30
+    @Option(name: .customLong("keep-in-memory"), help: "Seconds an ended job stays in memory (then it is read from the journal); default 60.")
+    var keepInMemoryFlag: Int?
 
-    @Option(help: "normal (survives a killed process) or full (also a power loss: an fsync per commit).")
-    var durability: String = "normal"
+    @Option(name: .customLong("keep-days"), help: "Days an ended job stays in the journal; default 30.")
+    var keepDaysFlag: Int?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(name: .customLong("durability"), help: "normal (survives a killed process, the default) or full (also a power loss: an fsync per commit).")
+    var durabilityFlag: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info (the default), notice, warning, error or critical.")
+    var logLevelFlag: String?
+
+    /// The settings from the flags, then the config file, then the defaults.
+    struct Settings {
+        var data = ServeCommand.defaultDataDirectory
+        var listen = "127.0.0.1:8080"
+        var users: String?
+        var nodes: Int?
+        var keepInMemory = 60
+        var keepDays = 30
+        var durability = "normal"
+        var logLevel = "info"
+    }
+
+    func settings() throws -> Settings {
+        var resolved = Settings()
+        if let config {
+            guard let source = try? String(contentsOfFile: config, encoding: .utf8) else { throw ValidationError("cannot read --config \(config)") }
+            let loaded: Any?
+            do {
+                loaded = try Yams.load(yaml: source)
+            } catch {
+                throw ValidationError("\(config): not YAML: \(error)")
+            }
+            guard let values = (loaded ?? [String: Any]()) as? [String: Any] else { throw ValidationError("\(config): expected a mapping of settings") }
+            let known: Set<String> = ["data", "listen", "users", "nodes", "keepInMemory", "keepDays", "durability", "logLevel"]
+            let unknown = Set(values.keys).subtracting(known)
+            guard unknown.isEmpty else {
+                throw ValidationError("\(config): unknown setting(s) \(unknown.sorted().joined(separator: ", ")); known: \(known.sorted().joined(separator: ", "))")
+            }
+            func text(_ key: String) throws -> String? {
+                guard let value = values[key] else { return nil }
+                guard let string = value as? String ?? (value as? CustomStringConvertible)?.description, !(value is [Any]), !(value is [String: Any]) else {
+                    throw ValidationError("\(config): \(key) must be a single value")
+                }
+                return string
+            }
+            func number(_ key: String) throws -> Int? {
+                guard let value = values[key] else { return nil }
+                guard let number = value as? Int else { throw ValidationError("\(config): \(key) must be a whole number") }
+                return number
+            }
+            if let value = try text("data") { resolved.data = value }
+            if let value = try text("listen") { resolved.listen = value }
+            if let value = try text("users") { resolved.users = value }
+            if let value = try number("nodes") { resolved.nodes = value }
+            if let value = try number("keepInMemory") { resolved.keepInMemory = value }
+            if let value = try number("keepDays") { resolved.keepDays = value }
+            if let value = try text("durability") { resolved.durability = value }
+            if let value = try text("logLevel") { resolved.logLevel = value }
+        }
+        if let dataFlag { resolved.data = dataFlag }
+        if let listenFlag { resolved.listen = listenFlag }
+        if let usersFlag { resolved.users = usersFlag }
+        if let nodesFlag { resolved.nodes = nodesFlag }
+        if let keepInMemoryFlag { resolved.keepInMemory = keepInMemoryFlag }
+        if let keepDaysFlag { resolved.keepDays = keepDaysFlag }
+        if let durabilityFlag { resolved.durability = durabilityFlag }
+        if let logLevelFlag { resolved.logLevel = logLevelFlag }
+        return resolved
+    }
 
     static var defaultDataDirectory: String {
         let base = ProcessInfo.processInfo.environment["XDG_DATA_HOME"]
@@ -53,15 +117,16 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        _ = try address()
-        if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1") }
-        guard keepInMemory >= 0, keepDays >= 1 else { throw ValidationError("--keep-in-memory must be ≥ 0 and --keep-days ≥ 1") }
-        guard Journal.Durability(rawValue: durability) != nil else { throw ValidationError("--durability is normal or full") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        let settings = try settings()
+        _ = try address(settings.listen)
+        if let nodes = settings.nodes, nodes < 1 { throw ValidationError("nodes must be at least 1") }
+        guard settings.keepInMemory >= 0, settings.keepDays >= 1 else { throw ValidationError("keep-in-memory must be ≥ 0 and keep-days ≥ 1") }
+        guard Journal.Durability(rawValue: settings.durability) != nil else { throw ValidationError("durability is normal or full") }
+        guard Logger.Level(rawValue: settings.logLevel) != nil else { throw ValidationError("unknown log level '\(settings.logLevel)'") }
     }
 
     /// The host and port of `--listen`.
-    func address() throws -> (host: String, port: Int) {
+    func address(_ listen: String) throws -> (host: String, port: Int) {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             throw ValidationError("--listen expects HOST:PORT, got '\(listen)'")
         }
@@ -72,9 +137,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let resolved = try settings()
+        let (data, users, nodes, keepInMemory, keepDays, durability) = (
+            resolved.data, resolved.users, resolved.nodes, resolved.keepInMemory, resolved.keepDays, resolved.durability)
         var logger = Logger(label: "tessera.serve")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let (host, port) = try address()
+        logger.logLevel = Logger.Level(rawValue: resolved.logLevel) ?? .info
+        let (host, port) = try address(resolved.listen)
         let userList: Users?
         if let users {
             do {
