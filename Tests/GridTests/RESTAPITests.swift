@@ -186,6 +186,8 @@ struct RESTAPITests {
         #expect(try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/nope", token: Self.alice).status == 404)
         #expect(try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/a%23x", token: Self.alice).status == 404)
         #expect(try await server.object("PATCH", "/api/v1/jobs", token: Self.alice).status == 405)
+        let (noRoute, noRouteBody) = try await server.object("GET", "/api/v2/nothing", token: Self.alice)
+        #expect(noRoute == 404 && noRouteBody["code"] as? String == "not_found")
         #expect(try await server.object("GET", "/api/v1/jobs?limit=0", token: Self.alice).status == 400)
         #expect(try await server.object("GET", "/api/v1/jobs?state=bogus", token: Self.alice).status == 400)
         let (_, after) = try await server.object("GET", "/api/v1/jobs", token: Self.root)

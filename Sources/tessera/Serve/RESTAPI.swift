@@ -330,7 +330,8 @@ struct RESTAPI: Sendable {
     }
 }
 
-/// A method a path does not declare gets 405 with the `Allow` header (RFC 9110), not the router's 404.
+/// A method a path does not declare gets 405 with the `Allow` header (RFC 9110), and a path no route has a
+/// JSON 404, instead of the router's empty 404.
 struct MethodNotAllowedMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     /// Each route's path pattern (`:name` segments match anything) and its methods.
@@ -348,7 +349,8 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             allowed.formUnion(route.methods)
         }
         if allowed.contains(.get) { allowed.insert(.head) }
-        guard allowed.isEmpty || allowed.contains(request.method) else {
+        guard !allowed.isEmpty else { throw APIError.notFound("no route \(request.uri.path); see /openapi.yaml") }
+        guard allowed.contains(request.method) else {
             let list = allowed.map(\.rawValue).sorted().joined(separator: ", ")
             throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.uri.path) allows \(list)", allow: list)
         }
