@@ -214,25 +214,25 @@ struct RESTAPITests {
 
     @Test func withoutAUsersFile_onlyLoopback_andTheCLIClientWorks() async throws {
         let root = try makeTemporaryDirectory("rest-cli")
-        let refused = try runTessera(["serve", "--data", root + "/d", "--listen", "0.0.0.0:0"], in: root)
+        let refused = try await runTessera(["serve", "--data", root + "/d", "--listen", "0.0.0.0:0"], in: root)
         #expect(refused.status == 2 && refused.err.contains("loopback"))
         let server = try await ServerProcess.start(data: root + "/data")
         let workflow = root + "/wf.yaml"
         try "name: cli\nvariables:\n  WHO: nobody\ntasks:\n  a:\n    command: [echo, \"${WHO}\"]\n".write(toFile: workflow, atomically: true, encoding: .utf8)
-        let submitted = try runTessera(["submit", workflow, "--var", "WHO=you", "--wait", "--json", "--server", server.url], in: root)
+        let submitted = try await runTessera(["submit", workflow, "--var", "WHO=you", "--wait", "--json", "--server", server.url], in: root)
         #expect(submitted.status == 0, "\(submitted.err)")
         let job = try JSONSerialization.jsonObject(with: Data(submitted.out.utf8)) as? [String: Any]
         #expect(job?["state"] as? String == "FINISHED")
         let id = try #require(job?["id"] as? Int)
-        let shown = try runTessera(["job", String(id), "--json", "--server", server.url], in: root)
+        let shown = try await runTessera(["job", String(id), "--json", "--server", server.url], in: root)
         let detail = try JSONSerialization.jsonObject(with: Data(shown.out.utf8)) as? [String: Any]
         #expect(detail?["id"] as? Int == id && detail?["state"] as? String == "FINISHED" && (detail?["tasks"] as? [Any])?.count == 1)
-        #expect(try runTessera(["logs", String(id), "a", "--server", server.url], in: root).out == "you\n")
-        #expect(try runTessera(["jobs", "--server", server.url], in: root).out.contains("cli"))
-        #expect(try runTessera(["nodes", "--server", server.url], in: root).out.contains("node-1"))
-        let missing = try runTessera(["kill", "42", "--server", server.url], in: root)
+        #expect(try await runTessera(["logs", String(id), "a", "--server", server.url], in: root).out == "you\n")
+        #expect(try await runTessera(["jobs", "--server", server.url], in: root).out.contains("cli"))
+        #expect(try await runTessera(["nodes", "--server", server.url], in: root).out.contains("node-1"))
+        let missing = try await runTessera(["kill", "42", "--server", server.url], in: root)
         #expect(missing.status == 1 && missing.err.contains("no job 42"))
-        #expect(try runTessera(["priority", String(id), "SOMETIMES", "--server", server.url], in: root).status != 0)
+        #expect(try await runTessera(["priority", String(id), "SOMETIMES", "--server", server.url], in: root).status != 0)
         #expect(server.terminate() == 0)
 
         // A config file: its users file applies (tokens needed), a flag wins over it, unknown settings are refused.
@@ -243,7 +243,7 @@ struct RESTAPITests {
         #expect(try await configured.call("GET", "/api/v1/jobs", token: Self.alice).status == 200)
         #expect(configured.terminate() == 0)
         try "bogus: 1\n".write(toFile: root + "/bad.yaml", atomically: true, encoding: .utf8)
-        let bad = try runTessera(["serve", "--config", root + "/bad.yaml"], in: root)
+        let bad = try await runTessera(["serve", "--config", root + "/bad.yaml"], in: root)
         #expect(bad.status != 0 && bad.err.contains("unknown setting(s) bogus"))
     }
 }

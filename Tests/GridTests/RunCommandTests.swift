@@ -19,10 +19,10 @@ struct RunCommandTests {
         var tasks: [Task]
     }
 
-    @Test func runsTheExample_asJSON_thenHealsOnTheSecondRun() throws {
+    @Test func runsTheExample_asJSON_thenHealsOnTheSecondRun() async throws {
         let directory = try makeTemporaryDirectory("cli")
         let arguments = ["run", Self.example, "--var", "TILES=3", "--json", "--nodes", "2"]
-        let first = try runTessera(arguments, in: directory)
+        let first = try await runTessera(arguments, in: directory)
         #expect(first.status == 0, "stderr: \(first.err)")
         let report = try JSONDecoder().decode(Report.self, from: Data(first.out.utf8))
         #expect(report.state == "FINISHED")
@@ -30,24 +30,24 @@ struct RunCommandTests {
         #expect(report.tasks.allSatisfy { !$0.alreadyDone })
         #expect(report.tasks.first { $0.name == "archive" }?.state == "SKIPPED")
 
-        let second = try runTessera(arguments, in: directory)
+        let second = try await runTessera(arguments, in: directory)
         #expect(second.status == 0, "stderr: \(second.err)")
         let again = try JSONDecoder().decode(Report.self, from: Data(second.out.utf8))
         let tiles = again.tasks.filter { $0.name.hasPrefix("tile") }
         #expect(tiles.count == 3 && tiles.allSatisfy { $0.alreadyDone }, "the tiles are already done")
     }
 
-    @Test func badInput_exits2ForAWorkflow_and64ForArguments() throws {
+    @Test func badInput_exits2ForAWorkflow_and64ForArguments() async throws {
         let directory = try makeTemporaryDirectory("cli-bad")
         try "name: x\ntasks:\n  a:\n    depends: [b]\n    command: []\n".write(toFile: directory + "/bad.yaml", atomically: true, encoding: .utf8)
-        let bad = try runTessera(["run", "bad.yaml"], in: directory)
+        let bad = try await runTessera(["run", "bad.yaml"], in: directory)
         #expect(bad.status == 2)
         #expect(bad.err.contains("bad.yaml:1:1: the workflow's name `x` is too short"))
         #expect(bad.err.contains("bad.yaml:4:15: task `a` depends on `b`, which is not a task"))
         #expect(bad.err.contains("bad.yaml:5:5: task `a` has a command with no program"))
-        let missing = try runTessera(["run", "missing.yaml"], in: directory)
+        let missing = try await runTessera(["run", "missing.yaml"], in: directory)
         #expect(missing.status == 2)
-        let usage = try runTessera(["run", Self.example, "--var", "TILES"], in: directory)
+        let usage = try await runTessera(["run", Self.example, "--var", "TILES"], in: directory)
         #expect(usage.status == 64)
         #expect(usage.err.contains("--var expects NAME=VALUE, got 'TILES'"))
     }

@@ -15,10 +15,12 @@ public struct MissingExecutable: Error, CustomStringConvertible {
 }
 
 /// Runs `tessera` with `arguments` in `directory`; returns the exit status, stdout and stderr (through files, so
-/// that no pipe can fill up and block the child).
+/// that no pipe can fill up and block the child). It awaits the child's end without holding a thread: tests run
+/// side by side on Swift's cooperative pool (as many threads as cores), and a test blocked in `waitUntilExit`
+/// would starve the others.
 ///
 /// - Throws: `MissingExecutable`, or the errors of starting the process and reading its output.
-public func runTessera(_ arguments: [String], in directory: String) throws -> (status: Int32, out: String, err: String) {
+public func runTessera(_ arguments: [String], in directory: String) async throws -> (status: Int32, out: String, err: String) {
     guard let binary = tesseraBinary else { throw MissingExecutable() }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
@@ -33,8 +35,15 @@ public func runTessera(_ arguments: [String], in directory: String) throws -> (s
     }
     process.standardOutput = out
     process.standardError = err
-    try process.run()
-    process.waitUntilExit()
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        process.terminationHandler = { _ in continuation.resume() }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
+        }
+    }
     try out.close()
     try err.close()
     return (process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8),
