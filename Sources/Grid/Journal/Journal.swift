@@ -441,7 +441,6 @@ public final class Journal: Sendable {
     // MARK: - Encoding
 
     private enum Kind: Int {
-        case started = 1
         case finished = 2
         case tick = 3
         case action = 4
@@ -478,8 +477,6 @@ public final class Journal: Sendable {
     private func encode(_ record: JournalRecord, files: inout [(path: String, data: Data)]) throws(GridError) -> PendingRecord {
         do {
             switch record {
-            case .started(let job, let index, let attempt, let node, let at):
-                return PendingRecord(job: Int64(job.rawValue), kind: .started, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds)
             case .finished(let job, let index, let attempt, let node, .success(.null, nil), let at):
                 return PendingRecord(job: Int64(job.rawValue), kind: .finishedNull, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds)
             case .finished(let job, let index, let attempt, let node, let outcome, let at):
@@ -511,8 +508,6 @@ public final class Journal: Sendable {
         let at = Duration.nanoseconds(row["at"] as Int64)
         let payload: Data? = row["payload"]
         switch Kind(rawValue: row["kind"]) {
-        case .started:
-            return .started(job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]), at: at)
         case .finished:
             guard let payload else { throw GridError.journal("a finished record of job \(job) has no outcome") }
             let stored = try decoder.decode(Outcome.self, from: payload)

@@ -2,8 +2,6 @@
 /// fresh ``JobCore`` built from its workflow rebuilds exactly the state it had (the core is a pure value:
 /// the same inputs at the same times give the same state).
 public enum JournalRecord: Sendable, Hashable {
-    /// Execution `attempt` of instance `index` started on `node`.
-    case started(job: JobID, index: Int, attempt: Int, node: NodeID, at: Duration)
     /// Execution `attempt` of instance `index` ended on `node`.
     case finished(job: JobID, index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, at: Duration)
     /// The job's timers were due (retry delays, START_AT).
@@ -14,14 +12,14 @@ public enum JournalRecord: Sendable, Hashable {
     /// The job it is about.
     public var job: JobID {
         switch self {
-        case .started(let job, _, _, _, _), .finished(let job, _, _, _, _, _), .tick(let job, _), .action(let job, _, _): job
+        case .finished(let job, _, _, _, _, _), .tick(let job, _), .action(let job, _, _): job
         }
     }
 
     /// When it happened, in grid time.
     public var at: Duration {
         switch self {
-        case .started(_, _, _, _, let at), .finished(_, _, _, _, _, let at), .tick(_, let at), .action(_, _, let at): at
+        case .finished(_, _, _, _, _, let at), .tick(_, let at), .action(_, _, let at): at
         }
     }
 }
@@ -30,13 +28,10 @@ extension JobCore {
     /// Applies a journaled record while rebuilding the job after a restart; the effects are not performed (they
     /// happened before the restart).
     ///
-    /// A started or finished record first hands the instance to its node again as the dispatch did (the journal
-    /// does not keep dispatches: one that never started is simply dispatched again).
+    /// A finished record first hands the instance to its node again as the dispatch did (the journal keeps
+    /// neither dispatches nor starts: what had not finished is simply dispatched again).
     public mutating func replay(_ record: JournalRecord) {
         switch record {
-        case .started(_, let index, let attempt, let node, let at):
-            guard redispatch(index, attempt: attempt, node: node) else { return }
-            _ = onStarted(index, attempt: attempt, node: node, now: at)
         case .finished(_, let index, let attempt, let node, let outcome, let at):
             guard redispatch(index, attempt: attempt, node: node) else { return }
             _ = onFinished(index, attempt: attempt, node: node, outcome: outcome, now: at)
