@@ -128,7 +128,10 @@ import Testing
         // Busy without ever suspending: the node loops keep both pinned workers, so only a pump that
         // runs elsewhere can report the starts.
         grid.functions.register("spin") { (_: inout TaskContext) in
-            let deadline = ContinuousClock.now + .seconds(30)
+            // A safety net, not a wait: the test releases the spin as soon as both starts are seen. It is long
+            // because, with the suite's other processes pinned to the same 2 cores, the starts have taken up
+            // to 30 s to be seen on a loaded machine.
+            let deadline = ContinuousClock.now + .seconds(50)
             while !release.load(ordering: .acquiring) && ContinuousClock.now < deadline {}
             return .bool(release.load(ordering: .acquiring))
         }
