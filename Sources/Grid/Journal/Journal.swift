@@ -359,7 +359,7 @@ public final class Journal: Sendable {
                 lastTime = max(lastTime, record.at)
                 jobs[job]?.records.append(record)
             }
-            let locked = try Int.fetchAll(db, sql: "SELECT node FROM node_lock").map(NodeID.init)
+            let locked = try Int.fetchAll(db, sql: "SELECT node FROM node_lock").map { NodeID($0) }
             return Recovery(
                 jobs: order.compactMap { jobs[$0].map { ($0.submission, $0.records) } }, lastTime: lastTime,
                 lastJob: UInt64(max(0, lastJob)), lockedNodes: Set(locked))

@@ -1,20 +1,26 @@
 /// A job's identifier; higher means submitted later.
-public struct JobID: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+/// It encodes as its plain number (through `RawRepresentable`'s `Codable`).
+public struct JobID: Hashable, Sendable, Comparable, Codable, RawRepresentable, CustomStringConvertible {
     /// The number, unique within a grid.
     public let rawValue: UInt64
     /// Wraps a number.
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    /// Wraps a number.
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (lhs: JobID, rhs: JobID) -> Bool { lhs.rawValue < rhs.rawValue }
     /// The number as text, such as `42`.
     public var description: String { String(rawValue) }
 }
 
 /// A node's identifier inside a grid.
-public struct NodeID: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+/// It encodes as its plain number (through `RawRepresentable`'s `Codable`).
+public struct NodeID: Hashable, Sendable, Comparable, Codable, RawRepresentable, CustomStringConvertible {
     /// The number, unique within a grid.
     public let rawValue: Int
     /// Wraps a number.
     public init(_ rawValue: Int) { self.rawValue = rawValue }
+    /// Wraps a number.
+    public init(rawValue: Int) { self.rawValue = rawValue }
     public static func < (lhs: NodeID, rhs: NodeID) -> Bool { lhs.rawValue < rhs.rawValue }
     /// `node-3`.
     public var description: String { "node-\(rawValue)" }
@@ -71,29 +77,7 @@ public struct TaskInstanceName: Hashable, Sendable, Comparable, Codable, CustomS
     }
 }
 
-// Identifiers encode as their plain value (`42`, `3`, `"tile#1*2"`): compact in the journal and in JSON.
-extension JobID {
-    public init(from decoder: any Decoder) throws {
-        self.init(try decoder.singleValueContainer().decode(UInt64.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
-
-extension NodeID {
-    public init(from decoder: any Decoder) throws {
-        self.init(try decoder.singleValueContainer().decode(Int.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
-
+/// A task instance name encodes as its text (`"tile#1*2"`): compact in the journal and in JSON.
 extension TaskInstanceName {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

@@ -38,26 +38,26 @@ struct RESTAPI: Sendable {
         route(.get, "jobs") { request, _ in try await listJobs(request) }
         route(.post, "jobs") { request, context in try await submit(request, context) }
         route(.get, "jobs/:id") { request, context in
-            let (_, report) = try await ownedJob(request, context)
+            let report = try await jobReport(ownedJob(request, context))
             return try json(JobView(report))
         }
         route(.delete, "jobs/:id") { request, context in
-            let (job, _) = try await ownedJob(request, context)
+            let job = try await ownedJob(request, context)
             try await run { try await job.remove() }
             return Response(status: .noContent)
         }
         route(.get, "jobs/:id/result") { request, context in
-            let (_, report) = try await ownedJob(request, context)
+            let report = try await jobReport(ownedJob(request, context))
             var results: [String: Value] = [:]
             for task in report.tasks { if let result = task.result { results[task.name.description] = result } }
             return try json(ResultView(id: report.job.rawValue, state: report.status.rawValue, results: results))
         }
         route(.get, "jobs/:id/tasks") { request, context in
-            let (_, report) = try await ownedJob(request, context)
+            let report = try await jobReport(ownedJob(request, context))
             return try json(report.tasks.map { TaskView($0, withResult: false) })
         }
         route(.get, "jobs/:id/tasks/:task") { request, context in
-            let (_, report) = try await ownedJob(request, context)
+            let report = try await jobReport(ownedJob(request, context))
             let name = try taskName(context)
             guard let task = report.tasks.first(where: { $0.name == name }) else {
                 throw APIError(.taskNotFound(report.job, name.description))
@@ -65,14 +65,16 @@ struct RESTAPI: Sendable {
             return try json(TaskView(task, withResult: true))
         }
         route(.get, "jobs/:id/tasks/:task/logs") { request, context in
-            let (job, report) = try await ownedJob(request, context)
+            let job = try await ownedJob(request, context)
+            let report = try await jobReport(job)
             let name = try taskName(context)
             guard report.tasks.contains(where: { $0.name == name }) else { throw APIError(.taskNotFound(report.job, name.description)) }
             if request.uri.queryParameters.get("follow") == "true" { return follow(job, task: name) }
             return text(try runNow { try job.logs(task: name.description) })
         }
         route(.get, "jobs/:id/logs") { request, context in
-            let (job, report) = try await ownedJob(request, context)
+            let job = try await ownedJob(request, context)
+            let report = try await jobReport(job)
             var all = ""
             for task in report.tasks {
                 let logs = (try? job.logs(task: task.name.description)) ?? ""
@@ -82,20 +84,20 @@ struct RESTAPI: Sendable {
         }
         for (path, action) in [("kill", JobAction.kill), ("pause", .pause), ("resume", .resume)] {
             route(.put, "jobs/:id/\(path)") { request, context in
-                let (job, _) = try await ownedJob(request, context)
+                let job = try await ownedJob(request, context)
                 try await run { try await job.act(action) }
-                return try json(JobView(try await run { try await job.report() }, withTasks: false))
+                return try json(JobView(try await jobReport(job), withTasks: false))
             }
         }
         route(.put, "jobs/:id/priority") { request, context in
             let user = try authenticate(request)
-            let (job, _) = try await ownedJob(request, context)
+            let job = try await ownedJob(request, context)
             let body = try await decode(PriorityBody.self, from: request, context, allowed: ["priority"])
             guard let priority = JobPriority(name: body.priority) else {
                 throw APIError.badRequest("unknown priority '\(body.priority)': IDLE, LOWEST, LOW, NORMAL, HIGH or HIGHEST")
             }
             try await run { try await job.setPriority(priority, admin: user.admin) }
-            return try json(JobView(try await run { try await job.report() }, withTasks: false))
+            return try json(JobView(try await jobReport(job), withTasks: false))
         }
         let taskActions: [(String, @Sendable (TaskInstanceName) -> JobAction)] = [
             ("kill", { .killTask($0) }), ("restart", { .restartTask($0) }),
@@ -103,10 +105,10 @@ struct RESTAPI: Sendable {
         ]
         for (path, action) in taskActions {
             route(.put, "jobs/:id/tasks/:task/\(path)") { request, context in
-                let (job, _) = try await ownedJob(request, context)
+                let job = try await ownedJob(request, context)
                 let name = try taskName(context)
                 try await run { try await job.act(action(name)) }
-                let report = try await run { try await job.report() }
+                let report = try await jobReport(job)
                 guard let task = report.tasks.first(where: { $0.name == name }) else { throw APIError(.taskNotFound(job.id, name.description)) }
                 return try json(TaskView(task, withResult: false))
             }
@@ -257,8 +259,9 @@ struct RESTAPI: Sendable {
         return user
     }
 
-    /// The job named by the path, if the user may see it (another user's job is not found).
-    private func ownedJob(_ request: Request, _ context: BasicRequestContext) async throws -> (JobHandle, JobResult) {
+    /// The job named by the path, if the user may see it (another user's job is not found). Routes that need its
+    /// report ask for it (``jobReport(_:)``): building one costs a row per task.
+    private func ownedJob(_ request: Request, _ context: BasicRequestContext) async throws -> JobHandle {
         let user = try authenticate(request)
         guard let text = context.parameters.get("id"), let number = UInt64(text) else {
             throw APIError.badRequest("a job id is a number, got '\(context.parameters.get("id") ?? "")'")
@@ -266,7 +269,11 @@ struct RESTAPI: Sendable {
         let job = grid.job(JobID(number))
         let owner = try await run { try await grid.owner(of: job.id) }
         guard user.admin || owner == user.name else { throw APIError(.jobNotFound(job.id)) }
-        return (job, try await run { try await job.report() })
+        return job
+    }
+
+    private func jobReport(_ job: JobHandle) async throws -> JobResult {
+        try await run { try await job.report() }
     }
 
     private func taskName(_ context: BasicRequestContext) throws -> TaskInstanceName {
