@@ -82,7 +82,10 @@ let package = Package(
             name: "Grid",
             dependencies: [
                 "Actors",
+                "Cluster",
                 "CShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -179,3 +179,73 @@ int tessera_wait_file(const char *directory, const char *name, int timeout_ms) {
     close(fd);
     return found;
 }
+
+// MARK: - The reaper: kills the process groups of running tasks when this process dies, even by SIGKILL.
+
+#include <sys/types.h>
+
+static int reaper_fd = -1;
+#define TESSERA_REAPER_GROUPS 65536
+static int reaper_groups[TESSERA_REAPER_GROUPS];
+
+int tessera_start_reaper(void) {
+    if (reaper_fd >= 0) return 0;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return -saved;
+    }
+    if (pid == 0) {
+        // The reaper (async-signal-safe calls only: the parent has threads). It keeps no other descriptor, so a
+        // socket of the parent closes when the parent dies, and it outlives terminal signals.
+        struct sigaction ignore;
+        memset(&ignore, 0, sizeof ignore);
+        ignore.sa_handler = SIG_IGN;
+        sigaction(SIGINT, &ignore, NULL);
+        sigaction(SIGTERM, &ignore, NULL);
+        sigaction(SIGHUP, &ignore, NULL);
+        sigaction(SIGPIPE, &ignore, NULL);
+        int in = fds[0];
+        for (int fd = 0; fd < 65536; fd++) {
+            if (fd != in) close(fd);
+        }
+        int count = 0;
+        for (;;) {
+            int value = 0;
+            ssize_t n = read(in, &value, sizeof value);
+            if (n == (ssize_t)sizeof value) {
+                if (value > 0 && count < TESSERA_REAPER_GROUPS) {
+                    reaper_groups[count++] = value;
+                } else if (value < 0) {
+                    for (int i = 0; i < count; i++) {
+                        if (reaper_groups[i] == -value) {
+                            reaper_groups[i] = reaper_groups[--count];
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            break;  // end of file: the parent is gone
+        }
+        for (int i = 0; i < count; i++) kill(-(pid_t)reaper_groups[i], SIGKILL);
+        _exit(0);
+    }
+    close(fds[0]);
+    reaper_fd = fds[1];
+    return (int)pid;
+}
+
+void tessera_reaper_track(int pgid, int tracked) {
+    if (reaper_fd < 0 || pgid <= 0) return;
+    int value = tracked ? pgid : -pgid;
+    ssize_t n;
+    do {
+        n = write(reaper_fd, &value, sizeof value);
+    } while (n < 0 && errno == EINTR);
+}

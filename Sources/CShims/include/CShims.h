@@ -81,4 +81,12 @@ int tessera_wait_file(const char *directory, const char *name, int timeout_ms);
 void tessera_rice_classify(const float *const *planes, int dates, long start, long count, const float *rules,
                            unsigned char *out);
 
+
+/// Starts the reaper: a child process that kills the process groups registered with `tessera_reaper_track` once
+/// this process dies (even by SIGKILL). Returns its pid, 0 when already started, or -errno.
+int tessera_start_reaper(void);
+
+/// Registers (`tracked` 1) or forgets (0) a task's process group with the reaper; nothing without a reaper.
+void tessera_reaper_track(int pgid, int tracked);
+
 #endif

@@ -25,6 +25,7 @@ extension ClusterMember {
         let port = udp.localAddress?.port ?? Int(configuration.bind.port)
         let active = ConnectionCount()
         let transport = configuration.transport
+        let links = configuration.links
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -32,11 +33,15 @@ extension ClusterMember {
                     guard active.enter(limit: transport.maxConcurrentSyncs) else {
                         throw TooManyConnections()
                     }
-                    channel.closeFuture.whenComplete { _ in active.leave() }
+                    let slot = ConnectionSlot(active)
+                    channel.closeFuture.whenComplete { _ in slot.release() }
+                    let idle = IdleStateHandler(readTimeout: TimeAmount.nanoseconds(transport.idleTimeout.nanoseconds))
+                    let sync = SyncServerInbound(sink: sink)
                     try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(readTimeout: TimeAmount.nanoseconds(transport.idleTimeout.nanoseconds)),
+                        idle,
                         ByteToMessageHandler(LengthPrefixedFrameDecoder(maximum: PacketCodec.maxFrameBytes)),
-                        SyncServerInbound(sink: sink),
+                        StreamDemux(links: links, slot: slot, idle: idle, sync: sync),
+                        sync,
                     ])
                 }
             }
@@ -113,6 +118,60 @@ final class ConnectionCount: Sendable {
     }
 }
 
+/// A state exchange's place in the connection limit, given back once (at close, or when the connection
+/// becomes a link, which the limit does not count).
+final class ConnectionSlot: Sendable {
+    private let count: ConnectionCount
+    private let held = Atomic<Bool>(true)
+
+    init(_ count: ConnectionCount) {
+        self.count = count
+    }
+
+    func release() {
+        if held.exchange(false, ordering: .relaxed) { count.leave() }
+    }
+}
+
+/// Looks at a connection's first frame: a link hello hands the connection to the member's ``LinkAcceptor``
+/// (without the state exchange's idle timeout); anything else goes on to the state exchange.
+final class StreamDemux: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let links: LinkAcceptor?
+    let slot: ConnectionSlot
+    let idle: IdleStateHandler
+    let sync: SyncServerInbound
+
+    init(links: LinkAcceptor?, slot: ConnectionSlot, idle: IdleStateHandler, sync: SyncServerInbound) {
+        self.links = links
+        self.slot = slot
+        self.idle = idle
+        self.sync = sync
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard let links, frame.getInteger(at: frame.readerIndex, as: UInt16.self) == LinkHandshake.magic else {
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        let pipeline = context.pipeline.syncOperations
+        do {
+            pipeline.removeHandler(idle, promise: nil)
+            pipeline.removeHandler(sync, promise: nil)
+            pipeline.removeHandler(context: context, promise: nil)
+            let channel = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: context.channel)
+            slot.release()
+            links.accept(first: frame, channel: channel)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+}
+
 /// Hands every received datagram to the member's input stream.
 final class DatagramInbound: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
@@ -130,7 +189,7 @@ final class DatagramInbound: ChannelInboundHandler {
 }
 
 /// Serves one state exchange: the request frame goes to the member, which writes the reply and closes.
-final class SyncServerInbound: ChannelInboundHandler {
+final class SyncServerInbound: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     let sink: AsyncStream<ClusterMember.Input>.Continuation

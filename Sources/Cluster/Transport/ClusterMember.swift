@@ -28,6 +28,8 @@ public final class ClusterMember: Service, Sendable {
         public var transport: TransportSettings
         /// The seed of the core's random choices (log it: it replays the member's decisions).
         public var seed: UInt64
+        /// Accepts links (remote calls) on the cluster port; `nil` refuses them.
+        public var links: LinkAcceptor?
 
         /// A configuration with the default protocol and transport settings.
         public init(id: NodeID, bind: MemberAddress, seeds: [MemberAddress], clusterID: UInt64, keyRing: KeyRing,

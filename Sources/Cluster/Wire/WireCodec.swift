@@ -24,6 +24,15 @@ public struct WireWriter: Sendable {
         bytes.append(contentsOf: other)
     }
 
+    /// Appends text: its UTF-8 length (32 bits) and bytes.
+    public mutating func write(string: String) {
+        var text = string
+        text.withUTF8 { utf8 in
+            write(UInt32(truncatingIfNeeded: utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
     /// Appends a node id.
     public mutating func write(_ id: NodeID) {
         write(id.high)
@@ -107,6 +116,24 @@ public struct WireReader: ~Copyable {
         try need(count)
         defer { offset += count }
         return Array(base[offset..<offset + count])
+    }
+
+    /// Reads text written by `write(string:)` (invalid UTF-8 is repaired, never trusted).
+    public mutating func readString() throws(WireError) -> String {
+        let count = Int(try read(UInt32.self))
+        try need(count)
+        defer { offset += count }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: base[offset..<offset + count]), as: UTF8.self)
+    }
+
+    /// Reads an element count, refusing one that the bytes left cannot hold (each element takes at least
+    /// `minimumBytes`).
+    public mutating func readCount(_ field: String, minimumBytes: Int = 1) throws(WireError) -> Int {
+        let count = Int(try read(UInt32.self))
+        guard count <= remaining / max(1, minimumBytes) else {
+            throw .countTooLarge(field: field, count: count, remaining: remaining)
+        }
+        return count
     }
 
     /// Reads a node id.

@@ -122,18 +122,36 @@ extension JobCore {
     public mutating func onNodeLost(_ node: NodeID, now: Duration) -> [Effect] {
         var effects: [Effect] = []
         for index in instances.indices where instances[index].dispatched && instances[index].node == node {
-            instances[index].dispatched = false
-            instances[index].failureRunsLeft -= 1
-            instances[index].message = "\(node) was lost"
-            if instances[index].failureRunsLeft > 0 {
-                setStatus(index, .waitingOnFailure, now: now, &effects)
-                instances[index].excludedNodes.insert(node)
-                makeEligible(index, now: now, &effects)
+            if instances[index].status == .pending {
+                effects += undispatch(index, attempt: instances[index].executions)
             } else {
-                setStatus(index, .failed, now: now, &effects)
-                end(as: .failed, now: now, &effects)
-                break
+                effects += onExecutionLost(index, attempt: instances[index].executions, node: node, now: now)
             }
+            if !status.isAlive { break }
+        }
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
+    /// Execution `attempt` of instance `index` was running on `node`, which is gone (ProActive's node-failure
+    /// rule): it runs again on another node while `numberOfExecutionOnFailure` allows (the instance shows
+    /// WAITING_ON_FAILURE meanwhile), else the task is FAILED and so is the job. A late report from the lost
+    /// execution changes nothing (its attempt is over).
+    public mutating func onExecutionLost(_ index: Int, attempt: Int, node: NodeID, now: Duration) -> [Effect] {
+        guard instances.indices.contains(index), instances[index].dispatched, instances[index].executions == attempt,
+            status.isAlive
+        else { return [] }
+        var effects: [Effect] = []
+        instances[index].dispatched = false
+        instances[index].failureRunsLeft -= 1
+        instances[index].message = "\(node) was lost"
+        if instances[index].failureRunsLeft > 0 {
+            setStatus(index, .waitingOnFailure, now: now, &effects)
+            instances[index].excludedNodes.insert(node)
+            makeEligible(index, now: now, &effects)
+        } else {
+            setStatus(index, .failed, now: now, &effects)
+            end(as: .failed, now: now, &effects)
         }
         refreshStatus(now: now, &effects)
         return effects

@@ -42,6 +42,8 @@ public struct ResourceLedger: Sendable {
         public var capacity: Int
         /// Tasks it holds now.
         public var assigned: Int
+        /// The host it runs on: the grid's host name for local nodes, the agent's cluster address for others.
+        public var host: String = ""
     }
 
     /// Every node, by identifier.
@@ -111,6 +113,11 @@ public struct ResourceLedger: Sendable {
         entry.assigned += 1
         if entry.state == .free { entry.state = .busy }
         entries[node] = entry
+    }
+
+    /// Forgets what a node held (it was lost; its executions are queued again elsewhere).
+    public mutating func clearAssigned(_ node: NodeID) {
+        entries[node]?.assigned = 0
     }
 
     /// Counts a task off `node`; a node that holds nothing becomes FREE (or leaves, when TO_BE_REMOVED).

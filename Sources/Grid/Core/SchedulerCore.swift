@@ -62,6 +62,9 @@ public struct SchedulerCore: Sendable {
     /// Every job in memory.
     public var jobs: [JobCore] { jobList }
 
+    /// The jobs still alive, in policy order.
+    public var aliveJobs: [JobID] { order }
+
     /// Places ready tasks on nodes with room, in policy order, and returns the assignments per node.
     ///
     /// A task that no node accepts right now stays at the head of its job's queue; the tasks behind it

@@ -13,6 +13,18 @@ enum ProcessExit: Sendable, Equatable {
     case spawnFailed(Int32)
 }
 
+/// The guard against orphaned tasks: once started, a helper process kills the process groups of the tasks
+/// still running when this process dies, even by SIGKILL (a killed server or agent leaves nothing running
+/// that the grid will run again elsewhere). `tessera serve` and `tessera agent` start it.
+public enum ProcessReaper {
+    /// Starts the helper (idempotent); returns its pid, or `nil` when it could not start.
+    @discardableResult
+    public static func start() -> Int32? {
+        let pid = tessera_start_reaper()
+        return pid >= 0 ? pid : nil
+    }
+}
+
 /// Starts subprocesses in their own process group and waits for them without blocking a pool thread.
 enum ProcessLauncher {
     /// Runs `argv` to its end, or until `walltime` passes on `clock` (then kills its process group).
@@ -25,6 +37,8 @@ enum ProcessLauncher {
     ) async -> ProcessExit {
         let pid = spawn(argv, environment: environment, workingDirectory: workingDirectory, stdout: stdout, stderr: stderr)
         guard pid > 0 else { return .spawnFailed(-pid) }
+        tessera_reaper_track(pid, 1)
+        defer { tessera_reaper_track(pid, 0) }
         started(pid)
         let timedOut = Atomic<Bool>(false)
         var watchdog: Task<Void, Never>?

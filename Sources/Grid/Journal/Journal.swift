@@ -446,6 +446,8 @@ public final class Journal: Sendable {
         case action = 4
         /// Finished with a null result and unchanged variables (most tasks): no payload to write or parse.
         case finishedNull = 5
+        /// The execution's node was lost (a remote host died).
+        case lost = 6
     }
 
     /// A finished record's payload: the outcome, with a large result moved to a file.
@@ -491,6 +493,8 @@ public final class Journal: Sendable {
                     payload: json.bytes)
             case .tick(let job, let at):
                 return PendingRecord(job: Int64(job.rawValue), kind: .tick, task: -1, attempt: 0, node: 0, at: at.nanoseconds)
+            case .lost(let job, let index, let attempt, let node, let at):
+                return PendingRecord(job: Int64(job.rawValue), kind: .lost, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds)
             case .action(let job, let action, let at):
                 return PendingRecord(
                     job: Int64(job.rawValue), kind: .action, task: -1, attempt: 0, node: 0, at: at.nanoseconds,
@@ -520,6 +524,8 @@ public final class Journal: Sendable {
                 outcome: .success(result: .null, variables: nil), at: at)
         case .tick:
             return .tick(job: job, at: at)
+        case .lost:
+            return .lost(job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]), at: at)
         case .action:
             guard let payload else { throw GridError.journal("an action record of job \(job) has no action") }
             return .action(job: job, try decoder.decode(JobAction.self, from: payload), at: at)

@@ -8,18 +8,20 @@ public enum JournalRecord: Sendable, Hashable {
     case tick(job: JobID, at: Duration)
     /// A user's action.
     case action(job: JobID, JobAction, at: Duration)
+    /// Execution `attempt` of instance `index` was running on `node` when the node was lost.
+    case lost(job: JobID, index: Int, attempt: Int, node: NodeID, at: Duration)
 
     /// The job it is about.
     public var job: JobID {
         switch self {
-        case .finished(let job, _, _, _, _, _), .tick(let job, _), .action(let job, _, _): job
+        case .finished(let job, _, _, _, _, _), .tick(let job, _), .action(let job, _, _), .lost(let job, _, _, _, _): job
         }
     }
 
     /// When it happened, in grid time.
     public var at: Duration {
         switch self {
-        case .finished(_, _, _, _, _, let at), .tick(_, let at), .action(_, _, let at): at
+        case .finished(_, _, _, _, _, let at), .tick(_, let at), .action(_, _, let at), .lost(_, _, _, _, let at): at
         }
     }
 }
@@ -39,6 +41,9 @@ extension JobCore {
             _ = onTick(now: at)
         case .action(_, let action, let at):
             _ = try? apply(action, now: at)
+        case .lost(_, let index, let attempt, let node, let at):
+            guard redispatch(index, attempt: attempt, node: node) else { return }
+            _ = onExecutionLost(index, attempt: attempt, node: node, now: at)
         }
     }
 

@@ -22,6 +22,8 @@ public enum GridError: Error, Sendable, Hashable, CustomStringConvertible {
     case journal(String)
     /// The workflow cannot be journaled (a closure decider); journaled grids take data-only workflows.
     case notJournalable(String)
+    /// A remote host could not be reached or broke the protocol.
+    case remote(String)
 
     public var description: String {
         switch self {
@@ -36,6 +38,7 @@ public enum GridError: Error, Sendable, Hashable, CustomStringConvertible {
         case .startFailed(let reason): "the grid could not start: \(reason)"
         case .journal(let reason): "journal: \(reason)"
         case .notJournalable(let reason): "the workflow cannot be journaled: \(reason)"
+        case .remote(let reason): "remote host: \(reason)"
         }
     }
 }

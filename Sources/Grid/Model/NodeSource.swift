@@ -3,10 +3,16 @@ public enum NodeSourceInfrastructure: Sendable, Hashable, CustomStringConvertibl
     /// Nodes inside the grid's process: one per core of the Actors placement plan, each running its
     /// in-process work on the pinned executor of its core.
     case local(nodes: Int)
+    /// Agents (`tessera agent`) that join the cluster on their own hosts; `hosts` are linked now.
+    case agents(hosts: Int)
+    /// Agent processes this grid starts on this machine, each on its own loopback address.
+    case agentProcesses(processes: Int, hosts: Int)
 
     public var description: String {
         switch self {
         case .local(let nodes): "local (\(nodes) node\(nodes == 1 ? "" : "s"))"
+        case .agents(let hosts): "agents (\(hosts) host\(hosts == 1 ? "" : "s") joined)"
+        case .agentProcesses(let processes, let hosts): "agent processes (\(processes) started, \(hosts) joined)"
         }
     }
 }

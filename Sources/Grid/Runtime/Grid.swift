@@ -1,6 +1,8 @@
 import Actors
+import Cluster
 import Foundation
 import Logging
+import Synchronization
 
 /// An embedded compute grid: a scheduler, a resource manager with local nodes on pinned cores, and
 /// the actor API to submit workflows and follow them.
@@ -28,6 +30,13 @@ public final class Grid: Sendable {
     let pump: ReportPump
     /// The journal, when ``GridSettings/journal`` is on: ended jobs that left memory are read from it.
     public let journal: Journal?
+    /// Node sources attached after the start (agents).
+    let attachedSources = Mutex<[AttachedSource]>([])
+
+    struct AttachedSource: Sendable {
+        let name: String
+        let infrastructure: @Sendable (Int) -> NodeSourceInfrastructure
+    }
 
     private init(
         functions: FunctionRegistry, settings: GridSettings, plan: PlacementPlan, scheduler: SchedulerActor, hub: EventHub,
@@ -90,7 +99,9 @@ public final class Grid: Sendable {
         let hub = EventHub()
         let scheduler = SchedulerActor(hub: hub, settings: settings, journal: journal) { runner.logDirectory(job: $0) }
         let control = ExecutionControl()
-        let nodes = plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, control: control, settings: settings) }
+        let nodes = settings.localNodes
+            ? plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, control: control, settings: settings) } : []
+        let hostName = ProcessInfo.processInfo.hostName
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
         let pump = ReportPump(buffers: nodes.map(\.reports), interval: settings.reportInterval)
         var loops = nodes.map { node in
@@ -106,7 +117,7 @@ public final class Grid: Sendable {
         await scheduler.addNodes(nodes.map { node in
             (node, ResourceLedger.Entry(
                 id: node.id, source: settings.nodeSourceName, state: .free, locked: false, labels: settings.labels, token: settings.token,
-                capacity: settings.queueDepth, assigned: 0))
+                capacity: settings.queueDepth, assigned: 0, host: hostName))
         })
         if let recovery { _ = await scheduler.recover(recovery) }
         settings.logger.info("grid started", metadata: ["grid.nodes": "\(nodes.count)", "grid.data": "\(settings.dataDirectory)"])
@@ -164,13 +175,40 @@ public final class Grid: Sendable {
     /// The nodes and their states.
     public func nodes() async -> [ResourceLedger.Entry] { await scheduler.nodeEntries() }
 
-    /// The node sources (this grid has one: the local infrastructure with the static policy) and
-    /// their nodes.
+    /// The node sources (the local infrastructure with the static policy, and the agent sources attached)
+    /// and their nodes.
     public func nodeSources() async -> [NodeSourceReport] {
         let entries = await scheduler.nodeEntries()
-        return [NodeSourceReport(
-            name: settings.nodeSourceName, infrastructure: .local(nodes: plan.slots.count), policy: .static,
-            nodes: entries.filter { $0.source == settings.nodeSourceName })]
+        var reports: [NodeSourceReport] = []
+        if settings.localNodes {
+            reports.append(NodeSourceReport(
+                name: settings.nodeSourceName, infrastructure: .local(nodes: plan.slots.count), policy: .static,
+                nodes: entries.filter { $0.source == settings.nodeSourceName }))
+        }
+        for source in attachedSources.withLock({ $0 }) {
+            let nodes = entries.filter { $0.source == source.name }
+            reports.append(NodeSourceReport(
+                name: source.name, infrastructure: source.infrastructure(Set(nodes.filter { $0.state != .lost }.map(\.host)).count),
+                policy: .static, nodes: nodes))
+        }
+        return reports
+    }
+
+    /// A node source of agents that join through the cluster `member` belongs to: run it with the member's
+    /// events (``AgentNodeSource/run(events:)``).
+    ///
+    /// - Parameters:
+    ///   - capacity: executions each agent node may hold (running plus queued); default the grid's queue depth.
+    ///   - processes: agents this source starts itself (shown in its infrastructure), `0` when they join on their own.
+    public func agentNodeSource(name: String = "agents", member: ClusterMember, capacity: Int? = nil, processes: Int = 0) -> AgentNodeSource {
+        let configuration = member.configuration
+        let source = AgentNodeSource(
+            name: name, grid: self, identity: configuration.id, clusterID: configuration.clusterID, keyRing: configuration.keyRing,
+            capacity: capacity ?? settings.queueDepth, logger: settings.logger)
+        attachedSources.withLock {
+            $0.append(AttachedSource(name: name, infrastructure: { processes > 0 ? .agentProcesses(processes: processes, hosts: $0) : .agents(hosts: $0) }))
+        }
+        return source
     }
 
     /// Locks a node (no new tasks) or unlocks it (journaled when the grid has a journal).

@@ -6,6 +6,8 @@ import Logging
 public struct GridSettings: Sendable {
     /// Local nodes to start; `nil` means one per physical core, minus ``reservedCores``.
     public var nodes: Int?
+    /// Whether the grid runs local nodes; `false` leaves all work to remote agents.
+    public var localNodes: Bool = true
     /// Cores kept for the grid itself (scheduler, I/O); `nil` reserves one when the machine has more than 2.
     public var reservedCores: Int?
     /// Allow more nodes than cores (tests, benchmarks).

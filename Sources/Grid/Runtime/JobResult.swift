@@ -14,12 +14,15 @@ public struct TaskReport: Sendable, Hashable, Codable {
     public var message: String?
     /// Self-healing found its outputs present for the same inputs, so it did not run.
     public var alreadyDone: Bool
+    /// The host of its last execution's node (the grid's host, or an agent's cluster address).
+    public var host: String?
 
     /// Makes a task report.
     public init(
         name: TaskInstanceName, status: TaskStatus, executions: Int, result: Value?, node: NodeID?, message: String?,
-        alreadyDone: Bool
+        alreadyDone: Bool, host: String? = nil
     ) {
+        self.host = host
         self.name = name
         self.status = status
         self.executions = executions
@@ -74,7 +77,7 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.logDirectory = logDirectory
     }
 
-    init(_ job: JobCore, logDirectory: String) {
+    init(_ job: JobCore, logDirectory: String, hosts: [NodeID: String] = [:]) {
         self.job = job.id
         self.name = job.workflow.name
         self.owner = job.owner
@@ -84,7 +87,7 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.tasks = job.instances.map {
             TaskReport(
                 name: $0.name, status: $0.status, executions: $0.executions, result: $0.result, node: $0.node,
-                message: $0.message, alreadyDone: $0.alreadyDone)
+                message: $0.message, alreadyDone: $0.alreadyDone, host: $0.node.flatMap { hosts[$0] })
         }
         self.logDirectory = logDirectory
     }

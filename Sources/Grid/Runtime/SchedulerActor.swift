@@ -6,7 +6,15 @@ import Metrics
 /// user actions, and performs what it decides (dispatch batches to nodes, aborts, events, timers).
 actor SchedulerActor {
     private var core = SchedulerCore()
-    private var nodes: [NodeID: LocalNode] = [:]
+    private var nodes: [NodeID: any GridNode] = [:]
+    /// The host of every node the grid has had (reports name the host a task ran on, even after it left).
+    private var hostNames: [NodeID: String] = [:]
+    /// Agents' sessions: their nodes, and whether a release (cross-host steal) is awaited.
+    private var sessions: [Int: (host: RemoteHost, nodes: [NodeID], releasing: Bool)] = [:]
+    /// The local nodes (one group for cross-host stealing).
+    private var localNodes: [NodeID] = []
+    /// The next identifier of a remote node (local nodes take the first ones).
+    private var nextRemoteNode = 1000
     private var nextJob: UInt64 = 0
     private var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
@@ -50,13 +58,153 @@ actor SchedulerActor {
 
     // MARK: - Nodes
 
-    /// Adds nodes (FREE) to the resource manager.
+    /// Adds local nodes (FREE) to the resource manager.
     func addNodes(_ added: [(node: LocalNode, entry: ResourceLedger.Entry)]) {
         for (node, entry) in added {
             nodes[node.id] = node
+            hostNames[node.id] = entry.host
+            localNodes.append(node.id)
             core.updateLedger { $0.add(entry) }
         }
         dispatch()
+    }
+
+    /// Adds an agent's nodes (FREE, one per worker) and tells the agent their identifiers.
+    func addHost(_ host: RemoteHost, source: String, capacity: Int) -> [NodeID] {
+        guard !isShutDown else { return [] }
+        let resources = host.resources
+        let ids = (0..<resources.workers).map { NodeID(nextRemoteNode + $0) }
+        nextRemoteNode += resources.workers
+        host.post(.configure(nodes: ids))
+        for id in ids {
+            nodes[id] = RemoteNode(id: id, host: host)
+            hostNames[id] = resources.address
+            core.updateLedger {
+                $0.add(ResourceLedger.Entry(
+                    id: id, source: source, state: .free, locked: false, labels: resources.labels, token: resources.token,
+                    capacity: capacity, assigned: 0, host: resources.address))
+            }
+        }
+        sessions[host.session] = (host, ids, false)
+        logger.info("host joined", metadata: [
+            "grid.host": "\(resources.address)", "grid.hostname": "\(resources.hostname)", "grid.nodes": "\(ids.count)",
+            "grid.session": "\(host.session)",
+        ])
+        dispatch()
+        return ids
+    }
+
+    /// An agent is suspected (`down`: no new work, running work kept) or answers again.
+    func setHostDown(_ session: Int, _ down: Bool) {
+        guard let entry = sessions[session] else { return }
+        core.updateLedger { ledger in
+            for id in entry.nodes {
+                guard let state = ledger.entries[id]?.state, state != .lost else { continue }
+                let assigned = ledger.entries[id]?.assigned ?? 0
+                ledger.setState(id, down ? .down : (assigned > 0 ? .busy : .free))
+            }
+        }
+        logger.notice(down ? "host down" : "host up", metadata: ["grid.host": "\(entry.host.resources.address)"])
+        if !down { dispatch() }
+    }
+
+    /// An agent's session is over (its member died or left, or its link closed): its nodes are LOST, what was
+    /// queued there is queued again, and what was running there runs again elsewhere under ProActive's
+    /// node-failure rule (journaled). Reports that still arrive from it are dropped (fencing).
+    func hostLost(_ session: Int, reason: String) {
+        guard let entry = sessions.removeValue(forKey: session) else { return }
+        entry.host.close()
+        let lost = Set(entry.nodes)
+        for id in entry.nodes {
+            nodes[id] = nil
+            core.updateLedger { ledger in
+                ledger.setState(id, .lost)
+                ledger.setLocked(id, false)
+                ledger.clearAssigned(id)
+            }
+        }
+        let now = self.now
+        var requeued = 0
+        var rerun = 0
+        for id in core.aliveJobs {
+            let affected = core.job(id)?.instances.indices.filter { index in
+                guard let instance = core.job(id)?.instances[index], instance.dispatched, let node = instance.node else { return false }
+                return lost.contains(node)
+            } ?? []
+            for index in affected {
+                guard let instance = core.job(id)?.instances[index] else { continue }
+                let attempt = instance.executions
+                let effects: [JobCore.Effect]
+                if instance.status == .pending {
+                    effects = (try? core.update(id) { $0.undispatch(index, attempt: attempt) }) ?? []
+                    requeued += 1
+                } else {
+                    let node = instance.node ?? entry.nodes[0]
+                    effects = (try? core.update(id) { $0.onExecutionLost(index, attempt: attempt, node: node, now: now) }) ?? []
+                    if !effects.isEmpty, journal != nil { unwritten.append(.lost(job: id, index: index, attempt: attempt, node: node, at: now)) }
+                    rerun += 1
+                }
+                perform(effects, job: id, now: now)
+            }
+        }
+        logger.warning("host lost", metadata: [
+            "grid.host": "\(entry.host.resources.address)", "grid.reason": "\(reason)", "grid.requeued": "\(requeued)",
+            "grid.rerun": "\(rerun)",
+        ])
+        finishTurn()
+        dispatch()
+    }
+
+    /// Reports from an agent's session; dropped once the session is over (a zombie's late results are fenced).
+    func onReports(_ reports: [NodeReport], session: Int) {
+        guard sessions[session] != nil else { return }
+        sessions[session]?.releasing = false
+        onReports(reports)
+    }
+
+    /// The hosts with nodes and what they hold (for balancing and the API).
+    private func hostLoad(_ ids: [NodeID]) -> (assigned: Int, capacity: Int, accepting: Bool) {
+        var assigned = 0
+        var accepting = false
+        for id in ids {
+            guard let entry = core.ledger.entries[id] else { continue }
+            assigned += entry.assigned
+            if entry.state.acceptsWork && !entry.locked { accepting = true }
+        }
+        return (assigned, ids.count, accepting)
+    }
+
+    /// Cross-host stealing: when a host (the local nodes, or an agent) holds nothing while another holds more
+    /// than it runs, the loaded host gives back half of its backlog, which the next dispatch places on the idle
+    /// one. Local queues are taken at once; an agent is asked to release (it reports the executions dropped).
+    private func balanceHosts() {
+        guard !sessions.isEmpty else { return }
+        var groups: [(session: Int?, nodes: [NodeID])] = sessions.map { ($0.key, $0.value.nodes) }
+        if !localNodes.isEmpty { groups.append((nil, localNodes)) }
+        let loads = groups.map { hostLoad($0.nodes) }
+        guard loads.contains(where: { $0.assigned == 0 && $0.accepting }) else { return }
+        var best: (group: Int, backlog: Int)?
+        for (position, load) in loads.enumerated() {
+            let backlog = load.assigned - load.capacity
+            if backlog >= 2, best.map({ backlog > $0.backlog }) ?? true {
+                if let session = groups[position].session, sessions[session]?.releasing == true { continue }
+                best = (position, backlog)
+            }
+        }
+        guard let best else { return }
+        let amount = best.backlog / 2
+        if let session = groups[best.group].session {
+            sessions[session]?.releasing = true
+            sessions[session]?.host.post(.release(max: amount))
+        } else {
+            var taken: [NodeReport] = []
+            for id in localNodes {
+                guard let node = nodes[id] as? LocalNode, taken.count < amount else { continue }
+                let stolen = node.queue.steal(for: NodeID(-1), max: amount - taken.count) { _ in true }
+                taken += stolen.map { .dropped(job: $0.job, index: $0.index, attempt: $0.attempt, assignedNode: $0.assignedNode) }
+            }
+            if !taken.isEmpty { onReports(taken) }
+        }
     }
 
     /// The resource manager's view of the nodes.
@@ -72,7 +220,7 @@ actor SchedulerActor {
         if !locked {
             dispatch()
             // An unlocked node with an empty queue looks for work to steal.
-            nodes[node]?.queue.nudge()
+            nodes[node]?.nudge()
         }
     }
 
@@ -103,7 +251,7 @@ actor SchedulerActor {
             if let stored = try journal?.report(id) { return stored }
             throw .jobNotFound(id)
         }
-        return JobResult(job, logDirectory: logDirectory(id))
+        return JobResult(job, logDirectory: logDirectory(id), hosts: hostNames)
     }
 
     /// The job's owner, from memory or the journal.
@@ -115,7 +263,7 @@ actor SchedulerActor {
 
     /// Every job in memory, oldest first.
     func reports() -> [JobResult] {
-        core.jobs.sorted { $0.id < $1.id }.map { JobResult($0, logDirectory: logDirectory($0.id)) }
+        core.jobs.sorted { $0.id < $1.id }.map { JobResult($0, logDirectory: logDirectory($0.id), hosts: hostNames) }
     }
 
     /// Every job in memory in a few fields, oldest first.
@@ -146,7 +294,7 @@ actor SchedulerActor {
     /// Waits for the job's final state.
     func result(_ id: JobID) async throws(GridError) -> JobResult {
         guard let job = core.job(id) else { return try report(id) }
-        if !job.status.isAlive { return JobResult(job, logDirectory: logDirectory(id)) }
+        if !job.status.isAlive { return JobResult(job, logDirectory: logDirectory(id), hosts: hostNames) }
         return await withCheckedContinuation { waiters[id, default: []].append($0) }
     }
 
@@ -318,7 +466,7 @@ actor SchedulerActor {
         }
         outbox.append(contentsOf: events)
         if finished, let job = core.job(id) {
-            let result = JobResult(job, logDirectory: logDirectory(id))
+            let result = JobResult(job, logDirectory: logDirectory(id), hosts: hostNames)
             if journal != nil { endedReports.append(result) }
             if let list = waiters.removeValue(forKey: id) { resumptions.append((list, result)) }
             if let delay = removeEndedJobsAfter {
@@ -333,7 +481,11 @@ actor SchedulerActor {
         for (node, batch) in core.schedule(now: now) {
             nodes[node]?.enqueue(batch)
         }
+        balanceHosts()
     }
+
+    /// The host of a node (reports show where each task ran).
+    func hosts() -> [NodeID: String] { hostNames }
 
     // MARK: - Timers
 
@@ -376,14 +528,16 @@ actor SchedulerActor {
     // MARK: - Shutdown
 
     /// Stops scheduling, kills what runs, ends every stream and releases waiters with the jobs' states.
-    func shutdown() -> [LocalNode] {
+    func shutdown() -> [any GridNode] {
         isShutDown = true
         timer?.task.cancel()
         timer = nil
         for node in nodes.values { _ = node.stop() }
+        for entry in sessions.values { entry.host.close() }
+        sessions = [:]
         for (id, list) in waiters {
             guard let job = core.job(id) else { continue }
-            let result = JobResult(job, logDirectory: logDirectory(id))
+            let result = JobResult(job, logDirectory: logDirectory(id), hosts: hostNames)
             for waiter in list { waiter.resume(returning: result) }
         }
         waiters = [:]

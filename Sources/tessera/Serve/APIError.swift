@@ -33,6 +33,7 @@ struct APIError: HTTPResponseError {
         case .shutDown: self.init(.serviceUnavailable, "shutting_down", error.description)
         case .startFailed, .journal: self.init(.internalServerError, "internal", error.description)
         case .notJournalable: self.init(.unprocessableContent, "not_journalable", error.description)
+        case .remote: self.init(.badGateway, "remote", error.description)
         }
     }
 

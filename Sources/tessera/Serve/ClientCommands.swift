@@ -142,8 +142,8 @@ struct JobCommand: AsyncParsableCommand {
         let view = try await clientCall { () async throws(GridClient.Failure) in try client.decode(JobView.self, data) }
         print("job \(view.id) \(view.name) (\(view.owner)): \(view.state), priority \(view.priority), \(view.progress.done)/\(view.progress.total) done")
         print(Table.render(
-            ["TASK", "STATE", "EXECUTIONS", "NODE", "MESSAGE"],
-            (view.tasks ?? []).map { [$0.name, $0.state, String($0.executions), $0.node.map { "node-\($0)" } ?? "", $0.message ?? ""] }))
+            ["TASK", "STATE", "EXECUTIONS", "NODE", "HOST", "MESSAGE"],
+            (view.tasks ?? []).map { [$0.name, $0.state, String($0.executions), $0.node.map { "node-\($0)" } ?? "", $0.host ?? "", $0.message ?? ""] }))
     }
 }
 
@@ -261,8 +261,10 @@ struct NodesCommand: AsyncParsableCommand {
         if options.json { return printRawJSON(data) }
         let nodes = try await clientCall { () async throws(GridClient.Failure) in try client.decode([NodeView].self, data) }
         print(Table.render(
-            ["NODE", "SOURCE", "STATE", "LOCKED", "TASKS", "LABELS"],
-            nodes.map { ["node-\($0.id)", $0.source, $0.state, $0.locked ? "yes" : "no", "\($0.running)/\($0.capacity)", $0.labels.joined(separator: ",")] }))
+            ["HOST", "NODE", "SOURCE", "STATE", "LOCKED", "TASKS", "LABELS"],
+            nodes.sorted { ($0.host, $0.id) < ($1.host, $1.id) }.map {
+                [$0.host, $0.node, $0.source, $0.state, $0.locked ? "yes" : "no", "\($0.running)/\($0.capacity)", $0.labels.joined(separator: ",")]
+            }))
     }
 }
 

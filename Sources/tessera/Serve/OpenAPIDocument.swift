@@ -295,14 +295,17 @@ components:
         state: {$ref: "#/components/schemas/TaskState"}
         executions: {type: integer}
         node: {type: integer}
+        host: {type: string, description: The host of its last execution (an agent's cluster address, or the server's host name)}
         message: {type: string}
         alreadyDone: {type: boolean}
         result: {}
     Node:
       type: object
-      required: [id, source, state, locked, labels, running, capacity]
+      required: [id, node, host, source, state, locked, labels, running, capacity]
       properties:
         id: {type: integer}
+        node: {type: string, description: "node-ID"}
+        host: {type: string, description: The server's host name for local nodes, the agent's cluster address for agents' nodes}
         source: {type: string}
         state: {type: string, enum: [FREE, BUSY, DOWN, LOST, DEPLOYING, CONFIGURING, TO_BE_REMOVED]}
         locked: {type: boolean}

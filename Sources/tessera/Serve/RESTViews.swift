@@ -49,6 +49,8 @@ struct TaskView: Codable, Sendable {
     var state: String
     var executions: Int
     var node: Int?
+    /// The host of its last execution.
+    var host: String?
     var message: String?
     var alreadyDone: Bool
     /// Its result (in a task's detail and the job's results only).
@@ -59,6 +61,7 @@ struct TaskView: Codable, Sendable {
         state = report.status.rawValue
         executions = report.executions
         node = report.node?.rawValue
+        host = report.host
         message = report.message
         alreadyDone = report.alreadyDone
         if withResult { result = report.result }
@@ -97,6 +100,10 @@ struct ResultView: Codable, Sendable {
 /// A node as the REST API shows it.
 struct NodeView: Codable, Sendable {
     var id: Int
+    /// `node-ID`.
+    var node: String
+    /// The grid's host name for local nodes, the agent's cluster address for agents' nodes.
+    var host: String
     var source: String
     var state: String
     var locked: Bool
@@ -106,6 +113,8 @@ struct NodeView: Codable, Sendable {
 
     init(_ entry: ResourceLedger.Entry) {
         id = entry.id.rawValue
+        node = entry.id.description
+        host = entry.host
         source = entry.source
         state = entry.state.rawValue
         locked = entry.locked

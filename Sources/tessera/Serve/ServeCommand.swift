@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cluster
 import Foundation
 import Grid
 import Hummingbird
@@ -50,6 +51,27 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info (the default), notice, warning, error or critical.")
     var logLevelFlag: String?
 
+    @Option(help: "Join agents: the cluster address to listen on, HOST:PORT (UDP and TCP; port 0 picks one). Needs --key-file.")
+    var clusterBind: String?
+
+    @Option(help: "The cluster's key file: one `ID HEX64` per line, the first one signs (the agents use the same ring).")
+    var keyFile: String?
+
+    @Option(help: "The cluster's id (agents of another cluster are refused).")
+    var clusterId: UInt64 = ServeCommand.defaultClusterID
+
+    @Option(help: "Agent processes to start on this machine, each on its own 127.0.0.x address (implies --cluster-bind 127.0.0.1:0).")
+    var agents: Int = 0
+
+    @Option(help: "Nodes per started agent (default: one per core).")
+    var agentWorkers: Int?
+
+    @Flag(help: "Run no local nodes: every task goes to agents.")
+    var noLocalNodes = false
+
+    /// The cluster id `serve` and `agent` use unless told otherwise ("tess").
+    static let defaultClusterID: UInt64 = 0x7465_7373
+
     /// The settings from the flags, then the config file, then the defaults.
     struct Settings {
         var data = ServeCommand.defaultDataDirectory
@@ -80,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             func text(_ key: String) throws -> String? {
                 guard let value = values[key] else { return nil }
-                guard let string = value as? String ?? (value as? CustomStringConvertible)?.description, !(value is [Any]), !(value is [String: Any]) else {
+                guard let string = value as? String ?? (value as? any CustomStringConvertible)?.description, !(value is [Any]), !(value is [String: Any]) else {
                     throw ValidationError("\(config): \(key) must be a single value")
                 }
                 return string
@@ -123,6 +145,13 @@ struct ServeCommand: AsyncParsableCommand {
         guard settings.keepInMemory >= 0, settings.keepDays >= 1 else { throw ValidationError("keep-in-memory must be ≥ 0 and keep-days ≥ 1") }
         guard Journal.Durability(rawValue: settings.durability) != nil else { throw ValidationError("durability is normal or full") }
         guard Logger.Level(rawValue: settings.logLevel) != nil else { throw ValidationError("unknown log level '\(settings.logLevel)'") }
+        if let clusterBind, MemberAddress(clusterBind) == nil {
+            throw ValidationError("--cluster-bind \(clusterBind): expected HOST:PORT with a numeric IP")
+        }
+        guard agents >= 0, agents <= 250 else { throw ValidationError("--agents must be in 0…250") }
+        if let agentWorkers, !(1...4096).contains(agentWorkers) { throw ValidationError("--agent-workers must be in 1…4096") }
+        if clusterBind != nil || agents > 0, keyFile == nil { throw ValidationError("--cluster-bind and --agents need --key-file") }
+        if noLocalNodes && clusterBind == nil && agents == 0 { throw ValidationError("--no-local-nodes needs agents: give --cluster-bind or --agents") }
     }
 
     /// The host and port of `--listen`.
@@ -140,6 +169,7 @@ struct ServeCommand: AsyncParsableCommand {
         let resolved = try settings()
         let (data, users, nodes, keepInMemory, keepDays, durability) = (
             resolved.data, resolved.users, resolved.nodes, resolved.keepInMemory, resolved.keepDays, resolved.durability)
+        ProcessReaper.start()
         var logger = Logger(label: "tessera.serve")
         logger.logLevel = Logger.Level(rawValue: resolved.logLevel) ?? .info
         let (host, port) = try address(resolved.listen)
@@ -163,6 +193,7 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = GridSettings()
         settings.nodes = nodes
         settings.oversubscribe = nodes != nil
+        settings.localNodes = !noLocalNodes
         settings.dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path
         settings.workingDirectory = settings.dataDirectory + "/work"
         settings.journal = true
@@ -198,14 +229,50 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("tessera serve: listening on http://\(bound) (data \(dataPath))\n".utf8))
             },
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if clusterBind != nil || agents > 0, let keyFile {
+            let keyRing: KeyRing
+            do {
+                keyRing = try KeyRing.load(path: keyFile)
+            } catch {
+                FileHandle.standardError.write(Data("tessera serve: --key-file \(keyFile): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            var random = SystemRandomNumberGenerator()
+            let bind = clusterBind.flatMap(MemberAddress.init) ?? MemberAddress("127.0.0.1:0") ?? .unknown
+            let member = ClusterMember(
+                configuration: .init(id: Cluster.NodeID.random(using: &random), bind: bind, seeds: [], clusterID: clusterId, keyRing: keyRing, seed: random.next()),
+                logger: logger)
+            let source = grid.agentNodeSource(member: member, processes: agents)
+            services.append(.init(service: member))
+            services.append(.init(service: ClusterAnnouncement(member: member, source: source)))
+            if agents > 0 {
+                services.append(.init(service: AgentProcesses(
+                    count: agents, workers: agentWorkers, member: member, keyFile: keyFile, clusterID: clusterId, dataDirectory: dataPath,
+                    logLevel: resolved.logLevel, logger: logger)))
+            }
+        }
         let group = ServiceGroup(
             configuration: .init(
-                // Shut down in reverse order: the HTTP server stops accepting first, then the grid stops.
-                services: [.init(service: GridService(grid: grid, keepDays: keepDays, logger: logger)), .init(service: app)],
+                // Shut down in reverse order: the HTTP server stops accepting first, then the grid stops, then agent
+                // processes, then the cluster member leaves.
+                services: services + [.init(service: GridService(grid: grid, keepDays: keepDays, logger: logger)), .init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
         logger.info("stopped")
+    }
+}
+
+/// The agents' node source as a service: it prints where agents join, then follows the membership.
+struct ClusterAnnouncement: Service {
+    let member: ClusterMember
+    let source: AgentNodeSource
+
+    func run() async throws {
+        let address = await member.listening()
+        FileHandle.standardOutput.write(Data("tessera serve: cluster on \(address) (agents join with --join \(address))\n".utf8))
+        await cancelWhenGracefulShutdown { await source.run(events: member.events) }
     }
 }
 

@@ -1,0 +1,329 @@
+import Actors
+import Cluster
+import Foundation
+import Logging
+import Synchronization
+
+/// What an agent runs with.
+public struct AgentSettings: Sendable {
+    /// Nodes it offers (default: one per core).
+    public var workers: Int?
+    /// Labels tasks may select.
+    public var labels: Set<String> = []
+    /// When set, only tasks with this token run here.
+    public var token: String?
+    /// Its cluster address, announced as the host's name in the grid.
+    public var address: String = ""
+    /// Where task logs and per-execution files go.
+    public var dataDirectory: String = FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)"
+    /// The working directory of subprocesses when a workflow sets none.
+    public var workingDirectory: String = FileManager.default.currentDirectoryPath
+    /// Reports a node batches before sending.
+    public var reportBatch: Int = 512
+    /// The longest a report waits.
+    public var reportInterval: Duration = .milliseconds(5)
+    /// How often the logs of running tasks are sent.
+    public var logInterval: Duration = .milliseconds(250)
+    /// Pin worker threads to their cores.
+    public var bindThreads: Bool = true
+    /// Where it logs.
+    public var logger: Logger = Logger(label: "tessera.agent")
+
+    /// Default settings.
+    public init() {}
+}
+
+/// The agent's side of the grid: it serves the links the scheduler opens, one session per link, running the
+/// tasks it receives on its own nodes (pinned workers stealing from each other, as in the embedded grid) and
+/// sending back starts, ends and logs in batches.
+///
+/// A session ends when its link closes: its subprocesses are killed and its queues dropped (the scheduler
+/// re-runs them elsewhere, so nothing runs twice on purpose).
+public final class GridAgent: Sendable {
+    /// The functions tasks call by name (the same binary registers the same names everywhere).
+    public let functions: FunctionRegistry
+    /// Its settings.
+    public let settings: AgentSettings
+    /// What it announces.
+    public let resources: AgentResources
+    let pool: WorkerPool
+    let runner: TaskRunner
+    private let sessions = Mutex<[ObjectIdentifier: AgentSession]>([:])
+
+    /// Starts an agent's workers.
+    ///
+    /// - Throws: `GridError.startFailed` when the topology, placement or threads fail.
+    public init(settings: AgentSettings, functions: FunctionRegistry) throws(GridError) {
+        self.settings = settings
+        self.functions = functions
+        let machine: MachineTopology
+        let plan: PlacementPlan
+        do {
+            machine = try MachineTopology.load()
+            let cores = machine.topology.cores.count
+            let workers = settings.workers ?? cores
+            plan = try PlacementPlan.make(
+                for: machine.topology, request: .init(workers: workers, reserved: .first(0), oversubscribe: workers > cores))
+            var actorSettings = Actors.Settings()
+            actorSettings.bindThreads = settings.bindThreads
+            pool = try WorkerPool(plan: plan, name: "agent", settings: actorSettings)
+        } catch {
+            throw .startFailed("\(error)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .startFailed("cannot create \(settings.dataDirectory): \(error)")
+        }
+        let topology = machine.topology
+        resources = AgentResources(
+            hostname: ProcessInfo.processInfo.hostName, address: settings.address, pid: Int(ProcessInfo.processInfo.processIdentifier),
+            workers: plan.slots.count, cores: topology.cores.count, memoryBytes: ProcessInfo.processInfo.physicalMemory,
+            numaCores: topology.numaNodes.map(\.cores.count), labels: settings.labels, token: settings.token)
+        runner = TaskRunner(
+            functions: functions, healing: HealingStore(path: settings.dataDirectory + "/healing.json"), clock: SystemGridClock(),
+            dataDirectory: settings.dataDirectory, workingDirectory: settings.workingDirectory)
+    }
+
+    /// Serves every link accepted on `links` until the stream ends.
+    public func serve(_ links: AsyncStream<Link>) async {
+        await withTaskGroup(of: Void.self) { group in
+            for await link in links {
+                group.addTask { await self.serve(link) }
+            }
+        }
+    }
+
+    /// Serves one scheduler link until it closes.
+    public func serve(_ link: Link) async {
+        let session = AgentSession(agent: self, link: link)
+        let key = ObjectIdentifier(session)
+        sessions.withLock { $0[key] = session }
+        settings.logger.notice("scheduler linked", metadata: ["agent.peer": "\(link.peer.short)", "agent.address": "\(link.remoteAddress)"])
+        let reason = await session.run()
+        sessions.withLock { $0[key] = nil }
+        settings.logger.notice("scheduler link closed", metadata: ["agent.reason": "\(reason)"])
+    }
+
+    /// Ends every session (their links close) and stops the workers.
+    public func shutdown() {
+        for session in sessions.withLock({ Array($0.values) }) { session.link.close() }
+        try? pool.shutdown()
+    }
+}
+
+/// One scheduler link on an agent: the nodes the scheduler named, their loops, and the log shipping.
+final class AgentSession: Sendable {
+    let agent: GridAgent
+    let link: Link
+    private let control = ExecutionControl()
+    private let state = Mutex(State())
+    /// Log bytes already sent, per running execution.
+    private let shipping = Mutex<[ExecutionControl.Key: Shipped]>([:])
+
+    private struct State {
+        var nodes: [NodeID: LocalNode] = [:]
+        var pump: ReportPump?
+        var loops: [Task<Void, Never>] = []
+        var closed = false
+    }
+
+    struct Shipped {
+        var name: TaskInstanceName
+        /// A subprocess: its logs are sent while it runs.
+        var process: Bool
+        var started = false
+        var out: UInt64 = 0
+        var err: UInt64 = 0
+    }
+
+    init(agent: GridAgent, link: Link) {
+        self.agent = agent
+        self.link = link
+    }
+
+    /// Announces the agent, serves the link until it closes, then stops what runs.
+    func run() async -> LinkError {
+        link.start { [self] payload in self.receive(payload) }
+        send([.announce(agent.resources)])
+        let logs = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: agent.settings.logInterval)
+                shipLogs()
+            }
+        }
+        let reason = await link.closed()
+        logs.cancel()
+        let (nodes, pump, loops) = state.withLock { state in
+            state.closed = true
+            return (Array(state.nodes.values), state.pump, state.loops)
+        }
+        for node in nodes { _ = node.stop() }
+        pump?.stop()
+        for loop in loops { await loop.value }
+        return reason
+    }
+
+    private func send(_ messages: [RemoteMessage]) {
+        for frame in RemoteWire.encode(messages) {
+            do {
+                try link.send(frame)
+            } catch {
+                agent.settings.logger.error("cannot send to the scheduler", metadata: ["agent.error": "\(error)"])
+                link.close()
+                return
+            }
+        }
+    }
+
+    private func receive(_ payload: [UInt8]) {
+        let messages: [RemoteMessage]
+        do {
+            messages = try RemoteWire.decode(payload)
+        } catch {
+            agent.settings.logger.warning("bad frame from the scheduler: link closed", metadata: ["agent.error": "\(error)"])
+            link.close()
+            return
+        }
+        for message in messages {
+            switch message {
+            case .configure(let ids):
+                configure(ids)
+            case .assign(let batch):
+                assign(batch)
+            case .abort(let job, let index, let attempt):
+                let nodes = state.withLock { Array($0.nodes.values) }
+                for node in nodes where node.abort(job: job, index: index, attempt: attempt) {
+                    forget(.init(job: job, index: index, attempt: attempt))
+                    send([.reports([.dropped(job: job, index: index, attempt: attempt, assignedNode: node.id)])])
+                    break
+                }
+            case .release(let max):
+                release(max)
+            case .maySteal(let id, let allowed):
+                state.withLock { $0.nodes[id] }?.setMaySteal(allowed)
+            case .announce, .reports, .log:
+                agent.settings.logger.warning("the scheduler sent an agent message: link closed")
+                link.close()
+                return
+            }
+        }
+    }
+
+    private func configure(_ ids: [NodeID]) {
+        var gridSettings = GridSettings()
+        gridSettings.labels = agent.settings.labels
+        gridSettings.token = agent.settings.token
+        gridSettings.reportBatch = agent.settings.reportBatch
+        gridSettings.reportInterval = agent.settings.reportInterval
+        let nodes = ids.prefix(agent.resources.workers).map { LocalNode(id: $0, runner: agent.runner, control: control, settings: gridSettings) }
+        for node in nodes { node.setSiblings(nodes.map(\.queue)) }
+        let pump = ReportPump(buffers: nodes.map(\.reports), interval: gridSettings.reportInterval)
+        var loops = nodes.map { node in
+            Task(executorPreference: agent.pool.executor) { [self] in
+                await node.run(pump: pump) { reports in self.report(reports) }
+            }
+        }
+        loops.append(Task(executorPreference: globalConcurrentExecutor) { [self] in
+            await pump.run { reports in self.report(reports) }
+        })
+        let closed = state.withLock { state in
+            guard !state.closed, state.nodes.isEmpty else { return true }
+            state.nodes = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0) })
+            state.pump = pump
+            state.loops = loops
+            return false
+        }
+        if closed {
+            for node in nodes { _ = node.stop() }
+            pump.stop()
+        }
+    }
+
+    private func assign(_ batch: [TaskAssignment]) {
+        let nodes = state.withLock { $0.nodes }
+        var byNode: [NodeID: [TaskAssignment]] = [:]
+        shipping.withLock { shipping in
+            for assignment in batch {
+                shipping[.init(job: assignment.job, index: assignment.index, attempt: assignment.attempt)] = Shipped(
+                    name: assignment.name, process: { if case .function = assignment.executable { false } else { true } }())
+            }
+        }
+        for assignment in batch { byNode[assignment.assignedNode, default: []].append(assignment) }
+        for (id, assignments) in byNode {
+            if let node = nodes[id] {
+                node.enqueue(assignments)
+            } else {
+                // Not one of this session's nodes: refuse it so the scheduler places it again.
+                for assignment in assignments { forget(.init(job: assignment.job, index: assignment.index, attempt: assignment.attempt)) }
+                send([.reports(assignments.map { .dropped(job: $0.job, index: $0.index, attempt: $0.attempt, assignedNode: $0.assignedNode) })])
+            }
+        }
+    }
+
+    /// Gives back up to `max` queued executions, newest first, from the longest queues.
+    private func release(_ max: Int) {
+        let nodes = state.withLock { Array($0.nodes.values) }.sorted { $0.queue.count > $1.queue.count }
+        var released: [NodeReport] = []
+        for node in nodes where released.count < max {
+            for assignment in node.queue.steal(for: NodeID(-1), max: max - released.count, accepts: { _ in true }) {
+                forget(.init(job: assignment.job, index: assignment.index, attempt: assignment.attempt))
+                released.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
+            }
+        }
+        // Always answer, so the scheduler may ask again later.
+        send([.reports(released)])
+    }
+
+    private func forget(_ key: ExecutionControl.Key) {
+        _ = shipping.withLock { $0.removeValue(forKey: key) }
+    }
+
+    /// Sends a batch of reports, each ended execution's last log bytes first.
+    private func report(_ reports: [NodeReport]) {
+        var messages: [RemoteMessage] = []
+        for report in reports {
+            switch report {
+            case .finished(let job, let index, let attempt, _, _, _), .dropped(let job, let index, let attempt, _):
+                let key = ExecutionControl.Key(job: job, index: index, attempt: attempt)
+                if let shipped = shipping.withLock({ $0.removeValue(forKey: key) }) {
+                    messages += logMessages(key, shipped).messages
+                }
+            case .started(let job, let index, let attempt, _):
+                shipping.withLock { $0[.init(job: job, index: index, attempt: attempt)]?.started = true }
+            }
+        }
+        messages.append(.reports(reports))
+        send(messages)
+    }
+
+    /// Sends what the running executions wrote since the last time.
+    private func shipLogs() {
+        let running = shipping.withLock { $0.filter { $0.value.process && $0.value.started } }
+        var messages: [RemoteMessage] = []
+        for (key, shipped) in running {
+            let (more, updated) = logMessages(key, shipped)
+            guard !more.isEmpty else { continue }
+            messages += more
+            shipping.withLock { shipping in
+                if shipping[key] != nil { shipping[key] = updated }
+            }
+        }
+        if !messages.isEmpty { send(messages) }
+    }
+
+    private func logMessages(_ key: ExecutionControl.Key, _ shipped: Shipped) -> (messages: [RemoteMessage], updated: Shipped) {
+        var updated = shipped
+        var messages: [RemoteMessage] = []
+        let paths = agent.runner.logPaths(job: key.job, task: shipped.name)
+        for (stream, path) in [(UInt8(1), paths.out), (UInt8(2), paths.err)] {
+            let offset = stream == 1 ? shipped.out : shipped.err
+            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+            defer { try? handle.close() }
+            guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.read(upToCount: 4 << 20), !data.isEmpty else { continue }
+            messages.append(.log(job: key.job, task: shipped.name, stream: stream, bytes: Array(data)))
+            if stream == 1 { updated.out += UInt64(data.count) } else { updated.err += UInt64(data.count) }
+        }
+        return (messages, updated)
+    }
+}

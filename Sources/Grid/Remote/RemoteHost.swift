@@ -1,0 +1,75 @@
+import Cluster
+import Synchronization
+
+/// The scheduler's side of one agent session: the link, what the agent announced, and an outbox whose
+/// messages a writer task batches into frames (many assignments per frame, encoded off the scheduler).
+final class RemoteHost: Sendable {
+    /// The session's number in this grid (a restarted or re-linked agent gets a new one).
+    let session: Int
+    /// The agent's member identity in the cluster (its process id and epoch when the link was made).
+    let member: MemberIdentity
+    /// What it announced.
+    let resources: AgentResources
+    let link: Link
+    private let outbox = Mutex<[RemoteMessage]>([])
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    init(session: Int, member: MemberIdentity, resources: AgentResources, link: Link) {
+        self.session = session
+        self.member = member
+        self.resources = resources
+        self.link = link
+        (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Runs the writer until ``close()``: whatever the outbox holds when it wakes goes out as few frames.
+    func runWriter() async {
+        for await _ in wakes {
+            let messages = outbox.withLock { queued in
+                defer { queued = [] }
+                return queued
+            }
+            guard !messages.isEmpty else { continue }
+            for frame in RemoteWire.encode(messages) {
+                do {
+                    try link.send(frame)
+                } catch {
+                    link.close()
+                    return
+                }
+            }
+        }
+    }
+
+    /// Queues a message for the agent.
+    func post(_ message: RemoteMessage) {
+        outbox.withLock { $0.append(message) }
+        wake.yield()
+    }
+
+    /// Ends the session: closes the link and stops the writer.
+    func close() {
+        wake.finish()
+        link.close()
+    }
+}
+
+/// A node of an agent, as the scheduler dispatches to it.
+struct RemoteNode: GridNode {
+    let id: NodeID
+    let host: RemoteHost
+
+    func enqueue(_ batch: [TaskAssignment]) { host.post(.assign(batch)) }
+
+    func abort(job: JobID, index: Int, attempt: Int) -> Bool {
+        host.post(.abort(job: job, index: index, attempt: attempt))
+        return false
+    }
+
+    func setMaySteal(_ allowed: Bool) { host.post(.maySteal(node: id, allowed)) }
+
+    func nudge() {}
+
+    func stop() -> [TaskAssignment] { [] }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Glibc
+import Grid
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `tessera agent`: a host of the grid. It joins the cluster, offers its cores as nodes, and runs the tasks the
+/// scheduler sends it.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Join a grid's cluster and run its tasks on this host's cores.",
+        discussion: """
+            The scheduler (`tessera serve --cluster-bind …`) links to the agent once it has joined, over TCP on the \
+            agent's cluster port, authenticated with the cluster's key ring. Functions are called by name: the \
+            agent is the same binary, so it has the same built-in functions. When the link closes, the agent kills \
+            what it was running (the scheduler runs it again elsewhere). SIGTERM or SIGINT: leave the cluster and exit.
+            """
+    )
+
+    @Option(help: "The scheduler's cluster address (its --cluster-bind), HOST:PORT.") var join: String
+    @Option(help: "Address to listen on and announce, HOST:PORT (port 0 picks one); default: the address that reaches --join, port 0.")
+    var bind: String?
+    @Option(help: "Key file: one `ID HEX64` per line, the first one signs (the same ring as the scheduler's).") var keyFile: String
+    @Option(help: "Nodes to offer (default: one per core).") var workers: Int?
+    @Option(help: "Labels tasks may select, k=v,… (or plain names).") var labels: String?
+    @Option(help: "A node access token: only tasks with this token run here.") var token: String?
+    @Option(help: "Where task logs and per-execution files go; default a directory under /tmp.") var data: String?
+    @Option(help: "The cluster's id (must match the scheduler's).") var clusterId: UInt64 = ServeCommand.defaultClusterID
+    @Option(help: "trace, debug, info (the default), notice, warning, error or critical.") var logLevel: String = "info"
+    @Flag(help: "Do not pin worker threads to cores (several agents on one machine).") var noBind = false
+
+    func validate() throws {
+        guard MemberAddress(join) != nil else { throw ValidationError("--join \(join): expected HOST:PORT with a numeric IP") }
+        if let bind, MemberAddress(bind) == nil { throw ValidationError("--bind \(bind): expected HOST:PORT with a numeric IP") }
+        if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers must be in 1…4096") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        let keyRing: KeyRing
+        do {
+            keyRing = try KeyRing.load(path: keyFile)
+        } catch {
+            throw ValidationError("--key-file \(keyFile): \(error)")
+        }
+        ProcessReaper.start()
+        var logger = Logger(label: "tessera.agent")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        guard let seed = MemberAddress(join) else { throw ValidationError("--join \(join): expected HOST:PORT") }
+        let bindAddress: MemberAddress
+        if let bind, let parsed = MemberAddress(bind) {
+            bindAddress = parsed
+        } else if let local = Self.localAddress(reaching: seed) {
+            bindAddress = local
+        } else {
+            throw ValidationError("cannot tell which local address reaches \(join): give --bind HOST:PORT")
+        }
+        var random = SystemRandomNumberGenerator()
+        let id = NodeID.random(using: &random)
+        let links = LinkAcceptor(identity: id, clusterID: clusterId, keyRing: keyRing, logger: logger)
+        var configuration = ClusterMember.Configuration(
+            id: id, bind: bindAddress, seeds: [seed], clusterID: clusterId, keyRing: keyRing, seed: random.next())
+        configuration.links = links
+        let member = ClusterMember(configuration: configuration, logger: logger)
+
+        var settings = AgentSettings()
+        settings.workers = workers
+        settings.labels = Set((labels ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        settings.token = token
+        settings.bindThreads = !noBind
+        settings.dataDirectory = data ?? (FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)")
+        settings.workingDirectory = settings.dataDirectory + "/work"
+        settings.logger = logger
+        try FileManager.default.createDirectory(atPath: settings.workingDirectory, withIntermediateDirectories: true)
+        let functions = FunctionRegistry()
+        BuiltinFunctions.register(in: functions)
+        let service = AgentService(member: member, links: links, settings: settings, functions: functions, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: member), .init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The local address the system would use to reach `target` (a UDP socket connected to it, never sending).
+    static func localAddress(reaching target: MemberAddress) -> MemberAddress? {
+        guard target.family == .ipv4 else { return nil }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = target.port.bigEndian
+        remote.sin_addr.s_addr = UInt32(truncatingIfNeeded: target.low).bigEndian
+        let connected = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        return MemberAddress(ipv4: UInt32(bigEndian: local.sin_addr.s_addr), port: 0)
+    }
+}
+
+/// The agent's workers as a service: starts them once the member listens, serves the scheduler's links, and
+/// on shutdown closes them (running tasks are killed; the scheduler re-runs them elsewhere).
+struct AgentService: Service {
+    let member: ClusterMember
+    let links: LinkAcceptor
+    let settings: AgentSettings
+    let functions: FunctionRegistry
+    let logger: Logger
+
+    func run() async throws {
+        let address = await member.listening()
+        var settings = self.settings
+        settings.address = address.description
+        let agent: GridAgent
+        do {
+            agent = try GridAgent(settings: settings, functions: functions)
+        } catch {
+            FileHandle.standardError.write(Data("tessera agent: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        // One line a supervisor (or a test) can wait for.
+        FileHandle.standardOutput.write(Data(
+            "tessera agent: \(member.configuration.id) listening on \(address), \(agent.resources.workers) workers (data \(settings.dataDirectory))\n".utf8))
+        let links = self.links
+        await withGracefulShutdownHandler {
+            await agent.serve(links.links)
+        } onGracefulShutdown: {
+            links.finish()
+            agent.shutdown()
+        }
+        agent.shutdown()
+        logger.info("agent stopped")
+    }
+}
