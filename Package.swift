@@ -150,6 +150,7 @@ let package = Package(
             dependencies: [
                 "TesseraTestSupport",
                 "Grid",
+                "Cluster",
                 "Actors",
                 "CShims",
             ],

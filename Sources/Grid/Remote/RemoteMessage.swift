@@ -90,11 +90,46 @@ enum RemoteWire {
     /// Encodes `messages` into frames no larger than `limit` bytes each (a single message larger than the limit
     /// gets a frame of its own; the sender refuses it).
     static func encode(_ messages: [RemoteMessage], limit: Int = Link.maxPayloadBytes) -> [[UInt8]] {
+        var frames = FrameBuilder(limit: limit)
+        for message in messages {
+            // Large batches are split by element so a frame stays under the limit.
+            switch message {
+            case .assign(let batch) where batch.count > 1:
+                for chunk in chunks(batch, limit: limit, size: { var w = WireWriter(); write($0, into: &w); return w.bytes.count }) {
+                    frames.append(.assign(chunk))
+                }
+            case .reports(let batch) where batch.count > 1:
+                for chunk in chunks(batch, limit: limit, size: { var w = WireWriter(); write($0, into: &w); return w.bytes.count }) {
+                    frames.append(.reports(chunk))
+                }
+            default:
+                frames.append(message)
+            }
+        }
+        return frames.finish()
+    }
+
+    /// Packs encoded messages into frames of at most `limit` bytes: `[count][message]…`.
+    private struct FrameBuilder {
+        let limit: Int
         var frames: [[UInt8]] = []
         var writer = WireWriter(capacity: 4096)
         var count: UInt32 = 0
-        writer.write(UInt32(0))
-        func flush() {
+
+        init(limit: Int) {
+            self.limit = limit
+            writer.write(UInt32(0))
+        }
+
+        mutating func append(_ message: RemoteMessage) {
+            var one = WireWriter(capacity: 256)
+            RemoteWire.write(message, into: &one)
+            if writer.bytes.count + one.bytes.count > limit && count > 0 { flush() }
+            writer.write(bytes: one.bytes)
+            count += 1
+        }
+
+        mutating func flush() {
             guard count > 0 else { return }
             var bytes = writer.bytes
             withUnsafeBytes(of: count.bigEndian) { raw in
@@ -105,33 +140,11 @@ enum RemoteWire {
             writer.write(UInt32(0))
             count = 0
         }
-        for message in messages {
-            // Large batches are split by element so a frame stays under the limit.
-            switch message {
-            case .assign(let batch) where batch.count > 1:
-                for chunk in chunks(batch, limit: limit, size: { var w = WireWriter(); write($0, into: &w); return w.bytes.count }) {
-                    append(.assign(chunk), into: &writer, count: &count, limit: limit, flush: flush)
-                }
-            case .reports(let batch) where batch.count > 1:
-                for chunk in chunks(batch, limit: limit, size: { var w = WireWriter(); write($0, into: &w); return w.bytes.count }) {
-                    append(.reports(chunk), into: &writer, count: &count, limit: limit, flush: flush)
-                }
-            default:
-                append(message, into: &writer, count: &count, limit: limit, flush: flush)
-            }
-        }
-        flush()
-        return frames
-    }
 
-    private static func append(_ message: RemoteMessage, into writer: inout WireWriter, count: inout UInt32, limit: Int, flush: () -> Void) {
-        var one = WireWriter(capacity: 256)
-        write(message, into: &one)
-        if writer.bytes.count + one.bytes.count > limit && count > 0 {
+        mutating func finish() -> [[UInt8]] {
             flush()
+            return frames
         }
-        writer.write(bytes: one.bytes)
-        count += 1
     }
 
     /// Splits a batch into runs whose encoded size stays under about half the limit.
@@ -323,9 +336,9 @@ enum RemoteWire {
 
     static func write(_ dictionary: [String: String], into writer: inout WireWriter) {
         writer.write(UInt32(dictionary.count))
-        for (key, value) in dictionary {
+        for key in dictionary.keys.sorted() {
             writer.write(string: key)
-            writer.write(string: value)
+            writer.write(string: dictionary[key] ?? "")
         }
     }
 

@@ -1,0 +1,293 @@
+import Foundation
+import Testing
+import TesseraTestSupport
+
+/// One grid across processes: a real `tessera serve` that starts real `tessera agent` processes on loopback
+/// addresses (127.0.0.2, …), every remote call over the authenticated link.
+@Suite("Agents: one grid across processes", .enabled(if: tesseraBinary != nil), .timeLimit(.minutes(4)), .serialized)
+struct AgentGridTests {
+    /// A workflow of 2,003 tasks: 2,000 replicas with inputs and parents' results, scripts at both ends.
+    static let spread = """
+        name: spread
+        tasks:
+          split:
+            script:
+              language: bash
+              code: echo 3 > "$TESSERA_RESULT_FILE"
+            replicate: {runs: 2000}
+          work:
+            depends: [split]
+            function: tessera.parents
+          join:
+            depends: [work]
+            function: tessera.echo
+            input: {done: true}
+          report:
+            depends: [join]
+            script:
+              language: bash
+              code: |
+                echo "report from $TESSERA_TASK_NAME"
+                echo '{"ok": 1}' > "$TESSERA_RESULT_FILE"
+        """
+
+    static func keyFile(_ root: String) throws -> String {
+        var random = SystemRandomNumberGenerator()
+        let hex = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+        let path = root + "/keys"
+        try "1 \(hex)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The nodes as the API shows them.
+    static func nodes(_ server: ServerProcess) async throws -> [[String: Any]] {
+        let (status, body) = try await server.call("GET", "/api/v1/nodes")
+        #expect(status == 200)
+        return (try JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? []
+    }
+
+    /// Reads the nodes until `done` holds (each read is a real request while the grid moves on).
+    static func waitNodes(_ server: ServerProcess, until done: ([[String: Any]]) -> Bool) async throws -> [[String: Any]] {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            let nodes = try await nodes(server)
+            if done(nodes) { return nodes }
+            guard ContinuousClock.now < deadline else {
+                Issue.record("nodes never reached the expected state: \(nodes)")
+                return nodes
+            }
+            try await Task.sleep(for: .milliseconds(50))  // polling a real server's state, not waiting for time
+        }
+    }
+
+    static func hosts(_ nodes: [[String: Any]], state: String? = nil) -> Set<String> {
+        Set(nodes.filter { state == nil || $0["state"] as? String == state }.compactMap { $0["host"] as? String })
+    }
+
+    static func submit(_ server: ServerProcess, _ yaml: String) async throws -> Int {
+        let (status, answer) = try await server.object("POST", "/api/v1/jobs", json: ["workflow": yaml])
+        #expect(status == 201)
+        return try #require(answer["id"] as? Int)
+    }
+
+    static func wait(_ server: ServerProcess, job: Int, until done: ([String: Any]) -> Bool = { ["FINISHED", "FAILED", "CANCELED", "KILLED"].contains($0["state"] as? String ?? "") }) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            let (status, job) = try await server.object("GET", "/api/v1/jobs/\(job)")
+            #expect(status == 200)
+            if done(job) || ContinuousClock.now > deadline { return job }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    static func results(_ server: ServerProcess, job: Int) async throws -> [String: String] {
+        let (_, body) = try await server.object("GET", "/api/v1/jobs/\(job)/result")
+        let results = body["results"] as? [String: Any] ?? [:]
+        return results.mapValues { value in
+            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+    }
+
+    /// The pids of the agent processes a server started (their data directories are under its own).
+    static func agentPIDs(under data: String) -> [Int32: String] {
+        var found: [Int32: String] = [:]
+        var parents: [Int32: Int32] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard arguments.count > 1, arguments[1] == "agent", let index = arguments.firstIndex(of: "--data"), index + 1 < arguments.count,
+                arguments[index + 1].hasPrefix(data + "/agents/")
+            else { continue }
+            let bind = arguments.firstIndex(of: "--bind").map { arguments[$0 + 1] } ?? ""
+            found[pid] = bind
+            let stat = (try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8)) ?? ""
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            parents[pid] = fields.count > 1 ? Int32(fields[1]) ?? 0 : 0
+        }
+        // An agent's reaper is a fork of it (same command line): keep the agents only.
+        return found.filter { found[parents[$0.key] ?? 0] == nil }
+    }
+
+    @Test func aWorkflowSpreadsOverEveryAgent_withTheResultsOfASingleHost() async throws {
+        let root = try makeTemporaryDirectory("agents-spread")
+        let keys = try Self.keyFile(root)
+        let server = try await ServerProcess.start(
+            data: root + "/data", arguments: ["--agents", "3", "--agent-workers", "1", "--no-local-nodes", "--key-file", keys])
+        let nodes = try await Self.waitNodes(server) { Self.hosts($0, state: "FREE").count == 3 }
+        #expect(nodes.allSatisfy { ($0["host"] as? String)?.hasPrefix("127.0.0.") == true && $0["source"] as? String == "agents" })
+        #expect(Set(nodes.compactMap { ($0["host"] as? String)?.split(separator: ":").first.map(String.init) }) == ["127.0.0.2", "127.0.0.3", "127.0.0.4"])
+
+        let job = try await Self.submit(server, Self.spread)
+        let done = try await Self.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let tasks = done["tasks"] as? [[String: Any]] ?? []
+        #expect(tasks.count == 2003)
+        let perHost = Dictionary(grouping: tasks, by: { $0["host"] as? String ?? "?" }).mapValues(\.count)
+        #expect(Set(perHost.keys) == Self.hosts(nodes), "every agent ran tasks: \(perHost)")
+        #expect(perHost.values.allSatisfy { $0 >= 100 }, "work spread over the agents: \(perHost)")
+        #expect(tasks.allSatisfy { $0["executions"] as? Int == 1 })
+        let (_, logs) = try await server.call("GET", "/api/v1/jobs/\(job)/tasks/report/logs")
+        #expect(String(decoding: logs, as: UTF8.self) == "report from report\n", "the agent's log reached the server")
+
+        // The same workflow on one host (a server with local nodes only) gives the same results.
+        let single = try await ServerProcess.start(data: root + "/single")
+        let reference = try await Self.submit(single, Self.spread)
+        let referenceDone = try await Self.wait(single, job: reference)
+        #expect(referenceDone["state"] as? String == "FINISHED")
+        let remote = try await Self.results(server, job: job)
+        let local = try await Self.results(single, job: reference)
+        #expect(remote.count == 2003 && remote == local)
+        #expect(single.terminate() == 0)
+        #expect(server.terminate() == 0)
+        #expect(Self.agentPIDs(under: root + "/data").isEmpty, "the agents stopped with the server")
+    }
+
+    @Test func killingAnAgent_rerunsItsWorkElsewhere_onceEach_andItsRestartIsANewNode() async throws {
+        let root = try makeTemporaryDirectory("agents-kill")
+        let keys = try Self.keyFile(root)
+        let marks = root + "/marks"
+        try FileManager.default.createDirectory(atPath: marks, withIntermediateDirectories: true)
+        let server = try await ServerProcess.start(
+            data: root + "/data", arguments: ["--agents", "3", "--agent-workers", "2", "--no-local-nodes", "--key-file", keys])
+        let before = try await Self.waitNodes(server) { Self.hosts($0, state: "FREE").count == 3 }
+        // 300 scripts of about 50 ms, each leaving a mark file named after itself when it completes.
+        let job = try await Self.submit(server, """
+            name: marks
+            tasks:
+              start:
+                function: tessera.noop
+                replicate: {runs: 300}
+              step:
+                depends: [start]
+                script:
+                  language: bash
+                  code: sleep 0.05; echo "$$" >> "\(marks)/$TESSERA_TASK_NAME"
+              end:
+                depends: [step]
+                function: tessera.noop
+            """)
+        // Kill one agent once a third of the steps are done.
+        _ = try await Self.wait(server, job: job) { (($0["progress"] as? [String: Any])?["done"] as? Int ?? 0) >= 100 }
+        let agents = Self.agentPIDs(under: root + "/data")
+        #expect(agents.count == 3)
+        let (victim, victimBind) = try #require(agents.min { $0.key < $1.key })
+        kill(victim, SIGKILL)
+        let victimIP = String(victimBind.split(separator: ":")[0])
+
+        let done = try await Self.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let tasks = done["tasks"] as? [[String: Any]] ?? []
+        #expect(tasks.count == 302 && tasks.allSatisfy { $0["state"] as? String == "FINISHED" })
+        let rerun = tasks.filter { ($0["executions"] as? Int ?? 0) > 1 }
+        #expect(rerun.count <= 4, "only what ran on the killed agent's 2 nodes ran again: \(rerun.count)")
+        // Each step completed exactly once: the killed agent's scripts died with it (the reaper), nothing ran twice.
+        let written = try FileManager.default.contentsOfDirectory(atPath: marks)
+        #expect(written.count == 300)
+        for name in written {
+            let lines = (try? String(contentsOfFile: marks + "/" + name, encoding: .utf8))?.split(separator: "\n") ?? []
+            #expect(lines.count == 1, "\(name) completed \(lines.count) times")
+        }
+        // The killed agent's nodes are LOST; its restart (a new process on the same address) is a new host with new nodes.
+        let after = try await Self.waitNodes(server) { nodes in
+            Self.hosts(nodes, state: "FREE").count == 3 && nodes.contains { $0["state"] as? String == "LOST" }
+        }
+        let lostHosts = Self.hosts(after, state: "LOST")
+        #expect(lostHosts.count == 1 && lostHosts.first?.hasPrefix(victimIP + ":") == true)
+        let newHosts = Self.hosts(after, state: "FREE").subtracting(Self.hosts(before))
+        #expect(newHosts.count == 1 && newHosts.first?.hasPrefix(victimIP + ":") == true)
+        let oldIDs = Set(before.compactMap { $0["id"] as? Int })
+        #expect(after.filter { newHosts.contains($0["host"] as? String ?? "") }.allSatisfy { !oldIDs.contains($0["id"] as? Int ?? -1) })
+
+        // The new node receives work.
+        let second = try await Self.submit(server, Self.spread)
+        let secondDone = try await Self.wait(server, job: second)
+        #expect(secondDone["state"] as? String == "FINISHED")
+        let ranOn = Set((secondDone["tasks"] as? [[String: Any]] ?? []).compactMap { $0["host"] as? String })
+        #expect(ranOn.isSuperset(of: newHosts))
+        #expect(server.terminate() == 0)
+    }
+
+    @Test func anAgentWithAWrongKey_isRefusedAndCounted_andGarbageOnAnAgentsPortClosesOnlyThatConnection() async throws {
+        let root = try makeTemporaryDirectory("agents-bad")
+        let keys = try Self.keyFile(root)
+        let server = try await ServerProcess.start(
+            data: root + "/data", arguments: ["--agents", "2", "--agent-workers", "1", "--no-local-nodes", "--key-file", keys, "--cluster-bind", "127.0.0.1:0"])
+        let nodes = try await Self.waitNodes(server) { Self.hosts($0, state: "FREE").count == 2 }
+        // The scheduler's cluster address: the agents joined through it.
+        let cluster = try #require(Self.clusterAddress(root + "/data"))
+
+        // An agent with another key: its packets are refused (and counted), it never becomes a node.
+        let wrongKeys = root + "/wrong"
+        try "1 \(String(repeating: "ab", count: 32))\n".write(toFile: wrongKeys, atomically: true, encoding: .utf8)
+        let intruder = Process()
+        intruder.executableURL = URL(fileURLWithPath: try #require(tesseraBinary))
+        intruder.arguments = ["agent", "--join", cluster, "--bind", "127.0.0.9:0", "--key-file", wrongKeys, "--workers", "1", "--no-bind", "--data", root + "/intruder"]
+        intruder.standardOutput = FileHandle.nullDevice
+        intruder.standardError = FileHandle.nullDevice
+        try intruder.run()
+        defer { if intruder.isRunning { kill(intruder.processIdentifier, SIGKILL) } }
+        let deadline = ContinuousClock.now + .seconds(30)
+        var refused = 0
+        while refused == 0 && ContinuousClock.now < deadline {
+            let (_, metrics) = try await server.call("GET", "/metrics")
+            refused = Self.counter(String(decoding: metrics, as: UTF8.self), "cluster_packets_rejected", label: "reason=\"badMAC\"")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(refused > 0, "the wrong key's packets are counted as refused")
+
+        // Garbage and an oversized frame on an agent's cluster port close those connections only.
+        let agentHost = try #require(nodes.first?["host"] as? String)
+        let parts = agentHost.split(separator: ":")
+        let port = try #require(UInt16(parts[1]))
+        #expect(Self.sendRaw(host: String(parts[0]), port: port, bytes: [0, 0, 0, 8] + Array("TLgarbag".utf8)))
+        #expect(Self.sendRaw(host: String(parts[0]), port: port, bytes: [0x7F, 0xFF, 0xFF, 0xFF]))
+
+        // The grid still works on both agents, and the intruder is no node.
+        let job = try await Self.submit(server, Self.spread)
+        let done = try await Self.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let after = try await Self.nodes(server)
+        #expect(Self.hosts(after) == Self.hosts(nodes) && !Self.hosts(after).contains { $0.hasPrefix("127.0.0.9") })
+        #expect(server.terminate() == 0)
+    }
+
+    /// The cluster address a server printed in its agents' command lines.
+    static func clusterAddress(_ data: String) -> String? {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard Int32(entry) != nil, let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard arguments.count > 3, arguments[1] == "agent", arguments.contains(where: { $0.hasPrefix(data + "/agents/") }),
+                let index = arguments.firstIndex(of: "--join")
+            else { continue }
+            return arguments[index + 1]
+        }
+        return nil
+    }
+
+    /// The sum of a Prometheus counter's samples whose labels contain `label`.
+    static func counter(_ text: String, _ name: String, label: String) -> Int {
+        text.split(separator: "\n").filter { $0.hasPrefix(name) && $0.contains(label) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0) { $0 + Int($1) }
+    }
+
+    /// Writes bytes to a TCP port and reports whether the peer then closed the connection.
+    static func sendRaw(host: String, port: UInt16, bytes: [UInt8]) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let read = recv(fd, &buffer, buffer.count, 0)
+        return read == 0 || (read < 0 && errno == ECONNRESET)
+    }
+}
