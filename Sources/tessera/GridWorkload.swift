@@ -9,6 +9,12 @@ enum GridWorkload {
 
     static func register(in functions: FunctionRegistry) {
         functions.register("bench.noop") { (_: inout TaskContext) in .null }
+        // Sleeps for `input` milliseconds (cancellable): a long task that holds a node without using its core.
+        functions.register("bench.sleep") { (context: inout TaskContext) in
+            guard case .int(let milliseconds) = context.input, milliseconds >= 0 else { throw WorkloadError.badInput }
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return .null
+        }
         // The root returns the seed spec the tiles are generated from.
         functions.register("tiling.root") { (_: inout TaskContext) in ["seed": 20_261_128, "side": .int(tileSide)] }
         functions.register("tiling.tile") { (context: inout TaskContext) in

@@ -15,6 +15,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmarks and print their figures.",
-        subcommands: [ExecutorBenchCommand.self, GridBenchCommand.self, JournalBenchCommand.self, ImagingBenchCommand.self, ClusterBenchCommand.self]
+        subcommands: [ExecutorBenchCommand.self, GridBenchCommand.self, JournalBenchCommand.self, ImagingBenchCommand.self, ClusterBenchCommand.self, RemoteBenchCommand.self]
     )
 }
