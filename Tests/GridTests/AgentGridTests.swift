@@ -251,6 +251,72 @@ struct AgentGridTests {
         #expect(server.terminate() == 0)
     }
 
+    @Test func anIdleHost_takesQueuedWorkFromALoadedOne() async throws {
+        let root = try makeTemporaryDirectory("agents-steal")
+        let keys = try Self.keyFile(root)
+        let server = try await ServerProcess.start(
+            data: root + "/data", arguments: ["--agents", "2", "--agent-workers", "1", "--no-local-nodes", "--key-file", keys])
+        let nodes = try await Self.waitNodes(server) { Self.hosts($0, state: "FREE").count == 2 }
+        // Skew: one host is locked while 120 tasks of 20 ms are queued, so all of them wait on the other one.
+        let locked = try #require(nodes.first { $0["state"] as? String == "FREE" })
+        let lockedID = try #require(locked["id"] as? Int)
+        let lockedHost = try #require(locked["host"] as? String)
+        #expect(try await server.call("PUT", "/api/v1/nodes/\(lockedID)/lock").status == 200)
+        let job = try await Self.submit(server, """
+            name: skewed
+            tasks:
+              start:
+                function: tessera.noop
+                replicate: {runs: 120}
+              work:
+                depends: [start]
+                function: bench.sleep
+                input: 20
+            """)
+        _ = try await Self.waitNodes(server) { nodes in
+            nodes.contains { $0["host"] as? String != lockedHost && ($0["running"] as? Int ?? 0) > 60 }
+        }
+        // Unlocked, the idle host gets half of the other's queue, and again when it runs out.
+        #expect(try await server.call("PUT", "/api/v1/nodes/\(lockedID)/unlock").status == 200)
+        let done = try await Self.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let work = (done["tasks"] as? [[String: Any]] ?? []).filter { ($0["name"] as? String)?.hasPrefix("work") == true }
+        let onUnlocked = work.filter { $0["host"] as? String == lockedHost }.count
+        #expect(work.count == 120 && onUnlocked >= 30, "the idle host took queued work: \(onUnlocked) of 120")
+        #expect(work.allSatisfy { $0["executions"] as? Int == 1 }, "a released task is not an execution")
+        #expect(server.terminate() == 0)
+    }
+
+    @Test func aLargeResult_travelsBetweenHostsAsASharedFile() async throws {
+        let root = try makeTemporaryDirectory("agents-large")
+        let keys = try Self.keyFile(root)
+        let server = try await ServerProcess.start(
+            data: root + "/data", arguments: ["--agents", "2", "--agent-workers", "1", "--no-local-nodes", "--key-file", keys])
+        _ = try await Self.waitNodes(server) { Self.hosts($0, state: "FREE").count == 2 }
+        let job = try await Self.submit(server, """
+            name: large
+            tasks:
+              make:
+                script:
+                  language: python3
+                  code: |
+                    import json, os
+                    json.dump({"data": "x" * 3000000}, open(os.environ["TESSERA_RESULT_FILE"], "w"))
+              use:
+                depends: [make]
+                function: tessera.parents
+            """)
+        let done = try await Self.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let (_, body) = try await server.object("GET", "/api/v1/jobs/\(job)/result")
+        let results = body["results"] as? [String: Any] ?? [:]
+        #expect(((results["make"] as? [String: Any])?["data"] as? String)?.count == 3_000_000)
+        #expect((((results["use"] as? [Any])?.first as? [String: Any])?["data"] as? String)?.count == 3_000_000)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: root + "/data/shared/results")) ?? []
+        #expect(!files.isEmpty, "the value went through the shared directory")
+        #expect(server.terminate() == 0)
+    }
+
     /// The cluster address a server printed in its agents' command lines.
     static func clusterAddress(_ data: String) -> String? {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {

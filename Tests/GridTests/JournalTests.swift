@@ -52,7 +52,7 @@ private enum TestFailure: Error { case expected }
         await grid.shutdown()
         #expect(counter["a"] == 1 && counter["b"] == 1 && counter["flaky"] == 1)
 
-        FileManager.default.createFile(atPath: marker, contents: nil)
+        _ = FileManager.default.createFile(atPath: marker, contents: nil)
         let second = ManualClock()
         let restarted = try await journaledGrid(root, clock: second, counter: counter)
         let recovered = try await restarted.job(job.id).report()
@@ -233,6 +233,31 @@ private enum TestFailure: Error { case expected }
         #expect(try journal.report(JobID(7)) == report)
         #expect(try journal.recover().jobs.isEmpty)
         #expect(try journal.recordCount() == 0)
+    }
+
+    @Test func aLostNode_isJournaled_andReplaysProActivesNodeFailureRule() throws {
+        let root = try makeTemporaryDirectory("journal-lost")
+        let journal = try Journal(directory: root)
+        let workflow = Workflow(name: "lost", tasks: [TaskDefinition("a", .function("f")), TaskDefinition("b", .function("f"))])
+        try journal.submitted(.init(id: JobID(1), workflow: workflow, variables: [:], admin: false, owner: "", at: .zero, wall: Date()))
+        // `a` ran on a remote node that was lost twice (its second execution too): the job FAILED; `b` finished.
+        try journal.append([
+            .lost(job: JobID(1), index: 0, attempt: 1, node: NodeID(1000), at: .seconds(1)),
+            .finished(job: JobID(1), index: 1, attempt: 1, node: NodeID(1001), outcome: .success(result: .int(2), variables: nil), at: .seconds(2)),
+            .lost(job: JobID(1), index: 0, attempt: 2, node: NodeID(1002), at: .seconds(3)),
+        ])
+        let recovery = try journal.recover()
+        let records = try #require(recovery.jobs.first?.records)
+        #expect(records.count == 3)
+        #expect(records[0] == .lost(job: JobID(1), index: 0, attempt: 1, node: NodeID(1000), at: .seconds(1)))
+        var job = try JobCore(id: JobID(1), workflow: workflow, variables: [:], now: .zero, wallNow: Date())
+        _ = job.start(now: .zero)
+        records.prefix(2).forEach { job.replay($0) }
+        #expect(job.instances[0].status == .pending)
+        #expect(job.instances[0].message == "node-1000 was lost")
+        job.replay(records[2])
+        #expect(job.instances[0].status == .failed && job.status == .failed)
+        #expect(job.instances[1].status == .finished)
     }
 
     @Test func endedJobs_arePurgedAfterTheirDelay_unfinishedOnesNever() throws {

@@ -117,6 +117,36 @@ struct RemoteWireTests {
     }
 }
 
+/// Large values between hosts go through a shared directory, checked by SHA-256.
+@Suite("Large values between hosts")
+struct ResultFilesTests {
+    @Test func largeValues_becomeCheckedFiles_smallOnesStayInline() throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/tessera-results-\(UUID().uuidString)"
+        let small = Value.object(["n": .int(1)])
+        #expect(try ResultFiles.spill(small, directory: nil, what: "x") == small)
+        let large = Value.array((0..<200_000).map { .string("item \($0)") })
+        #expect(ResultFiles.isLarge(large) && !ResultFiles.isLarge(small))
+        #expect(throws: GridError.self) { try ResultFiles.spill(large, directory: nil, what: "the result") }
+        let reference = try ResultFiles.spill(large, directory: directory, what: "the result")
+        guard case .object(let members) = reference, case .string(let path)? = members[ResultFiles.referenceKey] else {
+            Issue.record("expected a reference, got \(reference)")
+            return
+        }
+        #expect(try ResultFiles.resolve(reference) == large)
+        #expect(ResultFiles.resolve(TaskOutcome.success(result: reference, variables: nil)) == .success(result: large, variables: nil))
+        // A changed file is refused; so is a missing one.
+        try Data("tampered".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: GridError.self) { try ResultFiles.resolve(reference) }
+        if case .failure(let message) = ResultFiles.resolve(TaskOutcome.success(result: reference, variables: nil)) {
+            #expect(message.contains("does not match its SHA-256"))
+        } else {
+            Issue.record("a tampered result file must fail the task")
+        }
+        try FileManager.default.removeItem(atPath: path)
+        #expect(throws: GridError.self) { try ResultFiles.resolve(reference) }
+    }
+}
+
 /// A small seeded generator (the seed is printed, so a failure replays).
 struct SplitMix {
     var state: UInt64

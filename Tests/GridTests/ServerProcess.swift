@@ -33,7 +33,7 @@ final class ServerProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0", "--nodes", "2", "--log-level", "warning"] + arguments
         let errorLog = data + ".stderr-\(UUID().uuidString.prefix(6))"
-        FileManager.default.createFile(atPath: errorLog, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorLog, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: errorLog)
         let pipe = Pipe()
         process.standardOutput = pipe

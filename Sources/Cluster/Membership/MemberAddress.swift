@@ -79,9 +79,11 @@ public struct MemberAddress: Hashable, Comparable, Sendable, CustomStringConvert
     }
 
     private static func parseIPv6(_ text: String) -> (UInt64, UInt64)? {
-        var storage = in6_addr()
-        guard inet_pton(AF_INET6, text, &storage) == 1 else { return nil }
-        return withUnsafeBytes(of: storage) { raw in
+        // 16 raw bytes rather than an `in6_addr` value: its initializer resolves to another module's copy of
+        // the type in some builds.
+        var storage = [UInt8](repeating: 0, count: 16)
+        guard storage.withUnsafeMutableBytes({ inet_pton(AF_INET6, text, $0.baseAddress) }) == 1 else { return nil }
+        return storage.withUnsafeBytes { raw in
             var high: UInt64 = 0
             var low: UInt64 = 0
             for index in 0..<8 { high = high << 8 | UInt64(raw[index]) }
@@ -101,13 +103,12 @@ public struct MemberAddress: Hashable, Comparable, Sendable, CustomStringConvert
             let ip = UInt32(truncatingIfNeeded: low)
             return "\(ip >> 24).\(ip >> 16 & 0xFF).\(ip >> 8 & 0xFF).\(ip & 0xFF)"
         case .ipv6:
-            var storage = in6_addr()
-            withUnsafeMutableBytes(of: &storage) { raw in
-                for index in 0..<8 { raw[index] = UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * index)) }
-                for index in 0..<8 { raw[8 + index] = UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * index)) }
-            }
+            var storage = [UInt8](repeating: 0, count: 16)
+            for index in 0..<8 { storage[index] = UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * index)) }
+            for index in 0..<8 { storage[8 + index] = UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * index)) }
             var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-            guard inet_ntop(AF_INET6, &storage, &buffer, socklen_t(buffer.count)) != nil else { return "?" }
+            let written = storage.withUnsafeBytes { raw in inet_ntop(AF_INET6, raw.baseAddress, &buffer, socklen_t(buffer.count)) }
+            guard written != nil else { return "?" }
             return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
     }

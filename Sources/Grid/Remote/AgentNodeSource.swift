@@ -22,6 +22,7 @@ public actor AgentNodeSource {
     private let clusterID: UInt64
     private let keyRing: KeyRing
     private let capacity: Int
+    private let sharedDirectory: String?
     private var logger: Logger
     /// The latest view of each active member.
     private var members: [Cluster.NodeID: Member] = [:]
@@ -33,7 +34,11 @@ public actor AgentNodeSource {
     private var failures: [Cluster.NodeID: Int] = [:]
     private var nextSession = 1
 
-    init(name: String, grid: Grid, identity: Cluster.NodeID, clusterID: UInt64, keyRing: KeyRing, capacity: Int, logger: Logger) {
+    init(
+        name: String, grid: Grid, identity: Cluster.NodeID, clusterID: UInt64, keyRing: KeyRing, capacity: Int, sharedDirectory: String?,
+        logger: Logger
+    ) {
+        self.sharedDirectory = sharedDirectory
         self.name = name
         self.grid = grid
         self.identity = identity
@@ -100,7 +105,8 @@ public actor AgentNodeSource {
         let session = nextSession
         nextSession += 1
         let outcome = await Self.open(
-            member, session: session, identity: identity, clusterID: clusterID, keyRing: keyRing, grid: grid, logger: logger)
+            member, session: session, identity: identity, clusterID: clusterID, keyRing: keyRing, grid: grid,
+            sharedDirectory: sharedDirectory, logger: logger)
         dialing.remove(member.identity)
         guard let current = members[member.id], current.epoch == member.epoch else {
             if case .success(let host) = outcome { host.close() }
@@ -153,7 +159,8 @@ public actor AgentNodeSource {
 
     /// Dials a member, then waits for its resources.
     private static func open(
-        _ member: Member, session: Int, identity: Cluster.NodeID, clusterID: UInt64, keyRing: KeyRing, grid: Grid, logger: Logger
+        _ member: Member, session: Int, identity: Cluster.NodeID, clusterID: UInt64, keyRing: KeyRing, grid: Grid,
+        sharedDirectory: String?, logger: Logger
     ) async -> Result<RemoteHost, GridError> {
         let link: Link
         do {
@@ -180,7 +187,7 @@ public actor AgentNodeSource {
                 case .announce(let resources):
                     announce.yield(resources)
                 case .reports(let reports):
-                    await scheduler.onReports(reports, session: session)
+                    await scheduler.onReports(reports.map(Self.readingLargeResults), session: session)
                 case .log(let job, let task, let stream, let bytes):
                     let paths = runner.logPaths(job: job, task: task)
                     LogFiles.append(bytes, to: stream == 1 ? paths.out : paths.err)
@@ -209,7 +216,21 @@ public actor AgentNodeSource {
             link.close()
             return .failure(.remote("member \(member.id.short) at \(member.address) announced no resources"))
         }
-        return .success(RemoteHost(session: session, member: member.identity, resources: resources, link: link))
+        return .success(RemoteHost(
+            session: session, member: member.identity, resources: resources, link: link, sharedDirectory: sharedDirectory,
+            reject: { reports in await scheduler.onReports(reports, session: session) }))
+    }
+
+    /// A finished report whose result came as a shared file, with the value read back.
+    static func readingLargeResults(_ report: NodeReport) -> NodeReport {
+        guard case .finished(let job, let index, let attempt, let node, let assigned, let outcome) = report else { return report }
+        switch outcome {
+        case .success(.object(let members), _) where members[ResultFiles.referenceKey] != nil,
+             .alreadyDone(.object(let members), _, _) where members[ResultFiles.referenceKey] != nil:
+            return .finished(job: job, index: index, attempt: attempt, node: node, assignedNode: assigned, outcome: ResultFiles.resolve(outcome))
+        default:
+            return report
+        }
     }
 }
 

@@ -18,6 +18,8 @@ public struct AgentSettings: Sendable {
     public var dataDirectory: String = FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)"
     /// The working directory of subprocesses when a workflow sets none.
     public var workingDirectory: String = FileManager.default.currentDirectoryPath
+    /// A directory every host shares, where values over 1 MiB travel as files; without one such a result fails its task.
+    public var sharedDirectory: String?
     /// Reports a node batches before sending.
     public var reportBatch: Int = 512
     /// The longest a report waits.
@@ -240,9 +242,29 @@ final class AgentSession: Sendable {
         }
     }
 
-    private func assign(_ batch: [TaskAssignment]) {
+    private func assign(_ received: [TaskAssignment]) {
         let nodes = state.withLock { $0.nodes }
         var byNode: [NodeID: [TaskAssignment]] = [:]
+        // Values that came as shared files are read back (and checked) before the task is queued.
+        var batch: [TaskAssignment] = []
+        batch.reserveCapacity(received.count)
+        var unreadable: [NodeReport] = []
+        for var assignment in received {
+            do {
+                if case .function(let name, let input) = assignment.executable, case .object = input {
+                    assignment.executable = .function(name, input: try ResultFiles.resolve(input))
+                }
+                for index in assignment.parentResults.indices where isObject(assignment.parentResults[index].value) {
+                    assignment.parentResults[index].value = try ResultFiles.resolve(assignment.parentResults[index].value)
+                }
+                batch.append(assignment)
+            } catch {
+                unreadable.append(.finished(
+                    job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: assignment.assignedNode,
+                    assignedNode: assignment.assignedNode, outcome: .failure(message: error.description)))
+            }
+        }
+        if !unreadable.isEmpty { send([.reports(unreadable)]) }
         shipping.withLock { shipping in
             for assignment in batch {
                 shipping[.init(job: assignment.job, index: assignment.index, attempt: assignment.attempt)] = Shipped(
@@ -259,6 +281,11 @@ final class AgentSession: Sendable {
                 send([.reports(assignments.map { .dropped(job: $0.job, index: $0.index, attempt: $0.attempt, assignedNode: $0.assignedNode) })])
             }
         }
+    }
+
+    private func isObject(_ value: Value) -> Bool {
+        if case .object = value { return true }
+        return false
     }
 
     /// Gives back up to `max` queued executions, newest first, from the longest queues.
@@ -280,8 +307,21 @@ final class AgentSession: Sendable {
     }
 
     /// Sends a batch of reports, each ended execution's last log bytes first.
-    private func report(_ reports: [NodeReport]) {
+    private func report(_ batch: [NodeReport]) {
         var messages: [RemoteMessage] = []
+        // A large result goes to the shared directory (or fails its task): frames stay bounded.
+        let reports = batch.map { report -> NodeReport in
+            guard case .finished(let job, let index, let attempt, let node, let assigned, let outcome) = report else { return report }
+            switch outcome {
+            case .success(let result, _), .alreadyDone(let result, _, _):
+                guard ResultFiles.isLarge(result) else { return report }
+                return .finished(
+                    job: job, index: index, attempt: attempt, node: node, assignedNode: assigned,
+                    outcome: ResultFiles.spill(outcome, directory: agent.settings.sharedDirectory))
+            case .failure:
+                return report
+            }
+        }
         for report in reports {
             switch report {
             case .finished(let job, let index, let attempt, _, _, _), .dropped(let job, let index, let attempt, _):

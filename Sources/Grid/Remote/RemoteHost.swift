@@ -15,7 +15,17 @@ final class RemoteHost: Sendable {
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(session: Int, member: MemberIdentity, resources: AgentResources, link: Link) {
+    /// Where large values go (see ``ResultFiles``).
+    let sharedDirectory: String?
+    /// Reports executions that cannot be sent (a large value and no shared directory) as failed.
+    let reject: @Sendable ([NodeReport]) async -> Void
+
+    init(
+        session: Int, member: MemberIdentity, resources: AgentResources, link: Link, sharedDirectory: String?,
+        reject: @escaping @Sendable ([NodeReport]) async -> Void
+    ) {
+        self.sharedDirectory = sharedDirectory
+        self.reject = reject
         self.session = session
         self.member = member
         self.resources = resources
@@ -31,7 +41,9 @@ final class RemoteHost: Sendable {
                 return queued
             }
             guard !messages.isEmpty else { continue }
-            for frame in RemoteWire.encode(messages) {
+            let (ready, failed) = spillLargeValues(messages)
+            if !failed.isEmpty { await reject(failed) }
+            for frame in RemoteWire.encode(ready) {
                 do {
                     try link.send(frame)
                 } catch {
@@ -40,6 +52,40 @@ final class RemoteHost: Sendable {
                 }
             }
         }
+    }
+
+    /// Moves the large inputs and parents' results of assignments to the shared directory; an assignment whose
+    /// value cannot go comes back as a failed execution.
+    private func spillLargeValues(_ messages: [RemoteMessage]) -> (ready: [RemoteMessage], failed: [NodeReport]) {
+        var ready: [RemoteMessage] = []
+        var failed: [NodeReport] = []
+        for message in messages {
+            guard case .assign(let batch) = message else {
+                ready.append(message)
+                continue
+            }
+            var kept: [TaskAssignment] = []
+            kept.reserveCapacity(batch.count)
+            for var assignment in batch {
+                do {
+                    if case .function(let name, let input) = assignment.executable, ResultFiles.isLarge(input) {
+                        assignment.executable = .function(name, input: try ResultFiles.spill(input, directory: sharedDirectory, what: "the input"))
+                    }
+                    for index in assignment.parentResults.indices where ResultFiles.isLarge(assignment.parentResults[index].value) {
+                        let parent = assignment.parentResults[index]
+                        assignment.parentResults[index].value = try ResultFiles.spill(
+                            parent.value, directory: sharedDirectory, what: "the result of \(parent.name)")
+                    }
+                    kept.append(assignment)
+                } catch {
+                    failed.append(.finished(
+                        job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: assignment.assignedNode,
+                        assignedNode: assignment.assignedNode, outcome: .failure(message: error.description)))
+                }
+            }
+            if !kept.isEmpty { ready.append(.assign(kept)) }
+        }
+        return (ready, failed)
     }
 
     /// Queues a message for the agent.

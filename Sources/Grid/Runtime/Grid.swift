@@ -200,11 +200,14 @@ public final class Grid: Sendable {
     /// - Parameters:
     ///   - capacity: executions each agent node may hold (running plus queued); default the grid's queue depth.
     ///   - processes: agents this source starts itself (shown in its infrastructure), `0` when they join on their own.
-    public func agentNodeSource(name: String = "agents", member: ClusterMember, capacity: Int? = nil, processes: Int = 0) -> AgentNodeSource {
+    ///   - sharedDirectory: a directory every host shares, where values over 1 MiB travel as files.
+    public func agentNodeSource(
+        name: String = "agents", member: ClusterMember, capacity: Int? = nil, processes: Int = 0, sharedDirectory: String? = nil
+    ) -> AgentNodeSource {
         let configuration = member.configuration
         let source = AgentNodeSource(
             name: name, grid: self, identity: configuration.id, clusterID: configuration.clusterID, keyRing: configuration.keyRing,
-            capacity: capacity ?? settings.queueDepth, logger: settings.logger)
+            capacity: capacity ?? settings.queueDepth, sharedDirectory: sharedDirectory, logger: settings.logger)
         attachedSources.withLock {
             $0.append(AttachedSource(name: name, infrastructure: { processes > 0 ? .agentProcesses(processes: processes, hosts: $0) : .agents(hosts: $0) }))
         }

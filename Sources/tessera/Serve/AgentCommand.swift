@@ -31,7 +31,10 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Where task logs and per-execution files go; default a directory under /tmp.") var data: String?
     @Option(help: "The cluster's id (must match the scheduler's).") var clusterId: UInt64 = ServeCommand.defaultClusterID
     @Option(help: "trace, debug, info (the default), notice, warning, error or critical.") var logLevel: String = "info"
+    @Option(help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there.")
+    var sharedDir: String?
     @Flag(help: "Do not pin worker threads to cores (several agents on one machine).") var noBind = false
+    @Flag(help: .hidden) var exitWithParent = false
 
     func validate() throws {
         guard MemberAddress(join) != nil else { throw ValidationError("--join \(join): expected HOST:PORT with a numeric IP") }
@@ -74,14 +77,26 @@ struct AgentCommand: AsyncParsableCommand {
         settings.bindThreads = !noBind
         settings.dataDirectory = data ?? (FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)")
         settings.workingDirectory = settings.dataDirectory + "/work"
+        settings.sharedDirectory = sharedDir
         settings.logger = logger
         try FileManager.default.createDirectory(atPath: settings.workingDirectory, withIntermediateDirectories: true)
         let functions = FunctionRegistry()
         BuiltinFunctions.register(in: functions)
+        if exitWithParent { Self.exitWithParent() }
         let service = AgentService(member: member, links: links, settings: settings, functions: functions, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: member), .init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// Stops the agent (SIGTERM to itself, a graceful stop) once the process that started it is gone: an agent
+    /// process started by `tessera serve --agents` never outlives its server, even one killed with SIGKILL.
+    static func exitWithParent() {
+        let parent = getppid()
+        Task.detached {
+            while getppid() == parent { try? await Task.sleep(for: .milliseconds(250)) }
+            kill(getpid(), SIGTERM)
+        }
     }
 
     /// The local address the system would use to reach `target` (a UDP socket connected to it, never sending).

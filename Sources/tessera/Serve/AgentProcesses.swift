@@ -14,6 +14,7 @@ struct AgentProcesses: Service {
     let keyFile: String
     let clusterID: UInt64
     let dataDirectory: String
+    let sharedDirectory: String
     let logLevel: String
     let logger: Logger
 
@@ -32,7 +33,7 @@ struct AgentProcesses: Service {
                             var arguments = [
                                 "agent", "--join", join.description, "--bind", "127.0.0.\(index + 2):0", "--key-file", keyFile,
                                 "--cluster-id", String(clusterID), "--data", "\(dataDirectory)/agents/\(index + 1)", "--log-level", logLevel,
-                                "--no-bind",
+                                "--no-bind", "--exit-with-parent", "--shared-dir", sharedDirectory,
                             ]
                             if let workers { arguments += ["--workers", String(workers)] }
                             process.arguments = arguments

@@ -69,6 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Run no local nodes: every task goes to agents.")
     var noLocalNodes = false
 
+    @Option(help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there (default with --agents: DATA/shared).")
+    var sharedDir: String?
+
     /// The cluster id `serve` and `agent` use unless told otherwise ("tess").
     static let defaultClusterID: UInt64 = 0x7465_7373
 
@@ -243,13 +246,14 @@ struct ServeCommand: AsyncParsableCommand {
             let member = ClusterMember(
                 configuration: .init(id: Cluster.NodeID.random(using: &random), bind: bind, seeds: [], clusterID: clusterId, keyRing: keyRing, seed: random.next()),
                 logger: logger)
-            let source = grid.agentNodeSource(member: member, processes: agents)
+            let shared = sharedDir ?? (agents > 0 ? dataPath + "/shared" : nil)
+            let source = grid.agentNodeSource(member: member, processes: agents, sharedDirectory: shared)
             services.append(.init(service: member))
             services.append(.init(service: ClusterAnnouncement(member: member, source: source)))
             if agents > 0 {
                 services.append(.init(service: AgentProcesses(
                     count: agents, workers: agentWorkers, member: member, keyFile: keyFile, clusterID: clusterId, dataDirectory: dataPath,
-                    logLevel: resolved.logLevel, logger: logger)))
+                    sharedDirectory: shared ?? dataPath + "/shared", logLevel: resolved.logLevel, logger: logger)))
             }
         }
         let group = ServiceGroup(
