@@ -35,7 +35,7 @@ struct RemoteBenchCommand: AsyncParsableCommand {
         var tilingRemoteSeconds: Double
         var tilingEmbeddedSeconds: Double
         var tilingRemoteSpeedup: Double
-        /// From an agent's SIGKILL to all of its running tasks running again elsewhere (its link closes at once).
+        /// From an agent's SIGKILL to all of its running tasks running again on another agent (its link closes at once).
         var killToRerunMs: Double
         /// From an agent's SIGSTOP (a hung host: its link stays open) to its tasks running elsewhere: the membership's
         /// detection (suspect, then dead) plus the re-queue.
@@ -186,12 +186,13 @@ struct RemoteBenchCommand: AsyncParsableCommand {
     private func rerunAfter(
         grid: Grid, clock: ContinuousClock, down: (Double) -> Void = { _ in }, stop: (AgentVictim) -> Void
     ) async throws -> Double {
-        let nodes = await grid.nodes().filter { $0.state == .free && $0.source == "agents" }
-        let job = try await grid.submit(Workflow(name: "long", tasks: (0..<nodes.count).map {
+        // As many long tasks as one agent has nodes: they all land on the agent with the lowest node ids (placement
+        // ties go to the lowest), and the other agents have room to take them at once.
+        let job = try await grid.submit(Workflow(name: "long", tasks: (0..<workers).map {
             TaskDefinition("s\($0)", .function("bench.sleep", input: .int(30_000)))
         }))
         var report = try await job.report()
-        while report.progress.running < nodes.count {
+        while report.progress.running < workers {
             try await Task.sleep(for: .milliseconds(10))
             report = try await job.report()
         }

@@ -19,12 +19,19 @@ public struct MissingExecutable: Error, CustomStringConvertible {
 /// side by side on Swift's cooperative pool (as many threads as cores), and a test blocked in `waitUntilExit`
 /// would starve the others.
 ///
+/// With `namespace`, it runs inside that network namespace (`ip netns exec`, root only).
+///
 /// - Throws: `MissingExecutable`, or the errors of starting the process and reading its output.
-public func runTessera(_ arguments: [String], in directory: String) async throws -> (status: Int32, out: String, err: String) {
+public func runTessera(_ arguments: [String], in directory: String, namespace: String? = nil) async throws -> (status: Int32, out: String, err: String) {
     guard let binary = tesseraBinary else { throw MissingExecutable() }
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
+    if let namespace {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", namespace, binary] + arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+    }
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     let stamp = UUID().uuidString
     let outPath = directory + "/.stdout-" + stamp

@@ -170,6 +170,8 @@ final class AgentSession: Sendable {
         for frame in RemoteWire.encode(messages) {
             do {
                 try link.send(frame)
+            } catch .closed {
+                return  // the session is ending
             } catch {
                 agent.settings.logger.error("cannot send to the scheduler", metadata: ["agent.error": "\(error)"])
                 link.close()

@@ -35,11 +35,13 @@ struct AgentCommand: AsyncParsableCommand {
     var sharedDir: String?
     @Flag(help: "Do not pin worker threads to cores (several agents on one machine).") var noBind = false
     @Flag(help: .hidden) var exitWithParent = false
+    @Option(help: "Seconds between the membership's partition-healing exchanges (default 30).") var healInterval: Double?
 
     func validate() throws {
         guard MemberAddress(join) != nil else { throw ValidationError("--join \(join): expected HOST:PORT with a numeric IP") }
         if let bind, MemberAddress(bind) == nil { throw ValidationError("--bind \(bind): expected HOST:PORT with a numeric IP") }
         if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers must be in 1…4096") }
+        if let healInterval, healInterval <= 0 { throw ValidationError("--heal-interval must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
 
@@ -68,6 +70,7 @@ struct AgentCommand: AsyncParsableCommand {
         var configuration = ClusterMember.Configuration(
             id: id, bind: bindAddress, seeds: [seed], clusterID: clusterId, keyRing: keyRing, seed: random.next())
         configuration.links = links
+        if let healInterval { configuration.settings.healInterval = .milliseconds(Int64(healInterval * 1000)) }
         let member = ClusterMember(configuration: configuration, logger: logger)
 
         var settings = AgentSettings()

@@ -66,6 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Nodes per started agent (default: one per core).")
     var agentWorkers: Int?
 
+    @Option(help: "Seconds between the membership's partition-healing exchanges (default 30).")
+    var healInterval: Double?
+
     @Flag(help: "Run no local nodes: every task goes to agents.")
     var noLocalNodes = false
 
@@ -152,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--cluster-bind \(clusterBind): expected HOST:PORT with a numeric IP")
         }
         guard agents >= 0, agents <= 250 else { throw ValidationError("--agents must be in 0…250") }
+        if let healInterval, healInterval <= 0 { throw ValidationError("--heal-interval must be positive") }
         if let agentWorkers, !(1...4096).contains(agentWorkers) { throw ValidationError("--agent-workers must be in 1…4096") }
         if clusterBind != nil || agents > 0, keyFile == nil { throw ValidationError("--cluster-bind and --agents need --key-file") }
         if noLocalNodes && clusterBind == nil && agents == 0 { throw ValidationError("--no-local-nodes needs agents: give --cluster-bind or --agents") }
@@ -243,9 +247,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             var random = SystemRandomNumberGenerator()
             let bind = clusterBind.flatMap(MemberAddress.init) ?? MemberAddress("127.0.0.1:0") ?? .unknown
-            let member = ClusterMember(
-                configuration: .init(id: Cluster.NodeID.random(using: &random), bind: bind, seeds: [], clusterID: clusterId, keyRing: keyRing, seed: random.next()),
-                logger: logger)
+            var configuration = ClusterMember.Configuration(
+                id: Cluster.NodeID.random(using: &random), bind: bind, seeds: [], clusterID: clusterId, keyRing: keyRing, seed: random.next())
+            if let healInterval { configuration.settings.healInterval = .milliseconds(Int64(healInterval * 1000)) }
+            let member = ClusterMember(configuration: configuration, logger: logger)
             let shared = sharedDir ?? (agents > 0 ? dataPath + "/shared" : nil)
             let source = grid.agentNodeSource(member: member, processes: agents, sharedDirectory: shared)
             services.append(.init(service: member))
