@@ -427,6 +427,18 @@ actor SchedulerActor {
             }
         }
         for node in recovery.lockedNodes { core.updateLedger { $0.setLocked(node, true) } }
+        // Agents' nodes get identifiers no journaled record or lock used: a node of the last run is never mistaken
+        // for a new one (exclusions, locks).
+        var highest = recovery.lockedNodes.map(\.rawValue).max() ?? 0
+        for (_, records) in recovery.jobs {
+            for record in records {
+                switch record {
+                case .finished(_, _, _, let node, _, _), .lost(_, _, _, let node, _): highest = max(highest, node.rawValue)
+                case .tick, .action: break
+                }
+            }
+        }
+        nextRemoteNode = max(nextRemoteNode, highest + 1)
         finishTurn()
         dispatch()
         logger.info("journal recovered", metadata: ["grid.jobs": "\(recovered)", "grid.time": "\(now)"])
