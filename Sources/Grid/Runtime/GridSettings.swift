@@ -8,6 +8,8 @@ public struct GridSettings: Sendable {
     public var nodes: Int?
     /// Whether the grid runs local nodes; `false` leaves all work to remote agents.
     public var localNodes: Bool = true
+    /// How long a LOST node of an agent stays in the node list (ProActive removes unavailable nodes after a while too).
+    public var keepLostNodes: Duration = .seconds(3600)
     /// Cores kept for the grid itself (scheduler, I/O); `nil` reserves one when the machine has more than 2.
     public var reservedCores: Int?
     /// Allow more nodes than cores (tests, benchmarks).

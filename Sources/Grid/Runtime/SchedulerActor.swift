@@ -15,6 +15,9 @@ actor SchedulerActor {
     private var localNodes: [NodeID] = []
     /// The next identifier of a remote node (local nodes take the first ones).
     private var nextRemoteNode = 1000
+    /// When each LOST node was lost (it leaves the node list after ``GridSettings/keepLostNodes``).
+    private var lostAt: [(node: NodeID, at: Duration)] = []
+    private let keepLostNodes: Duration
     private var nextJob: UInt64 = 0
     private var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
@@ -50,6 +53,7 @@ actor SchedulerActor {
         self.logDirectory = logDirectory
         self.logger = settings.logger
         self.removeEndedJobsAfter = settings.removeEndedJobsAfter
+        self.keepLostNodes = settings.keepLostNodes
         logger[metadataKey: "grid.component"] = "scheduler"
     }
 
@@ -72,6 +76,7 @@ actor SchedulerActor {
     /// Adds an agent's nodes (FREE, one per worker) and tells the agent their identifiers.
     func addHost(_ host: RemoteHost, source: String, capacity: Int) -> [NodeID] {
         guard !isShutDown else { return [] }
+        pruneLostNodes()
         let resources = host.resources
         let ids = (0..<resources.workers).map { NodeID(nextRemoteNode + $0) }
         nextRemoteNode += resources.workers
@@ -124,6 +129,8 @@ actor SchedulerActor {
             }
         }
         let now = self.now
+        pruneLostNodes()
+        lostAt += entry.nodes.map { ($0, now) }
         var requeued = 0
         var rerun = 0
         for id in core.aliveJobs {
@@ -153,6 +160,16 @@ actor SchedulerActor {
         ])
         finishTurn()
         dispatch()
+    }
+
+    /// Forgets the nodes lost longer ago than ``GridSettings/keepLostNodes``.
+    private func pruneLostNodes() {
+        let now = self.now
+        while let first = lostAt.first, now - first.at > keepLostNodes {
+            lostAt.removeFirst()
+            core.updateLedger { $0.remove(first.node) }
+            hostNames[first.node] = nil
+        }
     }
 
     /// Reports from an agent's session; dropped once the session is over (a zombie's late results are fenced).

@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel (flags win).")
+    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel, clusterBind, keyFile, clusterId, agents, agentWorkers, healInterval, localNodes, sharedDir (flags win).")
     var config: String?
 
     @Option(name: .customLong("data"), help: "The data directory (journal, logs, results); default $XDG_DATA_HOME/tessera.")
@@ -51,29 +51,29 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info (the default), notice, warning, error or critical.")
     var logLevelFlag: String?
 
-    @Option(help: "Join agents: the cluster address to listen on, HOST:PORT (UDP and TCP; port 0 picks one). Needs --key-file.")
-    var clusterBind: String?
+    @Option(name: .customLong("cluster-bind"), help: "Join agents: the cluster address to listen on, HOST:PORT (UDP and TCP; port 0 picks one). Needs --key-file.")
+    var clusterBindFlag: String?
 
-    @Option(help: "The cluster's key file: one `ID HEX64` per line, the first one signs (the agents use the same ring).")
-    var keyFile: String?
+    @Option(name: .customLong("key-file"), help: "The cluster's key file: one `ID HEX64` per line, the first one signs (the agents use the same ring).")
+    var keyFileFlag: String?
 
-    @Option(help: "The cluster's id (agents of another cluster are refused).")
-    var clusterId: UInt64 = ServeCommand.defaultClusterID
+    @Option(name: .customLong("cluster-id"), help: "The cluster's id (agents of another cluster are refused); default \(ServeCommand.defaultClusterID).")
+    var clusterIdFlag: UInt64?
 
-    @Option(help: "Agent processes to start on this machine, each on its own 127.0.0.x address (implies --cluster-bind 127.0.0.1:0).")
-    var agents: Int = 0
+    @Option(name: .customLong("agents"), help: "Agent processes to start on this machine, each on its own 127.0.0.x address (implies --cluster-bind 127.0.0.1:0).")
+    var agentsFlag: Int?
 
-    @Option(help: "Nodes per started agent (default: one per core).")
-    var agentWorkers: Int?
+    @Option(name: .customLong("agent-workers"), help: "Nodes per started agent (default: one per core).")
+    var agentWorkersFlag: Int?
 
-    @Option(help: "Seconds between the membership's partition-healing exchanges (default 30).")
-    var healInterval: Double?
+    @Option(name: .customLong("heal-interval"), help: "Seconds between the membership's partition-healing exchanges (default 30).")
+    var healIntervalFlag: Double?
 
-    @Flag(help: "Run no local nodes: every task goes to agents.")
-    var noLocalNodes = false
+    @Flag(name: .customLong("no-local-nodes"), help: "Run no local nodes: every task goes to agents.")
+    var noLocalNodesFlag = false
 
-    @Option(help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there (default with --agents: DATA/shared).")
-    var sharedDir: String?
+    @Option(name: .customLong("shared-dir"), help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there (default with --agents: DATA/shared).")
+    var sharedDirFlag: String?
 
     /// The cluster id `serve` and `agent` use unless told otherwise ("tess").
     static let defaultClusterID: UInt64 = 0x7465_7373
@@ -88,6 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
         var keepDays = 30
         var durability = "normal"
         var logLevel = "info"
+        var clusterBind: String?
+        var keyFile: String?
+        var clusterId = ServeCommand.defaultClusterID
+        var agents = 0
+        var agentWorkers: Int?
+        var healInterval: Double?
+        var localNodes = true
+        var sharedDir: String?
     }
 
     func settings() throws -> Settings {
@@ -101,7 +109,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("\(config): not YAML: \(error)")
             }
             guard let values = (loaded ?? [String: Any]()) as? [String: Any] else { throw ValidationError("\(config): expected a mapping of settings") }
-            let known: Set<String> = ["data", "listen", "users", "nodes", "keepInMemory", "keepDays", "durability", "logLevel"]
+            let known: Set<String> = [
+                "data", "listen", "users", "nodes", "keepInMemory", "keepDays", "durability", "logLevel", "clusterBind", "keyFile",
+                "clusterId", "agents", "agentWorkers", "healInterval", "localNodes", "sharedDir",
+            ]
             let unknown = Set(values.keys).subtracting(known)
             guard unknown.isEmpty else {
                 throw ValidationError("\(config): unknown setting(s) \(unknown.sorted().joined(separator: ", ")); known: \(known.sorted().joined(separator: ", "))")
@@ -126,6 +137,20 @@ struct ServeCommand: AsyncParsableCommand {
             if let value = try number("keepDays") { resolved.keepDays = value }
             if let value = try text("durability") { resolved.durability = value }
             if let value = try text("logLevel") { resolved.logLevel = value }
+            if let value = try text("clusterBind") { resolved.clusterBind = value }
+            if let value = try text("keyFile") { resolved.keyFile = value }
+            if let value = try number("clusterId") { resolved.clusterId = UInt64(clamping: value) }
+            if let value = try number("agents") { resolved.agents = value }
+            if let value = try number("agentWorkers") { resolved.agentWorkers = value }
+            if let value = values["healInterval"] {
+                guard let seconds = (value as? Double) ?? (value as? Int).map(Double.init) else { throw ValidationError("\(config): healInterval must be a number of seconds") }
+                resolved.healInterval = seconds
+            }
+            if let value = values["localNodes"] {
+                guard let flag = value as? Bool else { throw ValidationError("\(config): localNodes must be true or false") }
+                resolved.localNodes = flag
+            }
+            if let value = try text("sharedDir") { resolved.sharedDir = value }
         }
         if let dataFlag { resolved.data = dataFlag }
         if let listenFlag { resolved.listen = listenFlag }
@@ -135,6 +160,14 @@ struct ServeCommand: AsyncParsableCommand {
         if let keepDaysFlag { resolved.keepDays = keepDaysFlag }
         if let durabilityFlag { resolved.durability = durabilityFlag }
         if let logLevelFlag { resolved.logLevel = logLevelFlag }
+        if let clusterBindFlag { resolved.clusterBind = clusterBindFlag }
+        if let keyFileFlag { resolved.keyFile = keyFileFlag }
+        if let clusterIdFlag { resolved.clusterId = clusterIdFlag }
+        if let agentsFlag { resolved.agents = agentsFlag }
+        if let agentWorkersFlag { resolved.agentWorkers = agentWorkersFlag }
+        if let healIntervalFlag { resolved.healInterval = healIntervalFlag }
+        if noLocalNodesFlag { resolved.localNodes = false }
+        if let sharedDirFlag { resolved.sharedDir = sharedDirFlag }
         return resolved
     }
 
@@ -151,14 +184,15 @@ struct ServeCommand: AsyncParsableCommand {
         guard settings.keepInMemory >= 0, settings.keepDays >= 1 else { throw ValidationError("keep-in-memory must be ≥ 0 and keep-days ≥ 1") }
         guard Journal.Durability(rawValue: settings.durability) != nil else { throw ValidationError("durability is normal or full") }
         guard Logger.Level(rawValue: settings.logLevel) != nil else { throw ValidationError("unknown log level '\(settings.logLevel)'") }
-        if let clusterBind, MemberAddress(clusterBind) == nil {
-            throw ValidationError("--cluster-bind \(clusterBind): expected HOST:PORT with a numeric IP")
+        if let clusterBind = settings.clusterBind, MemberAddress(clusterBind) == nil {
+            throw ValidationError("cluster-bind \(clusterBind): expected HOST:PORT with a numeric IP")
         }
-        guard agents >= 0, agents <= 250 else { throw ValidationError("--agents must be in 0…250") }
-        if let healInterval, healInterval <= 0 { throw ValidationError("--heal-interval must be positive") }
-        if let agentWorkers, !(1...4096).contains(agentWorkers) { throw ValidationError("--agent-workers must be in 1…4096") }
-        if clusterBind != nil || agents > 0, keyFile == nil { throw ValidationError("--cluster-bind and --agents need --key-file") }
-        if noLocalNodes && clusterBind == nil && agents == 0 { throw ValidationError("--no-local-nodes needs agents: give --cluster-bind or --agents") }
+        guard (0...250).contains(settings.agents) else { throw ValidationError("agents must be in 0…250") }
+        if let healInterval = settings.healInterval, healInterval <= 0 { throw ValidationError("heal-interval must be positive") }
+        if let agentWorkers = settings.agentWorkers, !(1...4096).contains(agentWorkers) { throw ValidationError("agent-workers must be in 1…4096") }
+        let clustered = settings.clusterBind != nil || settings.agents > 0
+        if clustered, settings.keyFile == nil { throw ValidationError("cluster-bind and agents need a key-file") }
+        if !settings.localNodes && !clustered { throw ValidationError("no local nodes needs agents: give cluster-bind or agents") }
     }
 
     /// The host and port of `--listen`.
@@ -200,7 +234,7 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = GridSettings()
         settings.nodes = nodes
         settings.oversubscribe = nodes != nil
-        settings.localNodes = !noLocalNodes
+        settings.localNodes = resolved.localNodes
         settings.dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path
         settings.workingDirectory = settings.dataDirectory + "/work"
         settings.journal = true
@@ -237,7 +271,8 @@ struct ServeCommand: AsyncParsableCommand {
             },
             logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if clusterBind != nil || agents > 0, let keyFile {
+        let agents = resolved.agents
+        if resolved.clusterBind != nil || agents > 0, let keyFile = resolved.keyFile {
             let keyRing: KeyRing
             do {
                 keyRing = try KeyRing.load(path: keyFile)
@@ -246,18 +281,19 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
             var random = SystemRandomNumberGenerator()
-            let bind = clusterBind.flatMap(MemberAddress.init) ?? MemberAddress("127.0.0.1:0") ?? .unknown
+            let bind = resolved.clusterBind.flatMap(MemberAddress.init) ?? MemberAddress("127.0.0.1:0") ?? .unknown
+            let clusterId = resolved.clusterId
             var configuration = ClusterMember.Configuration(
                 id: Cluster.NodeID.random(using: &random), bind: bind, seeds: [], clusterID: clusterId, keyRing: keyRing, seed: random.next())
-            if let healInterval { configuration.settings.healInterval = .milliseconds(Int64(healInterval * 1000)) }
+            if let healInterval = resolved.healInterval { configuration.settings.healInterval = .milliseconds(Int64(healInterval * 1000)) }
             let member = ClusterMember(configuration: configuration, logger: logger)
-            let shared = sharedDir ?? (agents > 0 ? dataPath + "/shared" : nil)
+            let shared = resolved.sharedDir ?? (agents > 0 ? dataPath + "/shared" : nil)
             let source = grid.agentNodeSource(member: member, processes: agents, sharedDirectory: shared)
             services.append(.init(service: member))
             services.append(.init(service: ClusterAnnouncement(member: member, source: source)))
             if agents > 0 {
                 services.append(.init(service: AgentProcesses(
-                    count: agents, workers: agentWorkers, member: member, keyFile: keyFile, clusterID: clusterId, dataDirectory: dataPath,
+                    count: agents, workers: resolved.agentWorkers, member: member, keyFile: keyFile, clusterID: clusterId, dataDirectory: dataPath,
                     sharedDirectory: shared ?? dataPath + "/shared", logLevel: resolved.logLevel, logger: logger)))
             }
         }

@@ -1,0 +1,155 @@
+import Cluster
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Grid
+
+/// The agents' node source, driven by membership events it is handed one by one, with an in-process agent on a
+/// real loopback link and a manual clock: reference/gossip.md's table, step by step.
+@Suite("Agent node source", .serialized, .timeLimit(.minutes(1)))
+struct AgentNodeSourceTests {
+    /// Holds executions of `gate.wait` until released.
+    final class Gate: Sendable {
+        private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let open = state.withLock { state in
+                    if !state.open { state.waiters.append(continuation) }
+                    return state.open
+                }
+                if open { continuation.resume() }
+            }
+        }
+        func open() {
+            let waiters = state.withLock { state in
+                state.open = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    static func until(_ grid: Grid, _ what: String, _ condition: ([ResourceLedger.Entry]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !condition(await grid.nodes()) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("\(what): \(await grid.nodes().map { "\($0.id) \($0.state)" })")
+                return
+            }
+            await Task.yield()
+        }
+    }
+
+    static func job(_ handle: JobHandle, _ what: String, _ condition: (JobResult) -> Bool) async throws -> JobResult {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var report = try await handle.report()
+        while !condition(report) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("\(what): \(report.tasks.map { "\($0.name) \($0.status) \($0.executions)" })")
+                return report
+            }
+            await Task.yield()
+            report = try await handle.report()
+        }
+        return report
+    }
+
+    @Test func membershipEvents_driveTheNodes_andLostNodesLeaveAfterTheirTime() async throws {
+        let ring = try KeyRing([(id: 1, secret: Array(repeating: UInt8(5), count: 32))])
+        let gate = Gate()
+        let functions = FunctionRegistry()
+        functions.register("held") { (_: inout TaskContext) in
+            await gate.wait()
+            return .string("done")
+        }
+        // The agent: a member that accepts links, and the workers behind them.
+        let agentID = Cluster.NodeID(high: 40, low: 1)
+        let links = LinkAcceptor(identity: agentID, clusterID: 9, keyRing: ring)
+        var agentConfiguration = ClusterMember.Configuration(
+            id: agentID, bind: MemberAddress("127.0.1.40:0") ?? .unknown, seeds: [], clusterID: 9, keyRing: ring, seed: 1)
+        agentConfiguration.links = links
+        let agentMember = ClusterMember(configuration: agentConfiguration)
+        let memberTask = Task { try await agentMember.run() }
+        defer { memberTask.cancel() }
+        let address = await agentMember.listening()
+        var agentSettings = AgentSettings()
+        agentSettings.workers = 2
+        agentSettings.bindThreads = false
+        agentSettings.address = address.description
+        agentSettings.dataDirectory = try makeTemporaryDirectory("agent-source-agent")
+        let agent = try GridAgent(settings: agentSettings, functions: functions)
+        let serving = Task { await agent.serve(links.links) }
+        defer {
+            agent.shutdown()
+            links.finish()
+            serving.cancel()
+        }
+
+        // The scheduler: no local nodes, a manual clock; its member is only an identity here (the test hands the events).
+        let clock = ManualClock()
+        var settings = GridSettings()
+        settings.localNodes = false
+        settings.nodes = 1
+        settings.oversubscribe = true
+        settings.bindThreads = false
+        settings.clock = clock
+        settings.keepLostNodes = .seconds(600)
+        settings.dataDirectory = try makeTemporaryDirectory("agent-source-grid")
+        let grid = try await Grid.start(settings: settings, functions: functions)
+        defer { Task { await grid.shutdown() } }
+        let schedulerMember = ClusterMember(configuration: .init(
+            id: Cluster.NodeID(high: 41, low: 1), bind: MemberAddress("127.0.1.41:0") ?? .unknown, seeds: [], clusterID: 9, keyRing: ring, seed: 2))
+        let source = grid.agentNodeSource(member: schedulerMember, capacity: 4)
+        let alive = Member(id: agentID, epoch: 0, incarnation: 0, address: address, status: .alive)
+
+        // joined + link + resources → FREE, one node per worker.
+        await source.handle(.joined(alive))
+        try await Self.until(grid, "two FREE nodes") { $0.count == 2 && $0.allSatisfy { $0.state == .free && $0.host == address.description } }
+        let first = Set(await grid.nodes().map(\.id))
+        let handle = try await grid.submit(Workflow(name: "held", tasks: [
+            TaskDefinition("a", .function("held")), TaskDefinition("b", .function("held")),
+        ]))
+        _ = try await Self.job(handle, "both running") { $0.progress.running == 2 }
+
+        // suspect → DOWN: no new work, running work kept.
+        await source.handle(.suspect(alive, by: Cluster.NodeID(high: 41, low: 1)))
+        try await Self.until(grid, "DOWN") { $0.allSatisfy { $0.state == .down } }
+        let later = try await grid.submit(Workflow(name: "later", tasks: [TaskDefinition("c", .function("held"))]))
+        #expect(try await later.report().tasks.first?.executions == 0, "a DOWN node gets no new work")
+        #expect(try await handle.report().progress.running == 2)
+
+        // alive again (refuted) → BUSY (they hold work).
+        var refuted = alive
+        refuted.incarnation = 1
+        await source.handle(.alive(refuted))
+        try await Self.until(grid, "BUSY again") { $0.allSatisfy { $0.state == .busy } }
+
+        // dead → LOST: the running executions wait for another node (WAITING_ON_FAILURE, then PENDING).
+        await source.handle(.dead(refuted, by: Cluster.NodeID(high: 41, low: 1)))
+        try await Self.until(grid, "LOST") { $0.allSatisfy { $0.state == .lost } }
+        let requeued = try await Self.job(handle, "re-queued") { report in report.tasks.allSatisfy { $0.status == .pending && $0.executions == 1 } }
+        #expect(requeued.tasks.allSatisfy { $0.message?.hasSuffix("was lost") == true })
+
+        // Back in a later epoch: a new session with new nodes, which run the work again; the old nodes stay LOST.
+        let reborn = Member(id: agentID, epoch: 1, incarnation: 0, address: address, status: .alive)
+        await source.handle(.joined(reborn))
+        try await Self.until(grid, "new nodes") { nodes in nodes.filter { $0.state != .lost }.count == 2 }
+        let second = Set(await grid.nodes().filter { $0.state != .lost }.map(\.id))
+        #expect(first.isDisjoint(with: second))
+        _ = try await Self.job(handle, "running again") { $0.progress.running == 2 }
+        gate.open()
+        let done = try await handle.result()
+        #expect(done.status == .finished && done.tasks.allSatisfy { $0.executions == 2 && $0.result == .string("done") })
+        #expect(done.tasks.allSatisfy { $0.host == address.description })
+        #expect(try await later.result().status == .finished)
+
+        // LOST nodes leave the list once they were lost longer than keepLostNodes (checked when hosts come and go).
+        clock.advance(by: .seconds(601))
+        await source.handle(.dead(reborn, by: Cluster.NodeID(high: 41, low: 1)))
+        try await Self.until(grid, "the first nodes forgotten") { nodes in
+            Set(nodes.map(\.id)) == second && nodes.allSatisfy { $0.state == .lost }
+        }
+    }
+}
