@@ -184,12 +184,7 @@ struct ClusterMemberCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let keyRing: KeyRing
-        do {
-            keyRing = try KeyRing.load(path: keyFile)
-        } catch {
-            throw ValidationError("--key-file \(keyFile): \(error)")
-        }
+        let keyRing = try loadKeyRing(keyFile)
         var random = SystemRandomNumberGenerator()
         let seed = self.seed ?? random.next()
         var settings = MembershipSettings.profile(named: profile) ?? .tessera
@@ -218,6 +213,15 @@ struct ClusterMemberCommand: AsyncParsableCommand {
             }
             try await tasks.waitForAll()
         }
+    }
+}
+
+/// The key ring of `--key-file`, or a usage error that says what is wrong with the file.
+func loadKeyRing(_ path: String) throws -> KeyRing {
+    do {
+        return try KeyRing.load(path: path)
+    } catch {
+        throw ValidationError("--key-file \(path): \(error)")
     }
 }
 

@@ -9,28 +9,6 @@ import Testing
 /// real loopback link and a manual clock: reference/gossip.md's table, step by step.
 @Suite("Agent node source", .serialized, .timeLimit(.minutes(1)))
 struct AgentNodeSourceTests {
-    /// Holds executions of `gate.wait` until released.
-    final class Gate: Sendable {
-        private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-        func wait() async {
-            await withCheckedContinuation { continuation in
-                let open = state.withLock { state in
-                    if !state.open { state.waiters.append(continuation) }
-                    return state.open
-                }
-                if open { continuation.resume() }
-            }
-        }
-        func open() {
-            let waiters = state.withLock { state in
-                state.open = true
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
-
     static func until(_ grid: Grid, _ what: String, _ condition: ([ResourceLedger.Entry]) -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
         while !condition(await grid.nodes()) {

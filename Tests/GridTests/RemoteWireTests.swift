@@ -84,9 +84,7 @@ struct RemoteWireTests {
     }
 
     @Test func badBytes_getATypedError() throws {
-        let seed = UInt64.random(in: 1...UInt64.max)
-        print("RemoteWireTests.badBytes seed \(seed)")
-        var random = SplitMix(seed: seed)
+        var random = SeededRandom.seeded("RemoteWireTests.badBytes")
         let valid = RemoteWire.encode(Self.messages)[0]
         var refused = 0
         // Every truncation.
@@ -144,18 +142,5 @@ struct ResultFilesTests {
         }
         try FileManager.default.removeItem(atPath: path)
         #expect(throws: GridError.self) { try ResultFiles.resolve(reference) }
-    }
-}
-
-/// A small seeded generator (the seed is printed, so a failure replays).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

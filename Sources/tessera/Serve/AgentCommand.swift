@@ -46,12 +46,7 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let keyRing: KeyRing
-        do {
-            keyRing = try KeyRing.load(path: keyFile)
-        } catch {
-            throw ValidationError("--key-file \(keyFile): \(error)")
-        }
+        let keyRing = try loadKeyRing(keyFile)
         ProcessReaper.start()
         var logger = Logger(label: "tessera.agent")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
