@@ -135,8 +135,8 @@ struct AgentNamespaceTests {
         #expect(unhealthy.isEmpty, "no healthy host was declared down or lost: \(unhealthy)")
 
         // Heal: host 4 rejoins as a new node.
-        for host in 1...4 { try Self.netns(["clear", "\(host)"]) }
         let lostIDs = Set(try await Self.nodes(server, root).filter { $0["host"] as? String == partitioned }.compactMap { $0["id"] as? Int })
+        for host in 1...4 { try Self.netns(["clear", "\(host)"]) }
         let healed = ContinuousClock.now
         while true {
             let nodes = try await Self.nodes(server, root)

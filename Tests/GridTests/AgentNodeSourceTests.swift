@@ -116,7 +116,7 @@ struct AgentNodeSourceTests {
         try await Self.until(grid, "new nodes") { nodes in nodes.filter { $0.state != .lost }.count == 2 }
         let second = Set(await grid.nodes().filter { $0.state != .lost }.map(\.id))
         #expect(first.isDisjoint(with: second))
-        _ = try await Self.job(handle, "running again") { $0.progress.running == 2 }
+        try await Self.until(grid, "the new nodes busy") { nodes in nodes.filter { $0.state == .busy }.count == 2 }
         gate.open()
         let done = try await handle.result()
         #expect(done.status == .finished && done.tasks.allSatisfy { $0.executions == 2 && $0.result == .string("done") })
