@@ -118,21 +118,25 @@ struct AgentNamespaceTests {
         try Self.netns(["block", "4", "1", "2", "3"])
         for host in 1...3 { try Self.netns(["block", "\(host)", "4"]) }
         var seen: [String] = []  // the partitioned host's states, in order
-        var unhealthy: [String] = []  // any other host not FREE or BUSY
+        var unhealthy: [String] = []  // any other host LOST (a DOWN one may come back: a suspicion, refuted)
+        var suspected: [String] = []
         while !seen.contains("LOST") {
             guard ContinuousClock.now < deadline + .seconds(60) else { Issue.record("host 4 never went LOST: \(seen)"); return }
             let now = try await Self.nodes(server, root)
             for (key, state) in states(now) {
                 if hostOf(key) == partitioned {
                     if seen.last != state { seen.append(state) }
-                } else if state != "FREE" && state != "BUSY" {
+                } else if state == "LOST" {
                     unhealthy.append("\(key) \(state)")
+                } else if state == "DOWN" {
+                    suspected.append(key)
                 }
             }
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(seen.firstIndex(of: "DOWN").map { $0 < (seen.firstIndex(of: "LOST") ?? 0) } == true, "DOWN before LOST: \(seen)")
-        #expect(unhealthy.isEmpty, "no healthy host was declared down or lost: \(unhealthy)")
+        #expect(unhealthy.isEmpty, "no healthy host was declared lost: \(unhealthy)")
+        if !suspected.isEmpty { print("namespace hosts: healthy hosts suspected (DOWN) for a while, then refuted: \(Set(suspected).sorted())") }
 
         // Heal: host 4 rejoins as a new node.
         let lostIDs = Set(try await Self.nodes(server, root).filter { $0["host"] as? String == partitioned }.compactMap { $0["id"] as? Int })
