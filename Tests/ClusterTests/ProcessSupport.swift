@@ -67,6 +67,8 @@ final class LineSplitter: Sendable {
 /// Member processes started by a test; all are killed when it ends.
 final class MemberProcesses {
     private(set) var processes: [Process] = []
+    /// Their ends, awaited without holding a thread.
+    private(set) var exits: [ProcessExit] = []
     let events: AsyncStream<(Int, EventLine)>
     private let sink: AsyncStream<(Int, EventLine)>.Continuation
     var view = ClusterView()
@@ -98,8 +100,10 @@ final class MemberProcesses {
             let data = handle.availableData
             if data.isEmpty { handle.readabilityHandler = nil } else { splitter.feed(data) }
         }
+        let exit = ProcessExit(process)
         try process.run()
         processes.append(process)
+        exits.append(exit)
     }
 
     /// Reads events until `condition` holds of the view (the suite's time limit bounds the wait).

@@ -42,8 +42,7 @@ struct RealSocketTests {
         #expect(detection < .seconds(15))
         members.signal(3, SIGTERM)
         await members.wait { view in (0..<3).allSatisfy { view.last[$0]?[view.nodes[3] ?? ""] == "left" } }
-        members.processes[3].waitUntilExit()
-        #expect(members.processes[3].terminationStatus == 0)
+        #expect(await members.exits[3].status() == 0)
         for index in 0..<3 { members.signal(index, SIGTERM) }
     }
 

@@ -137,8 +137,8 @@ struct AgentGridTests {
         let remote = try await Self.results(server, job: job)
         let local = try await Self.results(single, job: reference)
         #expect(remote.count == 2003 && remote == local)
-        #expect(single.terminate() == 0)
-        #expect(server.terminate() == 0)
+        #expect(await single.terminate() == 0)
+        #expect(await server.terminate() == 0)
         #expect(Self.agentPIDs(under: root + "/data").isEmpty, "the agents stopped with the server")
     }
 
@@ -214,7 +214,7 @@ struct AgentGridTests {
         #expect(secondDone["state"] as? String == "FINISHED")
         let ranOn = Set((secondDone["tasks"] as? [[String: Any]] ?? []).compactMap { $0["host"] as? String })
         #expect(ranOn.isSuperset(of: newHosts))
-        #expect(server.terminate() == 0)
+        #expect(await server.terminate() == 0)
     }
 
     @Test func anAgentWithAWrongKey_isRefusedAndCounted_andGarbageOnAnAgentsPortClosesOnlyThatConnection() async throws {
@@ -258,7 +258,7 @@ struct AgentGridTests {
         #expect(done["state"] as? String == "FINISHED")
         let after = try await Self.nodes(server)
         #expect(Self.hosts(after) == Self.hosts(nodes) && !Self.hosts(after).contains { $0.hasPrefix("127.0.0.9") })
-        #expect(server.terminate() == 0)
+        #expect(await server.terminate() == 0)
     }
 
     @Test func anIdleHost_takesQueuedWorkFromALoadedOne() async throws {
@@ -294,7 +294,7 @@ struct AgentGridTests {
         let onUnlocked = work.filter { $0["host"] as? String == lockedHost }.count
         #expect(work.count == 120 && onUnlocked >= 30, "the idle host took queued work: \(onUnlocked) of 120")
         #expect(work.allSatisfy { $0["executions"] as? Int == 1 }, "a released task is not an execution")
-        #expect(server.terminate() == 0)
+        #expect(await server.terminate() == 0)
     }
 
     @Test func aLargeResult_travelsBetweenHostsAsASharedFile() async throws {
@@ -324,7 +324,7 @@ struct AgentGridTests {
         #expect((((results["use"] as? [Any])?.first as? [String: Any])?["data"] as? String)?.count == 3_000_000)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: root + "/data/shared/results")) ?? []
         #expect(!files.isEmpty, "the value went through the shared directory")
-        #expect(server.terminate() == 0)
+        #expect(await server.terminate() == 0)
     }
 
     /// The cluster address a server printed in its agents' command lines.

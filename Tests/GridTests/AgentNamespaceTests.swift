@@ -14,15 +14,23 @@ struct AgentNamespaceTests {
     static let net = "10.79.0"
 
     /// Runs `tools/netns` for this suite's hosts.
-    static func netns(_ arguments: [String]) throws {
+    static func netns(_ arguments: [String]) async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let status = try await runProcess(
+            root.appendingPathComponent("tools/netns").path, arguments,
+            environment: ProcessInfo.processInfo.environment.merging(["NETNS_PREFIX": prefix, "NETNS_NET": net]) { $1 })
+        #expect(status == 0, "tools/netns \(arguments.joined(separator: " ")) failed")
+    }
+
+    /// Removes the hosts (from a `defer`, which cannot await).
+    static func netnsDown() {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let process = Process()
         process.executableURL = root.appendingPathComponent("tools/netns")
-        process.arguments = arguments
+        process.arguments = ["down"]
         process.environment = ProcessInfo.processInfo.environment.merging(["NETNS_PREFIX": prefix, "NETNS_NET": net]) { $1 }
-        try process.run()
+        try? process.run()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "tools/netns \(arguments.joined(separator: " ")) failed")
     }
 
     /// A process inside namespace `host`.
@@ -50,9 +58,9 @@ struct AgentNamespaceTests {
     }
 
     @Test func aPartitionedHost_goesDownThenLost_noHealthyHostIsLost_andItRejoinsWhenHealed() async throws {
-        try? Self.netns(["down"])
-        try Self.netns(["up", "4"])
-        defer { try? Self.netns(["down"]) }
+        try? await Self.netns(["down"])
+        try await Self.netns(["up", "4"])
+        defer { Self.netnsDown() }
         let root = try makeTemporaryDirectory("agents-netns")
         var random = SystemRandomNumberGenerator()
         let keys = root + "/keys"
@@ -115,8 +123,8 @@ struct AgentNamespaceTests {
         }
 
         // Host 4 is cut off from the others, both ways.
-        try Self.netns(["block", "4", "1", "2", "3"])
-        for host in 1...3 { try Self.netns(["block", "\(host)", "4"]) }
+        try await Self.netns(["block", "4", "1", "2", "3"])
+        for host in 1...3 { try await Self.netns(["block", "\(host)", "4"]) }
         var seen: [String] = []  // the partitioned host's states, in order
         var unhealthy: [String] = []  // any other host LOST (a DOWN one may come back: a suspicion, refuted)
         var suspected: [String] = []
@@ -140,7 +148,7 @@ struct AgentNamespaceTests {
 
         // Heal: host 4 rejoins as a new node.
         let lostIDs = Set(try await Self.nodes(server, root).filter { $0["host"] as? String == partitioned }.compactMap { $0["id"] as? Int })
-        for host in 1...4 { try Self.netns(["clear", "\(host)"]) }
+        for host in 1...4 { try await Self.netns(["clear", "\(host)"]) }
         let healed = ContinuousClock.now
         while true {
             let nodes = try await Self.nodes(server, root)

@@ -209,7 +209,7 @@ struct RESTAPITests {
         let metrics = String(decoding: try await server.call("GET", "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("tessera_jobs{state=\"FINISHED\"}") && metrics.contains("tessera_dispatch_latency"))
 
-        #expect(server.terminate() == 0)
+        #expect(await server.terminate() == 0)
     }
 
     @Test func withoutAUsersFile_onlyLoopback_andTheCLIClientWorks() async throws {
@@ -233,7 +233,7 @@ struct RESTAPITests {
         let missing = try await runTessera(["kill", "42", "--server", server.url], in: root)
         #expect(missing.status == 1 && missing.err.contains("no job 42"))
         #expect(try await runTessera(["priority", String(id), "SOMETIMES", "--server", server.url], in: root).status != 0)
-        #expect(server.terminate() == 0)
+        #expect(await server.terminate() == 0)
 
         // A config file: its users file applies (tokens needed), a flag wins over it, unknown settings are refused.
         try "alice user \(Self.alice)\n".write(toFile: root + "/users", atomically: true, encoding: .utf8)
@@ -241,7 +241,7 @@ struct RESTAPITests {
         let configured = try await ServerProcess.start(data: root + "/data2", arguments: ["--config", root + "/serve.yaml"])
         #expect(try await configured.call("GET", "/api/v1/jobs").status == 401)
         #expect(try await configured.call("GET", "/api/v1/jobs", token: Self.alice).status == 200)
-        #expect(configured.terminate() == 0)
+        #expect(await configured.terminate() == 0)
         try "bogus: 1\n".write(toFile: root + "/bad.yaml", atomically: true, encoding: .utf8)
         let bad = try await runTessera(["serve", "--config", root + "/bad.yaml"], in: root)
         #expect(bad.status != 0 && bad.err.contains("unknown setting(s) bogus"))

@@ -82,7 +82,7 @@ struct ServeRecoveryTests {
                 let now = try await Self.progress(server)
                 if now.done >= threshold || !["PENDING", "RUNNING", "STALLED", "IN_ERROR"].contains(now.state) { break }
             }
-            server.kill9()
+            await server.kill9()
             // What the journal held at the kill: those tasks must never run again.
             let journal = try Journal(directory: data)
             let recovery = try journal.recover()
@@ -136,6 +136,6 @@ struct ServeRecoveryTests {
         #expect((3...(3 + kills.count)).contains(counts["flaky"] ?? 0), "flaky failed \(counts["flaky"] ?? 0) times: retries reset?")
         #expect(kills.first.map { !$0.finished.isEmpty } ?? false)
         print("kill -9: \(kills.count) kills at \(thresholds) tasks done; journaled finished at each kill \(kills.map(\.finished.count)); \(lines.count) executions for \(names.count) tasks")
-        #expect(server.terminate() == 0, "SIGTERM stops the server cleanly")
+        #expect(await server.terminate() == 0, "SIGTERM stops the server cleanly")
     }
 }

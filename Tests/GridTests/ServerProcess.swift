@@ -8,12 +8,14 @@ import TesseraTestSupport
 /// A `tessera serve` process started by a test, on a free loopback port; killed when the test drops it.
 final class ServerProcess: Sendable {
     let process: Process
+    let exit: ProcessExit
     /// `http://127.0.0.1:PORT`.
     let url: String
     let errorLog: String
 
-    private init(process: Process, url: String, errorLog: String) {
+    private init(process: Process, exit: ProcessExit, url: String, errorLog: String) {
         self.process = process
+        self.exit = exit
         self.url = url
         self.errorLog = errorLog
     }
@@ -57,29 +59,29 @@ final class ServerProcess: Sendable {
             }
             for line in complete { sink.yield(line) }
         }
+        let exit = ProcessExit(process)
         try process.run()
         for await line in lines {
             if let range = line.range(of: "http://") {
                 let url = String(line[range.lowerBound...].prefix { !$0.isWhitespace })
-                return ServerProcess(process: process, url: url, errorLog: errorLog)
+                return ServerProcess(process: process, exit: exit, url: url, errorLog: errorLog)
             }
         }
-        process.waitUntilExit()
+        _ = await exit.status()
         let errors = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
         throw StartFailure(description: "tessera serve exited \(process.terminationStatus) before listening: \(errors)")
     }
 
     /// A real SIGKILL; returns once the process is gone.
-    func kill9() {
+    func kill9() async {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = await exit.status()
     }
 
     /// SIGTERM; returns the exit status.
-    func terminate() -> Int32 {
+    func terminate() async -> Int32 {
         kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        return process.terminationStatus
+        return await exit.status()
     }
 
     /// One HTTP call: the status and the body.

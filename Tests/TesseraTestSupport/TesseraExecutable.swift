@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The `tessera` executable built next to the test bundle (`swift build --build-tests` builds it; `tools/test`
 /// does), or nil when it was not built.
@@ -55,4 +56,45 @@ public func runTessera(_ arguments: [String], in directory: String, namespace: S
     try err.close()
     return (process.terminationStatus, try String(contentsOfFile: outPath, encoding: .utf8),
             try String(contentsOfFile: errPath, encoding: .utf8))
+}
+
+/// Runs a program to its end without holding a thread (tests share Swift's cooperative pool, as many threads
+/// as cores: a test blocked in `waitUntilExit` starves the others); returns its exit status.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let exit = ProcessExit(process)
+    try process.run()
+    return await exit.status()
+}
+
+/// A process's end, awaited without holding a thread: make it before `run()`.
+public final class ProcessExit: Sendable {
+    private let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+
+    /// Watches `process`, which must not have been started yet.
+    public init(_ process: Process) {
+        process.terminationHandler = { [self] finished in
+            let status = finished.terminationStatus
+            let waiters = self.state.withLock { state in
+                state.status = status
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: status) }
+        }
+    }
+
+    /// Waits for the end and returns the exit status.
+    public func status() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status: Int32? = state.withLock { state in
+                if state.status == nil { state.waiters.append(continuation) }
+                return state.status
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
 }
