@@ -70,6 +70,7 @@ extension JobCore {
         var effects: [Effect] = []
         instances[index].node = node
         everStarted = true
+        if startedAt == nil { startedAt = now }
         setStatus(index, .running, now: now, &effects)
         refreshStatus(now: now, &effects)
         return effects
@@ -84,6 +85,7 @@ extension JobCore {
         instances[index].dispatched = false
         instances[index].node = node
         everStarted = true
+        if startedAt == nil { startedAt = now }
         switch outcome {
         case .success(let result, let variables):
             succeed(index, result: result, variables: variables, alreadyDone: false, now: now, &effects)

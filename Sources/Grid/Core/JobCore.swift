@@ -39,6 +39,8 @@ public struct JobCore: Sendable {
     public let submittedAt: Duration
     /// When it reached a final state.
     public internal(set) var finishedAt: Duration?
+    /// When a task of it first started (grid time).
+    public internal(set) var startedAt: Duration?
 
     let plan: FlowPlan
     /// Job variables after substitution.

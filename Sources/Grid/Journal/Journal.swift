@@ -415,6 +415,18 @@ public final class Journal: Sendable {
         return try read { db in try String.fetchOne(db, sql: "SELECT owner FROM job WHERE id = ?", arguments: [id]) }
     }
 
+    /// The workflow a job was submitted with, or `nil` when the journal does not have the job.
+    public func workflow(of job: JobID) throws(GridError) -> Workflow? {
+        guard let id = Int64(exactly: job.rawValue) else { return nil }
+        let data = try read { db in try Data.fetchOne(db, sql: "SELECT workflow FROM job WHERE id = ?", arguments: [id]) }
+        guard let data else { return nil }
+        do {
+            return try JSONDecoder().decode(Workflow.self, from: data)
+        } catch {
+            throw .journal("the workflow of job \(job) does not decode: \(error)")
+        }
+    }
+
     /// Rows in the record table (for tests and metrics: ended jobs leave none).
     public func recordCount() throws(GridError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM record") ?? 0 }

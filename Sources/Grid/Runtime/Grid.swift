@@ -255,6 +255,9 @@ public struct JobHandle: Sendable {
         return out + err
     }
 
+    /// The workflow the job was submitted with.
+    public func workflow() async throws(GridError) -> Workflow { try await grid.scheduler.workflow(id) }
+
     /// Where the job's log files are.
     public var logDirectory: String { grid.runner.logDirectory(job: id) }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One task instance as a report shows it.
 public struct TaskReport: Sendable, Hashable, Codable {
     /// `T#iteration*replication`.
@@ -101,9 +103,19 @@ public struct JobSummary: Sendable, Hashable, Codable {
     public var status: JobStatus
     public var priority: JobPriority
     public var progress: JobProgress
+    /// When it was submitted, first had a task started, and ended (wall-clock time), when known.
+    public var submitted: Date?
+    public var started: Date?
+    public var ended: Date?
 
     /// Makes a summary.
-    public init(job: JobID, name: String, owner: String, status: JobStatus, priority: JobPriority, progress: JobProgress) {
+    public init(
+        job: JobID, name: String, owner: String, status: JobStatus, priority: JobPriority, progress: JobProgress,
+        submitted: Date? = nil, started: Date? = nil, ended: Date? = nil
+    ) {
+        self.submitted = submitted
+        self.started = started
+        self.ended = ended
         self.job = job
         self.name = name
         self.owner = owner

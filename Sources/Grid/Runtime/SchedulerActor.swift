@@ -285,9 +285,22 @@ actor SchedulerActor {
 
     /// Every job in memory in a few fields, oldest first.
     func summaries() -> [JobSummary] {
-        core.jobs.sorted { $0.id < $1.id }.map {
-            JobSummary(job: $0.id, name: $0.workflow.name, owner: $0.owner, status: $0.status, priority: $0.priority, progress: $0.progress)
+        // Grid time to wall-clock time: now on the wall clock, minus how long ago in grid time.
+        let now = self.now
+        let wall = wallClock()
+        func date(_ time: Duration?) -> Date? { time.map { wall.addingTimeInterval(-Double((now - $0).nanoseconds) / 1e9) } }
+        return core.jobs.sorted { $0.id < $1.id }.map {
+            JobSummary(
+                job: $0.id, name: $0.workflow.name, owner: $0.owner, status: $0.status, priority: $0.priority, progress: $0.progress,
+                submitted: date($0.submittedAt), started: date($0.startedAt), ended: date($0.finishedAt))
         }
+    }
+
+    /// A job's workflow, from memory or the journal.
+    func workflow(_ id: JobID) throws(GridError) -> Workflow {
+        if let job = core.job(id) { return job.workflow }
+        if let workflow = try journal?.workflow(of: id) { return workflow }
+        throw .jobNotFound(id)
     }
 
     /// Forgets a job that ended (its report, its events); its logs stay on disk.
