@@ -71,6 +71,7 @@ extension JobCore {
         instances[index].node = node
         everStarted = true
         if startedAt == nil { startedAt = now }
+        instances[index].startedAt = now
         setStatus(index, .running, now: now, &effects)
         refreshStatus(now: now, &effects)
         return effects

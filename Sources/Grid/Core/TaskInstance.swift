@@ -22,6 +22,8 @@ public struct TaskInstance: Sendable {
     public internal(set) var alreadyDone: Bool = false
     /// When the instance entered its current state.
     public internal(set) var since: Duration = .zero
+    /// When its current (or last) execution started.
+    public internal(set) var startedAt: Duration?
     /// Parent instances (indexes into the job's instances).
     var parents: [Int]
     /// Child instances.

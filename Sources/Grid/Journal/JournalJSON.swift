@@ -340,6 +340,8 @@ extension JournalJSON {
             if let node = task.node { inner.field("node", &self); int(node.rawValue) }
             if let message = task.message { inner.field("message", &self); string(message) }
             inner.field("alreadyDone", &self); bool(task.alreadyDone)
+            if let host = task.host { inner.field("host", &self); string(host) }
+            if let duration = task.duration { inner.field("duration", &self); value(.double(duration)) }
             inner.end(&self)
         }
         bytes.append(0x5D)

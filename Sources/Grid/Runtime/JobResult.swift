@@ -18,13 +18,16 @@ public struct TaskReport: Sendable, Hashable, Codable {
     public var alreadyDone: Bool
     /// The host of its last execution's node (the grid's host, or an agent's cluster address).
     public var host: String?
+    /// How long its last execution ran, in seconds, once it ended.
+    public var duration: Double?
 
     /// Makes a task report.
     public init(
         name: TaskInstanceName, status: TaskStatus, executions: Int, result: Value?, node: NodeID?, message: String?,
-        alreadyDone: Bool, host: String? = nil
+        alreadyDone: Bool, host: String? = nil, duration: Double? = nil
     ) {
         self.host = host
+        self.duration = duration
         self.name = name
         self.status = status
         self.executions = executions
@@ -86,10 +89,12 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.status = job.status
         self.priority = job.priority
         self.progress = job.progress
-        self.tasks = job.instances.map {
-            TaskReport(
-                name: $0.name, status: $0.status, executions: $0.executions, result: $0.result, node: $0.node,
-                message: $0.message, alreadyDone: $0.alreadyDone, host: $0.node.flatMap { hosts[$0] })
+        self.tasks = job.instances.map { instance in
+            let duration = instance.status.isTerminal ? instance.startedAt.map { Double((instance.since - $0).nanoseconds) / 1e9 } : nil
+            return TaskReport(
+                name: instance.name, status: instance.status, executions: instance.executions, result: instance.result, node: instance.node,
+                message: instance.message, alreadyDone: instance.alreadyDone, host: instance.node.flatMap { hosts[$0] },
+                duration: duration)
         }
         self.logDirectory = logDirectory
     }

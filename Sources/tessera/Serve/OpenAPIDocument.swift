@@ -296,6 +296,7 @@ components:
         executions: {type: integer}
         node: {type: integer}
         host: {type: string, description: The host of its last execution (an agent's cluster address, or the server's host name)}
+        duration: {type: number, description: Seconds its last execution ran, once it ended}
         message: {type: string}
         alreadyDone: {type: boolean}
         result: {}

@@ -13,6 +13,8 @@ struct RESTAPI: Sendable {
     /// `nil`: no users file, everyone on loopback is the local administrator.
     let users: Users?
     let metrics: GridMetrics
+    /// The nodes' counts through time (the portal's chart).
+    var history: NodeHistory?
     /// The largest request body accepted.
     static let maxBody = 4 * 1024 * 1024
 
@@ -137,6 +139,7 @@ struct RESTAPI: Sendable {
                 return try json(node.map(NodeView.init))
             }
         }
+        addPortalRoutes(route)
         router.add(middleware: MethodNotAllowedMiddleware(routes: declared))
         return router
     }
@@ -261,7 +264,7 @@ struct RESTAPI: Sendable {
 
     /// The job named by the path, if the user may see it (another user's job is not found). Routes that need its
     /// report ask for it (``jobReport(_:)``): building one costs a row per task.
-    private func ownedJob(_ request: Request, _ context: BasicRequestContext) async throws -> JobHandle {
+    func ownedJob(_ request: Request, _ context: BasicRequestContext) async throws -> JobHandle {
         let user = try authenticate(request)
         guard let text = context.parameters.get("id"), let number = UInt64(text) else {
             throw APIError.badRequest("a job id is a number, got '\(context.parameters.get("id") ?? "")'")
@@ -310,7 +313,7 @@ struct RESTAPI: Sendable {
     }
 
     /// Runs a grid call, turning its error into the API's.
-    private func run<T>(_ body: () async throws -> T) async throws -> T {
+    func run<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as GridError {
@@ -326,7 +329,7 @@ struct RESTAPI: Sendable {
         }
     }
 
-    private func json(_ value: some Encodable) throws -> Response {
+    func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))

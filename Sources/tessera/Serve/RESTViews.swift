@@ -13,6 +13,10 @@ struct JobView: Codable, Sendable {
     var tasks: [TaskView]?
     /// Where the task logs are on the server (in a job's detail only).
     var logs: String?
+    /// When it was submitted, first had a task running, and ended (ISO 8601), when known.
+    var submitted: String?
+    var started: String?
+    var ended: String?
 
     init(_ summary: JobSummary) {
         id = summary.job.rawValue
@@ -21,6 +25,13 @@ struct JobView: Codable, Sendable {
         state = summary.status.rawValue
         priority = summary.priority.description
         progress = summary.progress
+        submitted = summary.submitted.map(Self.iso)
+        started = summary.started.map(Self.iso)
+        ended = summary.ended.map(Self.iso)
+    }
+
+    static func iso(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 
     init(_ report: JobResult, withTasks: Bool = true) {
@@ -40,6 +51,8 @@ struct JobView: Codable, Sendable {
         state = row.status.rawValue
         priority = row.priority.description
         progress = JobProgress(done: 0, total: 0, running: 0, failed: 0)
+        submitted = Self.iso(row.submitted)
+        ended = row.ended.map(Self.iso)
     }
 }
 
@@ -51,6 +64,8 @@ struct TaskView: Codable, Sendable {
     var node: Int?
     /// The host of its last execution.
     var host: String?
+    /// Seconds its last execution ran, once it ended.
+    var duration: Double?
     var message: String?
     var alreadyDone: Bool
     /// Its result (in a task's detail and the job's results only).
@@ -62,6 +77,7 @@ struct TaskView: Codable, Sendable {
         executions = report.executions
         node = report.node?.rawValue
         host = report.host
+        duration = report.duration
         message = report.message
         alreadyDone = report.alreadyDone
         if withResult { result = report.result }
@@ -98,7 +114,7 @@ struct ResultView: Codable, Sendable {
 }
 
 /// A node as the REST API shows it.
-struct NodeView: Codable, Sendable {
+struct NodeView: Codable, Sendable, Equatable {
     var id: Int
     /// `node-ID`.
     var node: String

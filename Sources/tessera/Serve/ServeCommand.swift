@@ -259,7 +259,9 @@ struct ServeCommand: AsyncParsableCommand {
         let purged = (try? grid.journal?.purge(endedBefore: Date().addingTimeInterval(-Double(keepDays) * 86_400))) ?? 0
         if purged > 0 { logger.info("journal purged", metadata: ["grid.jobs": "\(purged)"]) }
 
-        let api = RESTAPI(grid: grid, users: userList, metrics: metrics)
+        var api = RESTAPI(grid: grid, users: userList, metrics: metrics)
+        let history = NodeHistory(grid: grid)
+        api.history = history
         let dataPath = settings.dataDirectory
         let app = Application(
             router: api.router(),
@@ -270,7 +272,7 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("tessera serve: listening on http://\(bound) (data \(dataPath))\n".utf8))
             },
             logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: history)]
         let agents = resolved.agents
         if resolved.clusterBind != nil || agents > 0, let keyFile = resolved.keyFile {
             let keyRing: KeyRing
