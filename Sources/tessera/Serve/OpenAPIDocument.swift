@@ -173,6 +173,81 @@ paths:
   /api/v1/jobs/{id}/tasks/{task}/restart: {$ref: "#/components/pathItems/TaskAction"}
   /api/v1/jobs/{id}/tasks/{task}/restart-in-error: {$ref: "#/components/pathItems/TaskAction"}
   /api/v1/jobs/{id}/tasks/{task}/finish-in-error: {$ref: "#/components/pathItems/TaskAction"}
+  /api/v1/me:
+    get:
+      summary: Who the token names
+      operationId: me
+      responses:
+        "200":
+          description: The user
+          content: {application/json: {schema: {type: object, required: [name, admin], properties: {name: {type: string}, admin: {type: boolean}}}}}
+        "401": {$ref: "#/components/responses/Error"}
+  /api/v1/jobs/{id}/graph:
+    parameters: [{$ref: "#/components/parameters/JobID"}]
+    get:
+      summary: The workflow's tasks with their dependencies, flow controls and instances by state (the portal's graph)
+      operationId: getGraph
+      responses:
+        "200":
+          description: The graph
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, tasks, variables]
+                properties:
+                  id: {type: integer}
+                  variables: {type: object, additionalProperties: {type: string}}
+                  tasks:
+                    type: array
+                    items:
+                      type: object
+                      required: [name, depends, targets, instances, runs]
+                      properties:
+                        name: {type: string}
+                        depends: {type: array, items: {type: string}}
+                        flow: {type: string, enum: [replicate, loop, if]}
+                        targets: {type: array, items: {type: string}}
+                        block: {type: string, enum: [start, end]}
+                        instances: {type: object, additionalProperties: {type: integer}}
+                        runs: {type: string}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/events:
+    get:
+      summary: Live changes as server-sent events (job, task with ?job=ID, nodes), coalesced every 250 ms; the stream stays open
+      operationId: events
+      parameters:
+        - {name: job, in: query, description: Also the task changes of this job, schema: {type: integer, format: int64, minimum: 0, maximum: 9223372036854775807}}
+      responses:
+        "200": {description: "An endless text/event-stream: `event: job|task|nodes` and `data: JSON` lines", content: {text/event-stream: {schema: {type: string}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/nodes/history:
+    get:
+      summary: The nodes' counts by state through time (a sample every 5 s, the last 2 hours)
+      operationId: nodeHistory
+      responses:
+        "200":
+          description: Samples, oldest first
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [interval, samples]
+                properties:
+                  interval: {type: number}
+                  samples:
+                    type: array
+                    items:
+                      type: object
+                      required: [time, counts]
+                      properties:
+                        time: {type: number, description: Seconds since 1970}
+                        counts: {type: object, additionalProperties: {type: integer}}
+        "401": {$ref: "#/components/responses/Error"}
   /api/v1/nodes:
     get:
       summary: The nodes
@@ -281,6 +356,9 @@ components:
         progress: {$ref: "#/components/schemas/Progress"}
         tasks: {type: array, items: {$ref: "#/components/schemas/Task"}}
         logs: {type: string}
+        submitted: {type: string, format: date-time}
+        started: {type: string, format: date-time}
+        ended: {type: string, format: date-time}
     JobPage:
       type: object
       required: [jobs]

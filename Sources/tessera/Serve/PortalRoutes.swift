@@ -128,8 +128,8 @@ extension RESTAPI {
 
     /// `GET /api/v1/events[?job=ID]`: server-sent events, coalesced every 250 ms. `job` events carry the user's
     /// jobs that changed (as in the jobs list); with `?job=ID`, `task` events carry that job's instances that
-    /// changed; `nodes` events carry the node list when it changed (checked every second). A comment every 15 s
-    /// keeps proxies from closing the stream.
+    /// changed; `nodes` events carry the node list when it changed (checked every second). A comment every 2 s
+    /// keeps proxies from closing the stream and finds out when the client left.
     func events(_ request: Request) async throws -> Response {
         let user = try authenticate(request)
         let grid = self.grid
@@ -144,6 +144,7 @@ extension RESTAPI {
         let focused = focus
         let body = ResponseBody { writer in
             let pending = Mutex<(jobs: Set<JobID>, tasks: [String: GridEvent])>(([], [:]))
+            let gridStopped = OnceFlag()
             let feeder = Task {
                 for await event in stream {
                     pending.withLock { pending in
@@ -151,12 +152,15 @@ extension RESTAPI {
                         if event.job == focused, case .task(let name, _, _, _, _) = event.change { pending.tasks[name.description] = event }
                     }
                 }
+                gridStopped.set()
             }
             defer { feeder.cancel() }
             var lastNodes: [NodeView] = []
             var tick = 0
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            while !Task.isCancelled {
+            // Until the client goes away (a write fails: a comment every 2 s finds out), the server shuts down or
+            // the grid stops.
+            while !Task.isCancelled && !Task.isShuttingDownGracefully && !gridStopped.isSet {
                 let (jobs, tasks) = pending.withLock { pending in
                     defer { pending = ([], [:]) }
                     return (pending.jobs, pending.tasks)
@@ -181,7 +185,7 @@ extension RESTAPI {
                         lastNodes = nodes
                     }
                 }
-                if tick % 60 == 59 { out += ": keep-alive\n\n" }
+                if tick % 8 == 7 { out += ": keep-alive\n\n" }
                 if !out.isEmpty { try await writer.write(ByteBuffer(string: out)) }
                 tick += 1
                 try await Task.sleep(for: .milliseconds(250))
@@ -198,6 +202,13 @@ extension RESTAPI {
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
+}
+
+/// A flag set once, read from any task.
+final class OnceFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }
 
 /// A task change in the event stream.

@@ -2,6 +2,7 @@ import Foundation
 import Grid
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The REST API under `/api/v1` (the routes of ProActive's scheduler and resource manager that Tessera has),
 /// the OpenAPI document at `/openapi.yaml` and the Prometheus metrics at `/metrics`.
@@ -240,7 +241,7 @@ struct RESTAPI: Sendable {
                     try await writer.write(ByteBuffer(bytes: logs[sent...]))
                     sent = logs.count
                 }
-                if ended || !(report?.status.isAlive ?? false) { break }
+                if ended || !(report?.status.isAlive ?? false) || Task.isShuttingDownGracefully { break }
                 try await Task.sleep(for: .milliseconds(200))
             }
             try await writer.finish(nil)
