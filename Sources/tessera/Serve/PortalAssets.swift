@@ -448,13 +448,17 @@ async function showJob(id, task) {
     more, el('h2', {}, 'Results'), results);
   renderTasks();
   if (task) showLog(id, task, tasks.get(task), logBox);
+  // Task events come in batches (every 250 ms): one table render per frame, one graph refresh per second at most.
   let pending = false;
+  let graphAt = 0;
   const refresh = () => {
     if (pending) return;
     pending = true;
     requestAnimationFrame(async () => {
       pending = false;
       renderTasks();
+      if (Date.now() - graphAt < 1000) return;
+      graphAt = Date.now();
       try { graphBox.replaceChildren(graph(await api(`jobs/${id}/graph`))); } catch (_) {}
     });
   };
