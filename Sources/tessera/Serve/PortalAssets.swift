@@ -334,6 +334,7 @@ async function showJobs(params) {
       const row = body.querySelector(`tr[data-job="${job.id}"]`);
       if (row) row.replaceWith(jobRow(job));
       else if (!before) body.prepend(jobRow(job));
+      $('#jobs-count').textContent = `${body.rows.length} shown`;
     },
   });
 }
