@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TesseraTestSupport
 
 /// Links (remote calls) on a member's cluster port, over real loopback sockets.
 @Suite("Links", .serialized, .timeLimit(.minutes(1)))
@@ -109,16 +110,8 @@ struct LinkTests {
         goodOther.start { inbox.take($0) }
 
         // A raw connection that does the handshake, then sends a frame with a wrong MAC.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try #require(connectTCP(host: address.host, port: address.port))
         defer { close(fd) }
-        var target = sockaddr_in()
-        target.sin_family = sa_family_t(AF_INET)
-        target.sin_port = address.port.bigEndian
-        inet_pton(AF_INET, address.host, &target.sin_addr)
-        let connected = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        #expect(connected == 0)
         func sendFrame(_ bytes: [UInt8]) {
             let frame = withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { Array($0) } + bytes
             _ = frame.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }

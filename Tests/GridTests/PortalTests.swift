@@ -18,16 +18,8 @@ struct PortalTests {
         let port = UInt16(parts[1]) ?? 0
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard let fd = connectTCP(host: host, port: port) else { return continuation.resume(returning: "") }
                 defer { close(fd) }
-                var target = sockaddr_in()
-                target.sin_family = sa_family_t(AF_INET)
-                target.sin_port = port.bigEndian
-                inet_pton(AF_INET, host, &target.sin_addr)
-                let connected = withUnsafePointer(to: &target) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                guard connected == 0 else { return continuation.resume(returning: "") }
                 let request = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\nAuthorization: Bearer \(token)\r\nAccept: text/event-stream\r\n\r\n"
                 _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
                 var timeout = timeval(tv_sec: 1, tv_usec: 0)

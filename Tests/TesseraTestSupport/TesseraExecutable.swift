@@ -98,3 +98,21 @@ public final class ProcessExit: Sendable {
         }
     }
 }
+
+/// A TCP connection to an IPv4 `host:port` (a plain socket, for tests that send raw bytes), or `nil`.
+public func connectTCP(host: String, port: UInt16) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    var target = sockaddr_in()
+    target.sin_family = sa_family_t(AF_INET)
+    target.sin_port = port.bigEndian
+    inet_pton(AF_INET, host, &target.sin_addr)
+    let connected = withUnsafePointer(to: &target) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
