@@ -46,18 +46,17 @@ struct AgentGridTests {
         return (try JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? []
     }
 
-    /// Reads the nodes until `done` holds (each read is a real request while the grid moves on).
+    /// The nodes once `done` holds of them: the server's event stream says when they change.
     static func waitNodes(_ server: ServerProcess, until done: ([[String: Any]]) -> Bool) async throws -> [[String: Any]] {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while true {
-            let nodes = try await nodes(server)
-            if done(nodes) { return nodes }
-            guard ContinuousClock.now < deadline else {
-                Issue.record("nodes never reached the expected state: \(nodes)")
-                return nodes
-            }
-            try await Task.sleep(for: .milliseconds(50))  // polling a real server's state, not waiting for time
-        }
+        let events = ServerEvents(url: server.url, seconds: 60)
+        defer { events.close() }
+        _ = await events.opened()
+        let current = try await nodes(server)
+        if done(current) { return current }
+        if let nodes = await events.first("nodes", as: [[String: Any]].self, where: done) { return nodes }
+        let last = try await nodes(server)
+        Issue.record("nodes never reached the expected state: \(last)")
+        return last
     }
 
     static func hosts(_ nodes: [[String: Any]], state: String? = nil) -> Set<String> {
@@ -71,13 +70,17 @@ struct AgentGridTests {
     }
 
     static func wait(_ server: ServerProcess, job: Int, until done: ([String: Any]) -> Bool = { ["FINISHED", "FAILED", "CANCELED", "KILLED"].contains($0["state"] as? String ?? "") }) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + .seconds(120)
-        while true {
-            let (status, job) = try await server.object("GET", "/api/v1/jobs/\(job)")
-            #expect(status == 200)
-            if done(job) || ContinuousClock.now > deadline { return job }
-            try await Task.sleep(for: .milliseconds(20))
+        // The job's changes come from the server's event stream (opened before the first look, so none is missed).
+        let events = ServerEvents(url: server.url)
+        defer { events.close() }
+        _ = await events.opened()
+        let (status, current) = try await server.object("GET", "/api/v1/jobs/\(job)")
+        #expect(status == 200)
+        if done(current) { return current }
+        if await events.first("job", as: [String: Any].self, where: { $0["id"] as? Int == job && done($0) }) == nil {
+            Issue.record("job \(job) never reached the expected state")
         }
+        return try await server.object("GET", "/api/v1/jobs/\(job)").object
     }
 
     static func results(_ server: ServerProcess, job: Int) async throws -> [String: String] {
@@ -239,9 +242,9 @@ struct AgentGridTests {
         let deadline = ContinuousClock.now + .seconds(30)
         var refused = 0
         while refused == 0 && ContinuousClock.now < deadline {
+            // Each scrape is a real request; the intruder keeps knocking meanwhile.
             let (_, metrics) = try await server.call("GET", "/metrics")
             refused = Self.counter(String(decoding: metrics, as: UTF8.self), "cluster_packets_rejected", label: "reason=\"badMAC\"")
-            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(refused > 0, "the wrong key's packets are counted as refused")
 

@@ -34,12 +34,38 @@ struct AgentNamespaceTests {
     }
 
     /// A process inside namespace `host`.
-    static func start(in host: Int, _ arguments: [String], output: String) throws -> Process {
+    /// A process inside namespace `host`; `lines` gets its standard output line by line when given.
+    static func start(in host: Int, _ arguments: [String], output: String, lines: AsyncStream<String>.Continuation? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", "\(prefix)\(host)", try #require(tesseraBinary)] + arguments
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: output)
+        if let lines {
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            let pending = Mutex("")
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                guard !data.isEmpty else {
+                    handle.readabilityHandler = nil
+                    lines.finish()
+                    return
+                }
+                let complete: [String] = pending.withLock { text in
+                    text += String(decoding: data, as: UTF8.self)
+                    var found: [String] = []
+                    while let newline = text.firstIndex(of: "\n") {
+                        found.append(String(text[..<newline]))
+                        text = String(text[text.index(after: newline)...])
+                    }
+                    return found
+                }
+                for line in complete { lines.yield(line) }
+            }
+        } else {
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            process.standardOutput = FileHandle(forWritingAtPath: output)
+        }
+        _ = FileManager.default.createFile(atPath: output + ".err", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: output + ".err")
         try process.run()
         return process
@@ -66,10 +92,11 @@ struct AgentNamespaceTests {
         let keys = root + "/keys"
         try ("1 " + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined() + "\n")
             .write(toFile: keys, atomically: true, encoding: .utf8)
+        let (serverLines, serverSink) = AsyncStream.makeStream(of: String.self)
         let serverProcess = try Self.start(in: 1, [
             "serve", "--data", root + "/data", "--listen", "127.0.0.1:0", "--cluster-bind", "\(Self.net).1:7946", "--key-file", keys,
             "--no-local-nodes", "--heal-interval", "2", "--log-level", "warning",
-        ], output: root + "/serve.out")
+        ], output: root + "/serve.out", lines: serverSink)
         var processes = [serverProcess]
         defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         for host in 2...4 {
@@ -78,13 +105,14 @@ struct AgentNamespaceTests {
                 "--no-bind", "--heal-interval", "2", "--data", root + "/agent\(host)",
             ], output: root + "/agent\(host).out"))
         }
-        // The server's address, from its first line.
+        // The server's address, from the line that says where it listens.
         var url: String?
         let deadline = ContinuousClock.now + .seconds(30)
-        while url == nil && ContinuousClock.now < deadline {
-            let text = (try? String(contentsOfFile: root + "/serve.out", encoding: .utf8)) ?? ""
-            url = text.range(of: "http://").map { String(text[$0.lowerBound...].prefix { !$0.isWhitespace }) }
-            if url == nil { try await Task.sleep(for: .milliseconds(20)) }
+        for await line in serverLines {
+            if let range = line.range(of: "http://") {
+                url = String(line[range.lowerBound...].prefix { !$0.isWhitespace })
+                break
+            }
         }
         let server = try #require(url)
         func states(_ nodes: [[String: Any]]) -> [String: String] {
@@ -96,8 +124,7 @@ struct AgentNamespaceTests {
         var view = try await Self.nodes(server, root)
         while Set(view.filter { $0["state"] as? String == "FREE" }.compactMap { $0["host"] as? String }).count < 3 {
             guard ContinuousClock.now < deadline else { Issue.record("the agents did not join: \(view)"); return }
-            try await Task.sleep(for: .milliseconds(50))
-            view = try await Self.nodes(server, root)
+            view = try await Self.nodes(server, root)  // each look runs the CLI in the namespace: it paces itself
         }
         // One long task per node, so the partitioned host has one running.
         let workflow = root + "/long.yaml"
@@ -121,7 +148,6 @@ struct AgentNamespaceTests {
             let hosts = Set((running["tasks"] as? [[String: Any]] ?? []).filter { $0["state"] as? String == "RUNNING" }.compactMap { $0["host"] as? String })
             if hosts.contains("\(Self.net).4:7946") { break }
             guard ContinuousClock.now - started < .seconds(60) else { Issue.record("no task ran on host 4: \(running)"); return }
-            try await Task.sleep(for: .milliseconds(20))
         }
 
         // Host 4 is cut off from the others, both ways.
@@ -142,7 +168,6 @@ struct AgentNamespaceTests {
                     suspected.append(key)
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(seen.firstIndex(of: "DOWN").map { $0 < (seen.firstIndex(of: "LOST") ?? 0) } == true, "DOWN before LOST: \(seen)")
         #expect(unhealthy.isEmpty, "no healthy host was declared lost: \(unhealthy)")
@@ -158,7 +183,6 @@ struct AgentNamespaceTests {
                 break
             }
             guard ContinuousClock.now - healed < .seconds(60) else { Issue.record("host 4 did not rejoin: \(nodes)"); return }
-            try await Task.sleep(for: .milliseconds(50))
         }
         print("namespace hosts: partitioned host DOWN then LOST (\(seen.joined(separator: " → "))), rejoined \(ContinuousClock.now - healed) after the heal")
 
@@ -167,7 +191,6 @@ struct AgentNamespaceTests {
         while true {
             final = (try JSONSerialization.jsonObject(with: Data(try await Self.client(["job", String(job), "--json"], server: server, directory: root).utf8)) as? [String: Any]) ?? [:]
             if final["state"] as? String == "FINISHED" || ContinuousClock.now - healed > .seconds(90) { break }
-            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(final["state"] as? String == "FINISHED")
         let holds = (final["tasks"] as? [[String: Any]] ?? []).filter { ($0["name"] as? String)?.hasPrefix("hold") == true }
