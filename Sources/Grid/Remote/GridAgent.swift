@@ -134,6 +134,8 @@ final class AgentSession: Sendable {
         var name: TaskInstanceName
         /// A subprocess: its logs are sent while it runs.
         var process: Bool
+        /// An in-process function with self-healing: the runner may note why it ran or not.
+        var notes: Bool
         var started = false
         var out: UInt64 = 0
         var err: UInt64 = 0
@@ -270,7 +272,8 @@ final class AgentSession: Sendable {
         shipping.withLock { shipping in
             for assignment in batch {
                 shipping[.init(job: assignment.job, index: assignment.index, attempt: assignment.attempt)] = Shipped(
-                    name: assignment.name, process: { if case .function = assignment.executable { false } else { true } }())
+                    name: assignment.name, process: { if case .function = assignment.executable { false } else { true } }(),
+                    notes: assignment.fingerprint != nil)
             }
         }
         for assignment in batch { byNode[assignment.assignedNode, default: []].append(assignment) }
@@ -326,11 +329,16 @@ final class AgentSession: Sendable {
         }
         for report in reports {
             switch report {
-            case .finished(let job, let index, let attempt, _, _, _), .dropped(let job, let index, let attempt, _):
+            case .finished(let job, let index, let attempt, _, _, let outcome):
+                // A function writes a log only through the runner's notes (a failure, self-healing): the others'
+                // files are not looked for.
                 let key = ExecutionControl.Key(job: job, index: index, attempt: attempt)
-                if let shipped = shipping.withLock({ $0.removeValue(forKey: key) }) {
-                    messages += logMessages(key, shipped).messages
-                }
+                guard let shipped = shipping.withLock({ $0.removeValue(forKey: key) }) else { continue }
+                var failed = false
+                if case .failure = outcome { failed = true }
+                if shipped.process || shipped.notes || failed { messages += logMessages(key, shipped).messages }
+            case .dropped(let job, let index, let attempt, _):
+                forget(.init(job: job, index: index, attempt: attempt))
             case .started(let job, let index, let attempt, _):
                 shipping.withLock { $0[.init(job: job, index: index, attempt: attempt)]?.started = true }
             }
