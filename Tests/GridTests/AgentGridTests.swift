@@ -239,7 +239,7 @@ struct AgentGridTests {
         intruder.standardError = FileHandle.nullDevice
         try intruder.run()
         defer { if intruder.isRunning { kill(intruder.processIdentifier, SIGKILL) } }
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(90)
         var refused = 0
         while refused == 0 && ContinuousClock.now < deadline {
             // Each scrape is a real request; the intruder keeps knocking meanwhile.

@@ -7,10 +7,10 @@ import Testing
 
 /// The agents' node source, driven by membership events it is handed one by one, with an in-process agent on a
 /// real loopback link and a manual clock: reference/gossip.md's table, step by step.
-@Suite("Agent node source", .serialized, .timeLimit(.minutes(1)))
+@Suite("Agent node source", .serialized, .timeLimit(.minutes(3)))
 struct AgentNodeSourceTests {
     static func until(_ grid: Grid, _ what: String, _ condition: ([ResourceLedger.Entry]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(90)
         while !condition(await grid.nodes()) {
             guard ContinuousClock.now < deadline else {
                 Issue.record("\(what): \(await grid.nodes().map { "\($0.id) \($0.state)" })")
@@ -21,7 +21,7 @@ struct AgentNodeSourceTests {
     }
 
     static func job(_ handle: JobHandle, _ what: String, _ condition: (JobResult) -> Bool) async throws -> JobResult {
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = ContinuousClock.now + .seconds(90)
         var report = try await handle.report()
         while !condition(report) {
             guard ContinuousClock.now < deadline else {
