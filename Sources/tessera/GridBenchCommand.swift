@@ -18,7 +18,8 @@ struct GridBenchCommand: AsyncParsableCommand {
             replicate2000Ms: a job that replicates one task into 2,000, submit to result. \
             scriptTasksPerSecond: `bash -c true` command tasks. noopTasksPerSecondJournaled: the no-op job on a \
             second grid with the SQLite journal on, in the same run; journalCost is the ratio of the two rates. \
-            Each figure is the median of --repeats runs.
+            Each figure is the median of --repeats runs. With TESSERA_BENCH_TRACE set, every run's times \
+            (submission and total per job; serial, grid and parallelFor per tiling run) go to standard error.
             """
     )
 
@@ -74,8 +75,12 @@ struct GridBenchCommand: AsyncParsableCommand {
         func timed(_ workflow: Workflow) async throws -> (Duration, JobResult) {
             let start = clock.now
             let job = try await grid.submit(workflow)
+            let submitted = clock.now - start
             let result = try await job.result()
             let elapsed = clock.now - start
+            if ProcessInfo.processInfo.environment["TESSERA_BENCH_TRACE"] != nil {
+                FileHandle.standardError.write(Data("\(workflow.name) \(workflow.tasks.count): submit \(submitted), total \(elapsed)\n".utf8))
+            }
             try await job.remove()  // each measured job starts from an empty scheduler
             return (elapsed, result)
         }
@@ -123,6 +128,9 @@ struct GridBenchCommand: AsyncParsableCommand {
             let parallel = try await GridWorkload.parallelTiling(tiles: tiles, on: rawPool.executor)
             parallelTimes.append(seconds(clock.now - parallelStart))
             guard parallel == expected else { throw BenchFailure("the parallel tiling gave \(parallel), serial \(expected)") }
+        }
+        if ProcessInfo.processInfo.environment["TESSERA_BENCH_TRACE"] != nil {
+            FileHandle.standardError.write(Data("serial \(serialTimes)\ngrid \(gridTimes)\nparallel \(parallelTimes)\n".utf8))
         }
         let serial = median(serialTimes)
         let wall = median(gridTimes)

@@ -16,20 +16,21 @@ struct FlowPlan: Sendable {
 
     /// Computes the plan of a workflow that passed validation.
     init(_ tasks: [TaskDefinition]) {
-        var index: [String: Int] = [:]
-        index.reserveCapacity(tasks.count)
-        // Index-based reads: iterating the tasks would copy (and retain) every definition.
-        for i in tasks.indices where index[tasks[i].name] == nil { index[tasks[i].name] = i }
-        var parents = [[Int]](repeating: [], count: tasks.count)
-        for i in tasks.indices where !tasks[i].depends.isEmpty { parents[i] = tasks[i].depends.compactMap { index[$0] } }
-        // An if's target and else depend on the initiator implicitly; the continuation on both branch ends.
+        self.init(tasks, graph: TaskGraph(tasks))
+    }
+
+    /// Computes the plan of a workflow that passed validation from the graph its validation built: for a valid
+    /// workflow the graph's parents are `depends` plus the implicit edges of `if` controls, as here.
+    init(_ tasks: [TaskDefinition], graph: TaskGraph) {
+        let index = graph.index
+        let parents = graph.parents
+        // An if's target and else depend on the initiator implicitly (edges the graph has); the continuation
+        // depends on both branch ends.
         var branchSpecs: [(initiator: Int, target: Int, elseTarget: Int, continuation: Int?)] = []
         for i in tasks.indices where tasks[i].flow != nil {
             guard case .branch(let target, let elseTarget, let continuation, _) = tasks[i].flow,
                 let t = index[target], let e = index[elseTarget]
             else { continue }
-            if !parents[t].contains(i) { parents[t].append(i) }
-            if !parents[e].contains(i) { parents[e].append(i) }
             branchSpecs.append((i, t, e, continuation.flatMap { index[$0] }))
         }
         self.parents = parents

@@ -10,13 +10,13 @@ extension JobCore {
         instances[index].dispatched = true
         instances[index].node = node
         let instance = instances[index]
-        let task = workflow.tasks[instance.definition]
+        let definition = instance.definition
         let variables = inputVariables(for: index)
         instances[index].inputVariables = variables
         let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)
         let lookup: (String) -> String? = { system[$0] ?? variables[$0] }
         let executable: Executable
-        switch task.executable {
+        switch workflow.tasks[definition].executable {
         case .function(let name, let input):
             executable = .function(name, input: input)
         case .script(var script):
@@ -31,7 +31,8 @@ extension JobCore {
             guard let result = instances[parent].result else { return nil }
             return (instances[parent].name, result)
         }
-        let outputs = task.outputs.map { VariableSubstitution.substitute($0, lookup) }
+        let outputs = workflow.tasks[definition].outputs.isEmpty
+            ? [] : workflow.tasks[definition].outputs.map { VariableSubstitution.substitute($0, lookup) }
         var fingerprint: UInt64?
         if !outputs.isEmpty {
             var hasher = StableHasher()
@@ -41,13 +42,12 @@ extension JobCore {
             for output in outputs { hasher.combine(output) }
             fingerprint = hasher.value
         }
-        let constraints = constraints(of: index)
         return TaskAssignment(
             job: id, jobName: workflow.name, index: index, assignedNode: node, attempt: instance.executions, name: instance.name,
             executable: executable, variables: variables, parentResults: parentResults,
-            walltime: task.walltime ?? JobCore.walltime(task.genericInfo["WALLTIME"] ?? workflow.genericInfo["WALLTIME"]),
-            outputs: outputs, fingerprint: fingerprint, selection: constraints.selection,
-            excludedNodes: constraints.excluded, workingDirectory: workflow.workingDirectory)
+            walltime: definitionWalltimes[definition],
+            outputs: outputs, fingerprint: fingerprint, selection: definitionSelections[definition],
+            excludedNodes: instance.excludedNodes, workingDirectory: workflow.workingDirectory)
     }
 
     /// A node could not take instance `index` after all (it was stopping): it goes back to the queue.

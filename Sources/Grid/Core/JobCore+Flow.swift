@@ -237,9 +237,9 @@ extension JobCore {
     /// SKIPPED when every parent was skipped (unless it is an `if` continuation).
     mutating func makeEligible(_ index: Int, now: Duration, _ effects: inout [Effect]) {
         guard status.isAlive else { return }
-        let instance = instances[index]
-        if !instance.parents.isEmpty, !plan.continuations.contains(instance.definition),
-            instance.parents.allSatisfy({ instances[$0].status == .skipped })
+        // Field reads: a copy of the instance would retain its arrays and names, for every task of a job.
+        if !instances[index].parents.isEmpty, !plan.continuations.contains(instances[index].definition),
+            instances[index].parents.allSatisfy({ instances[$0].status == .skipped })
         {
             setStatus(index, .skipped, now: now, &effects)
             release(index, now: now, &effects)
@@ -250,7 +250,7 @@ extension JobCore {
             return
         }
         setStatus(index, .pending, now: now, &effects)
-        if let notBefore = instance.notBefore, notBefore > now {
+        if let notBefore = instances[index].notBefore, notBefore > now {
             if !timers.contains(where: { $0.index == index }) { schedule(index, at: notBefore, &effects) }
             return
         }

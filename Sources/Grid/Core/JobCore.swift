@@ -47,6 +47,11 @@ public struct JobCore: Sendable {
     let jobVariables: [String: String]
     /// Digest of each definition, for self-healing fingerprints.
     let definitionDigests: [UInt64]
+    /// Each definition's node selection, its token taken from `NODE_ACCESS_TOKEN` when it sets none (resolved once:
+    /// placement asks for every execution).
+    let definitionSelections: [Selection]
+    /// Each definition's walltime (its own, or `WALLTIME` from its or the job's generic information).
+    let definitionWalltimes: [Duration?]
     /// Instance index by name, built on the first lookup (most jobs never look a task up by name, and hashing
     /// every name of a 100,000-task job at submission costs more than its scheduling) and kept up to date after.
     var names: [TaskInstanceName: Int]?
@@ -77,6 +82,14 @@ public struct JobCore: Sendable {
         id: JobID, workflow: Workflow, variables overrides: [String: String] = [:], isAdmin: Bool = false,
         owner: String = "", now: Duration, wallNow: Date
     ) throws(GridError) {
+        try self.init(id: id, workflow: workflow, variables: overrides, isAdmin: isAdmin, owner: owner, now: now, wallNow: wallNow, plan: nil)
+    }
+
+    /// Makes the job's instances with the flow plan its validation built (`nil`: built here).
+    init(
+        id: JobID, workflow: Workflow, variables overrides: [String: String], isAdmin: Bool, owner: String, now: Duration,
+        wallNow: Date, plan: FlowPlan?
+    ) throws(GridError) {
         if workflow.priority.needsAdmin && !isAdmin { throw .priorityNeedsAdmin(workflow.priority) }
         self.id = id
         self.workflow = workflow
@@ -84,18 +97,28 @@ public struct JobCore: Sendable {
         self.owner = owner
         self.priority = workflow.priority
         self.submittedAt = now
-        self.plan = FlowPlan(workflow.tasks)
+        self.plan = plan ?? FlowPlan(workflow.tasks)
         let system = SystemValues(jobID: id, jobName: workflow.name, task: nil)
         self.jobVariables = VariableSubstitution.jobValues(workflow.variables, overrides: overrides) { system[$0] }
         // Only self-healing tasks (with outputs) need the digest of their definition.
         self.definitionDigests = workflow.tasks.indices.map { workflow.tasks[$0].outputs.isEmpty ? 0 : JobCore.digest(of: workflow.tasks[$0]) }
+        let jobToken = workflow.genericInfo["NODE_ACCESS_TOKEN"]
+        let jobWalltime = workflow.genericInfo["WALLTIME"]
+        self.definitionSelections = workflow.tasks.indices.map { index in
+            var selection = workflow.tasks[index].selection
+            if selection.token == nil { selection.token = workflow.tasks[index].genericInfo["NODE_ACCESS_TOKEN"] ?? jobToken }
+            return selection
+        }
+        self.definitionWalltimes = workflow.tasks.indices.map { index in
+            workflow.tasks[index].walltime ?? JobCore.walltime(workflow.tasks[index].genericInfo["WALLTIME"] ?? jobWalltime)
+        }
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
         instances.reserveCapacity(workflow.tasks.count)
         let tasks = workflow.tasks
         for index in tasks.indices {
             // Field reads, not a copy of the whole definition per task.
             var instance = TaskInstance(
-                name: TaskInstanceName(task: tasks[index].name), definition: index, parents: plan.parents[index],
+                name: TaskInstanceName(task: tasks[index].name), definition: index, parents: self.plan.parents[index],
                 executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2)
             instance.waitingOn = instance.parents.count
             instance.since = now
@@ -170,11 +193,30 @@ public struct JobCore: Sendable {
 
     /// The selection constraints of an instance, with its node exclusions.
     public func constraints(of index: Int) -> (selection: Selection, excluded: Set<NodeID>) {
-        var selection = definition(of: index).selection
-        if selection.token == nil {
-            selection.token = definition(of: index).genericInfo["NODE_ACCESS_TOKEN"] ?? workflow.genericInfo["NODE_ACCESS_TOKEN"]
+        (definitionSelections[instances[index].definition], instances[index].excludedNodes)
+    }
+
+    /// Places up to `limit` ready instances on the ledger's best nodes, appending what each node runs to `out`;
+    /// returns how many were placed. Those no node accepts now go back to the head of the queue.
+    ///
+    /// In place on the job (a method of the job, not of the scheduler): reading the job out of the scheduler's
+    /// list for every instance would copy it.
+    mutating func place(limit: Int, on ledger: inout ResourceLedger, into out: inout [NodeID: [TaskAssignment]]) -> Int {
+        let ready = takeReady(limit: limit)
+        var placed = 0
+        var unplaced: [Int] = []
+        for index in ready {
+            let selection = definitionSelections[instances[index].definition]
+            guard let node = ledger.bestNode(for: selection, excluded: instances[index].excludedNodes) else {
+                unplaced.append(index)
+                continue
+            }
+            ledger.assign(to: node)
+            placed += 1
+            out[node, default: []].append(dispatch(index, to: node))
         }
-        return (selection, instances[index].excludedNodes)
+        if !unplaced.isEmpty { returnReady(unplaced) }
+        return placed
     }
 
     // MARK: - State bookkeeping

@@ -46,51 +46,81 @@ public struct ResourceLedger: Sendable {
         public var host: String = ""
     }
 
-    /// Every node, by identifier.
-    public private(set) var entries: [NodeID: Entry] = [:]
-    /// Node identifiers in ascending order (placement ties go to the lowest).
-    private var order: [NodeID] = []
+    /// Every node, in ascending identifier order (placement ties go to the lowest).
+    ///
+    /// An array, not a dictionary: placement reads the load of every node for every task, and array
+    /// elements are read in place where dictionary values are copied out.
+    private var table: [Entry] = []
+    /// The position of each node in `table`.
+    private var positions: [NodeID: Int] = [:]
 
     /// Makes an empty ledger.
     public init() {}
 
+    /// Every node, by identifier.
+    public var entries: [NodeID: Entry] {
+        Dictionary(uniqueKeysWithValues: table.map { ($0.id, $0) })
+    }
+
+    /// Every node, in ascending identifier order.
+    public var all: [Entry] { table }
+
+    /// One node's entry.
+    public func entry(_ node: NodeID) -> Entry? {
+        positions[node].map { table[$0] }
+    }
+
     /// Adds a node (DEPLOYING until ``setState(_:_:)``), or replaces one with the same identifier.
     public mutating func add(_ entry: Entry) {
-        if entries.updateValue(entry, forKey: entry.id) == nil {
-            order.append(entry.id)
-            order.sort()
+        if let position = positions[entry.id] {
+            table[position] = entry
+            return
         }
+        let position = table.firstIndex { $0.id > entry.id } ?? table.count
+        table.insert(entry, at: position)
+        reindex()
     }
 
     /// Removes a node.
     public mutating func remove(_ node: NodeID) {
-        entries[node] = nil
-        order.removeAll { $0 == node }
+        guard let position = positions[node] else { return }
+        table.remove(at: position)
+        reindex()
+    }
+
+    private mutating func reindex() {
+        positions = Dictionary(uniqueKeysWithValues: table.indices.map { (table[$0].id, $0) })
     }
 
     /// Sets a node's state.
     public mutating func setState(_ node: NodeID, _ state: NodeState) {
-        entries[node]?.state = state
+        guard let position = positions[node] else { return }
+        table[position].state = state
     }
 
     /// Locks or unlocks a node.
     public mutating func setLocked(_ node: NodeID, _ locked: Bool) {
-        entries[node]?.locked = locked
+        guard let position = positions[node] else { return }
+        table[position].locked = locked
     }
 
     /// Room left on nodes that accept work.
     public var freeSlots: Int {
-        entries.values.reduce(0) { $0 + (($1.state.acceptsWork && !$1.locked) ? max(0, $1.capacity - $1.assigned) : 0) }
+        var room = 0
+        for position in table.indices where table[position].state.acceptsWork && !table[position].locked {
+            room += max(0, table[position].capacity - table[position].assigned)
+        }
+        return room
     }
 
     /// Whether `node` may run a task with `selection`, ignoring its load.
     public func accepts(_ node: NodeID, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
-        guard let entry = entries[node] else { return false }
-        return Self.accepts(entry, selection, excluded: excluded)
+        guard let position = positions[node] else { return false }
+        return Self.accepts(table[position], selection, excluded: excluded)
     }
 
     /// The feasibility rule on an entry already at hand (one rule for placement and the node life-cycle).
-    static func accepts(_ entry: Entry, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
+    static func accepts(_ entry: borrowing Entry, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
         guard entry.state.acceptsWork, !entry.locked, excluded.isEmpty || !excluded.contains(entry.id) else { return false }
         guard entry.token == selection.token else { return false }
         return selection.labels.isEmpty || selection.labels.isSubset(of: entry.labels)
@@ -98,33 +128,33 @@ public struct ResourceLedger: Sendable {
 
     /// The least-loaded node with room that accepts the selection, lowest identifier on ties.
     public func bestNode(for selection: Selection, excluded: Set<NodeID>) -> NodeID? {
-        var best: Entry?
-        for id in order {
-            // One lookup per node: the rule runs on the entry fetched here.
-            guard let entry = entries[id], entry.assigned < entry.capacity, Self.accepts(entry, selection, excluded: excluded) else { continue }
-            if best.map({ entry.assigned < $0.assigned }) ?? true { best = entry }
+        var best: Int?
+        for position in table.indices {
+            guard table[position].assigned < table[position].capacity, Self.accepts(table[position], selection, excluded: excluded) else {
+                continue
+            }
+            if best.map({ table[position].assigned < table[$0].assigned }) ?? true { best = position }
         }
-        return best?.id
+        return best.map { table[$0].id }
     }
 
     /// Counts a task onto `node`; the node becomes BUSY.
     public mutating func assign(to node: NodeID) {
-        guard var entry = entries[node] else { return }
-        entry.assigned += 1
-        if entry.state == .free { entry.state = .busy }
-        entries[node] = entry
+        guard let position = positions[node] else { return }
+        table[position].assigned += 1
+        if table[position].state == .free { table[position].state = .busy }
     }
 
     /// Forgets what a node held (it was lost; its executions are queued again elsewhere).
     public mutating func clearAssigned(_ node: NodeID) {
-        entries[node]?.assigned = 0
+        guard let position = positions[node] else { return }
+        table[position].assigned = 0
     }
 
     /// Counts a task off `node`; a node that holds nothing becomes FREE (or leaves, when TO_BE_REMOVED).
     public mutating func release(from node: NodeID) {
-        guard var entry = entries[node] else { return }
-        entry.assigned = max(0, entry.assigned - 1)
-        if entry.assigned == 0 && entry.state == .busy { entry.state = .free }
-        entries[node] = entry
+        guard let position = positions[node] else { return }
+        table[position].assigned = max(0, table[position].assigned - 1)
+        if table[position].assigned == 0 && table[position].state == .busy { table[position].state = .free }
     }
 }

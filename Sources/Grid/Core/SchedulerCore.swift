@@ -76,19 +76,7 @@ public struct SchedulerCore: Sendable {
         for id in order {
             guard slots > 0 else { break }
             guard let slot = self.slots[id], jobList[slot].hasReady, jobList[slot].status.isAlive else { continue }
-            let ready = jobList[slot].takeReady(limit: slots)
-            var unplaced: [Int] = []
-            for index in ready {
-                let constraints = jobList[slot].constraints(of: index)
-                guard let node = ledger.bestNode(for: constraints.selection, excluded: constraints.excluded) else {
-                    unplaced.append(index)
-                    continue
-                }
-                ledger.assign(to: node)
-                slots -= 1
-                out[node, default: []].append(jobList[slot].dispatch(index, to: node))
-            }
-            if !unplaced.isEmpty { jobList[slot].returnReady(unplaced) }
+            slots -= jobList[slot].place(limit: slots, on: &ledger, into: &out)
         }
         return out
     }

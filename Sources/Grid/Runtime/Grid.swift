@@ -135,13 +135,14 @@ public final class Grid: Sendable {
     /// - Throws: `GridError.invalidWorkflow` with every problem, `.priorityNeedsAdmin`, `.badStartAt`, `.shutDown`,
     ///   and with a journal `.notJournalable` (a closure decider) or `.journal` (the write failed).
     public func submit(_ workflow: Workflow, variables: [String: String] = [:], admin: Bool = false, owner: String = "") async throws(GridError) -> JobHandle {
+        let plan: FlowPlan
         do {
-            try workflow.validate()
+            plan = try workflow.validatedPlan()
         } catch {
             throw .invalidWorkflow(error.problems.map(\.description))
         }
         try checkFunctions(of: workflow)
-        let id = try await scheduler.submit(workflow, variables: variables, admin: admin, owner: owner)
+        let id = try await scheduler.submit(workflow, variables: variables, admin: admin, owner: owner, plan: plan)
         return JobHandle(id: id, grid: self)
     }
 

@@ -104,8 +104,8 @@ actor SchedulerActor {
         guard let entry = sessions[session] else { return }
         core.updateLedger { ledger in
             for id in entry.nodes {
-                guard let state = ledger.entries[id]?.state, state != .lost else { continue }
-                let assigned = ledger.entries[id]?.assigned ?? 0
+                guard let state = ledger.entry(id)?.state, state != .lost else { continue }
+                let assigned = ledger.entry(id)?.assigned ?? 0
                 ledger.setState(id, down ? .down : (assigned > 0 ? .busy : .free))
             }
         }
@@ -184,7 +184,7 @@ actor SchedulerActor {
         var assigned = 0
         var accepting = false
         for id in ids {
-            guard let entry = core.ledger.entries[id] else { continue }
+            guard let entry = core.ledger.entry(id) else { continue }
             assigned += entry.assigned
             if entry.state.acceptsWork && !entry.locked { accepting = true }
         }
@@ -226,7 +226,7 @@ actor SchedulerActor {
 
     /// The resource manager's view of the nodes.
     func nodeEntries() -> [ResourceLedger.Entry] {
-        core.ledger.entries.values.sorted { $0.id < $1.id }
+        core.ledger.all
     }
 
     /// Locks or unlocks a node (a locked node gets no new tasks).
@@ -245,12 +245,12 @@ actor SchedulerActor {
 
     /// Starts a job from a workflow that passed validation (``Grid/submit(_:variables:admin:)`` checks
     /// it before the hop, so a large workflow is not checked on the scheduler's time).
-    func submit(_ workflow: Workflow, variables: [String: String], admin: Bool, owner: String) throws(GridError) -> JobID {
+    func submit(_ workflow: Workflow, variables: [String: String], admin: Bool, owner: String, plan: FlowPlan? = nil) throws(GridError) -> JobID {
         guard !isShutDown else { throw .shutDown }
         let id = JobID(nextJob + 1)
         let now = self.now
         let wall = wallClock()
-        var job = try JobCore(id: id, workflow: workflow, variables: variables, isAdmin: admin, owner: owner, now: now, wallNow: wall)
+        var job = try JobCore(id: id, workflow: workflow, variables: variables, isAdmin: admin, owner: owner, now: now, wallNow: wall, plan: plan)
         try journal?.submitted(.init(id: id, workflow: workflow, variables: variables, admin: admin, owner: owner, at: now, wall: wall))
         nextJob += 1
         logger.debug("job submitted", metadata: ["grid.job.id": "\(id)", "grid.job.name": "\(workflow.name)"])

@@ -12,15 +12,23 @@ struct TaskGraph {
     let parents: [[Int]]
     /// Each task's children: the tasks that depend on it.
     let children: [[Int]]
+    /// Positions of tasks whose name an earlier task already has.
+    let duplicates: [Int]
 
     init(_ tasks: [TaskDefinition]) {
         names = tasks.map(\.name)
         var index: [String: Int] = [:]
         index.reserveCapacity(tasks.count)
-        // Index-based reads throughout: iterating the tasks would copy (and retain) every definition.
-        for position in names.indices where index[names[position]] == nil {
-            index[names[position]] = position
+        var duplicates: [Int] = []
+        // Index-based reads throughout: iterating the tasks would copy (and retain) every definition. One hash
+        // per name: the first position stays, a later one is put back and recorded as a duplicate.
+        for position in names.indices {
+            if let first = index.updateValue(position, forKey: names[position]) {
+                index[names[position]] = first
+                duplicates.append(position)
+            }
         }
+        self.duplicates = duplicates
         var parents = [[Int]](repeating: [], count: tasks.count)
         var children = [[Int]](repeating: [], count: tasks.count)
         for position in tasks.indices {

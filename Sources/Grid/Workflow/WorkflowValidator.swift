@@ -6,23 +6,38 @@ extension Workflow {
     /// ``locations`` for their field (or the nearest enclosing one) when the workflow came from a file.
     /// - Throws: ``WorkflowError`` listing every problem, when there is at least one.
     public func validate() throws(WorkflowError) {
-        let problems = validationProblems()
-        guard problems.isEmpty else { throw WorkflowError(problems: problems.sortedByLocation()) }
+        _ = try validatedPlan()
+    }
+
+    /// Validates the workflow and returns its flow plan, built on the graph the validation made (a job of
+    /// 100,000 tasks is not indexed twice).
+    func validatedPlan() throws(WorkflowError) -> FlowPlan {
+        var validator = WorkflowValidator(workflow: self)
+        validator.runEveryCheck()
+        guard validator.problems.isEmpty else { throw WorkflowError(problems: validator.problems.sortedByLocation()) }
+        return FlowPlan(tasks, graph: validator.graph)
     }
 
     /// Every problem the validator finds, in checking order.
     func validationProblems() -> [WorkflowProblem] {
         var validator = WorkflowValidator(workflow: self)
-        validator.checkIdentity()
-        validator.checkLimits()
-        validator.checkDependencies()
-        validator.checkCycles()
-        validator.checkFlows()
-        validator.checkBlocks()
-        validator.checkLoopBlocks()
-        validator.checkBranchBlocks()
-        validator.checkVariableReferences()
+        validator.runEveryCheck()
         return validator.problems
+    }
+}
+
+extension WorkflowValidator {
+    /// Runs every check, in checking order.
+    mutating func runEveryCheck() {
+        checkIdentity()
+        checkLimits()
+        checkDependencies()
+        checkCycles()
+        checkFlows()
+        checkBlocks()
+        checkLoopBlocks()
+        checkBranchBlocks()
+        checkVariableReferences()
     }
 }
 
@@ -76,14 +91,14 @@ struct WorkflowValidator {
         if workflow.tasks.isEmpty {
             report(.noTasks, "tasks", "the workflow has no tasks")
         }
-        var seen: Set<String> = []
-        seen.reserveCapacity(workflow.tasks.count)
+        // Duplicates come from the graph, which hashed every name once already.
+        let duplicates = Set(graph.duplicates)
         // Paths are built only for a problem, and fields are read by index (iterating would copy every
         // definition): a job of 100,000 tasks is checked in milliseconds.
         let tasks = workflow.tasks
         for position in tasks.indices {
             let name = tasks[position].name
-            if !seen.insert(name).inserted {
+            if !duplicates.isEmpty && duplicates.contains(position) {
                 report(.duplicateTask, "tasks.\(name)", "task `\(name)` is defined twice")
             }
             if let reason = Self.taskNameFlaw(name) {
