@@ -153,6 +153,7 @@ let package = Package(
                 "Cluster",
                 "Actors",
                 "CShims",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSwift
         ),

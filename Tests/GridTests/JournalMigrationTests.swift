@@ -1,0 +1,65 @@
+import Foundation
+import GRDB
+import Grid
+import Testing
+
+/// A journal written by an earlier Tessera opens, migrates and recovers.
+@Suite("Journal: schema migrations", .timeLimit(.minutes(1)))
+struct JournalMigrationTests {
+    /// Turns a current journal back into schema v1 (v1's index on records, v2 not applied).
+    static func downgradeToV1(_ directory: String) throws {
+        let database = try DatabaseQueue(path: directory + "/journal.sqlite")
+        try database.write { db in
+            try db.execute(sql: """
+                CREATE INDEX record_job ON record(job, seq);
+                DELETE FROM grdb_migrations WHERE identifier = 'v2';
+                """)
+        }
+        try database.close()
+    }
+
+    @Test func aVersion1Journal_isMigrated_recoversItsJobs_andDropsAnEndedJobsRecords() throws {
+        let root = try makeTemporaryDirectory("journal-v1")
+        do {
+            let journal = try Journal(directory: root)
+            for id in [JobID(1), JobID(2)] {
+                try journal.submitted(.init(
+                    id: id, workflow: Workflow(name: "job\(id)", tasks: [TaskDefinition("a", .command(["true"]))]),
+                    variables: [:], admin: false, owner: "alice", at: .seconds(1), wall: Date()))
+            }
+            // Interleaved records of two jobs, as a grid running both writes them.
+            try journal.append((0..<10).map { index in
+                .finished(job: JobID(UInt64(1 + index % 2)), index: index, attempt: 1, node: NodeID(0), outcome: .success(result: .null, variables: nil), at: .seconds(2))
+            })
+        }
+        try Self.downgradeToV1(root)
+
+        let journal = try Journal(directory: root)
+        let inspector = try DatabaseQueue(path: root + "/journal.sqlite")
+        #expect(try inspector.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master WHERE name = 'record_job'") } == 0,
+                "v2 drops v1's index")
+        try inspector.close()
+        let recovery = try journal.recover()
+        #expect(recovery.jobs.map(\.submission.id) == [JobID(1), JobID(2)])
+        #expect(recovery.jobs.map(\.records.count) == [5, 5])
+        #expect(recovery.jobs.first?.records.compactMap { record in
+            if case .finished(_, let index, _, _, _, _) = record { index } else { nil }
+        } == [0, 2, 4, 6, 8], "each job's records in the order they were written")
+
+        // New records continue the sequence; ending job 1 drops its records only.
+        try journal.append([.tick(job: JobID(1), at: .seconds(3)), .tick(job: JobID(2), at: .seconds(3))])
+        let ended = JobResult(
+            job: JobID(1), name: "job1", owner: "alice", status: .finished, priority: .normal,
+            progress: JobProgress(done: 1, total: 1, running: 0, failed: 0), tasks: [], logDirectory: "/logs/1")
+        try journal.append([], ended: [ended])
+        #expect(try journal.recordCount() == 6, "job 2's five records and its tick stay")
+        let after = try journal.recover()
+        #expect(after.jobs.map(\.submission.id) == [JobID(2)])
+        #expect(after.jobs.first?.records.count == 6)
+        #expect(after.lastTime == .seconds(3))
+
+        // Reopened: nothing left to migrate, the same jobs.
+        let reopened = try Journal(directory: root)
+        #expect(try reopened.recover().jobs.map(\.submission.id) == [JobID(2)])
+    }
+}
