@@ -42,12 +42,13 @@ extension JobCore {
             for output in outputs { hasher.combine(output) }
             fingerprint = hasher.value
         }
+        let constraints = constraints(of: index)
         return TaskAssignment(
             job: id, jobName: workflow.name, index: index, assignedNode: node, attempt: instance.executions, name: instance.name,
             executable: executable, variables: variables, parentResults: parentResults,
             walltime: definitionWalltimes[definition],
-            outputs: outputs, fingerprint: fingerprint, selection: definitionSelections[definition],
-            excludedNodes: instance.excludedNodes, workingDirectory: workflow.workingDirectory)
+            outputs: outputs, fingerprint: fingerprint, selection: constraints.selection,
+            excludedNodes: constraints.excluded, workingDirectory: workflow.workingDirectory)
     }
 
     /// A node could not take instance `index` after all (it was stopping): it goes back to the queue.

@@ -206,8 +206,8 @@ public struct JobCore: Sendable {
         var placed = 0
         var unplaced: [Int] = []
         for index in ready {
-            let selection = definitionSelections[instances[index].definition]
-            guard let node = ledger.bestNode(for: selection, excluded: instances[index].excludedNodes) else {
+            let constraints = constraints(of: index)
+            guard let node = ledger.bestNode(for: constraints.selection, excluded: constraints.excluded) else {
                 unplaced.append(index)
                 continue
             }

@@ -6,7 +6,8 @@ extension Workflow {
     /// ``locations`` for their field (or the nearest enclosing one) when the workflow came from a file.
     /// - Throws: ``WorkflowError`` listing every problem, when there is at least one.
     public func validate() throws(WorkflowError) {
-        _ = try validatedPlan()
+        let problems = validationProblems()
+        guard problems.isEmpty else { throw WorkflowError(problems: problems.sortedByLocation()) }
     }
 
     /// Validates the workflow and returns its flow plan, built on the graph the validation made (a job of
