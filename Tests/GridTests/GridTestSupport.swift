@@ -50,3 +50,15 @@ extension GridEvent {
         return nil
     }
 }
+
+/// Waits until `name` exists in `directory` (inotify), at most `milliseconds`; says whether it appeared.
+///
+/// The wait blocks a Dispatch thread, never one of the cooperative pool's: on a 2-core machine two tests blocked
+/// there would stall every actor of the test process, the grid that should create the file included.
+func waitForFile(_ name: String, in directory: String, milliseconds: Int32 = 30_000) async -> Bool {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(returning: tessera_wait_file(directory, name, milliseconds) == 1)
+        }
+    }
+}

@@ -62,7 +62,7 @@ import Testing
         while let event = await stream.next(), event.taskStatus("slow") != .running {}
         // The watchdog sleeps on the manual clock; the pids are written before the foreground sleep.
         await clock.waitForSleepers()
-        try #require(tessera_wait_file(directory, "leader.pid", 30_000) == 1, "the script never wrote leader.pid")
+        try #require(await waitForFile("leader.pid", in: directory), "the script never wrote leader.pid")
         clock.advance(by: .seconds(5))
         let result = try await job.result()
         #expect(result.task("slow")?.status == .faulty)
@@ -81,7 +81,7 @@ import Testing
         let job = try await grid.submit(Workflow(name: "live", tasks: [
             TaskDefinition("talker", .bash("echo 'tile 1 of 3 done'; echo 'a warning' >&2; touch said; exec sleep 300")),
         ]))
-        try #require(tessera_wait_file(directory, "said", 30_000) == 1, "the script never ran")
+        try #require(await waitForFile("said", in: directory), "the script never ran")
         let logs = try job.logs(task: "talker")
         #expect(logs.contains("tile 1 of 3 done"))
         #expect(logs.contains("a warning"))
