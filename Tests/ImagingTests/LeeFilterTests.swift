@@ -101,4 +101,18 @@ struct LeeFilterTests {
         }
         #expect(banded == whole)
     }
+
+    @Test(arguments: [(1, 37, 29), (2, 64, 48), (2, 13, 5), (3, 101, 40), (2, 3, 3)])
+    func kernels_dispatchedCEqualsPortableSwiftBitForBit(radius: Int, width: Int, height: Int) {
+        // Speckle with nodata sprinkled in (zeros, negatives, NaN) and an odd width that leaves a partial lane.
+        var input = Self.speckled(width: width, height: height, mean: { x, y in 0.01 + Float((x * 7 + y * 3) % 11) * 0.02 }, seed: Self.seed)
+        var generator = SplitMix64(seed: Self.seed &+ UInt64(width))
+        for index in input.pixels.indices where Int.random(in: 0..<10, using: &generator) == 0 {
+            input.pixels[index] = [0, -1, .nan][Int.random(in: 0..<3, using: &generator)]
+        }
+        let portable = LeeFilter(radius: radius, looks: 4.4, kernel: .portable).apply(input)
+        let dispatched = LeeFilter(radius: radius, looks: 4.4, kernel: .dispatched).apply(input)
+        let differing = zip(portable.pixels, dispatched.pixels).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(differing == 0, "seed \(Self.seed): \(differing) of \(input.pixels.count) pixels differ (radius \(radius), \(width) × \(height))")
+    }
 }

@@ -40,14 +40,6 @@ static inline void tessera_cpu_relax(void) {
     __builtin_ia32_pause();
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
-/// The rice-rule classification of `count` pixels from `start` (see Imaging's `RiceClassifier`), on a stack
-/// of `dates` VV planes followed by `dates` VH planes of dB values (NaN = nodata). `rules` holds, in order:
-/// waterMaxVV, waterMeanVH, riceFloodVH, riceRise, ricePeakVH, urbanMeanVV, urbanStdVH², minimumDates.
-/// Writes class codes (0 unknown, 1 rice, 2 water, 3 urban/tree, 255 nodata) to `out[start …]`. Compiled
-/// for AVX2 and for the baseline, chosen at load time from what the CPU has.
-void tessera_rice_classify(const float *const *planes, int dates, long start, long count, const float *rules,
-                           unsigned char *out);
-
 #endif
 }
 
@@ -80,6 +72,13 @@ int tessera_wait_file(const char *directory, const char *name, int timeout_ms);
 /// for AVX2 and for the baseline, chosen at load time from what the CPU has.
 void tessera_rice_classify(const float *const *planes, int dates, long start, long count, const float *rules,
                            unsigned char *out);
+
+/// Lee-filters rows `first_row ..< end_row` of a `width × height` image of linear intensity (≤ 0 or NaN =
+/// nodata) into the same rows of `output`, with a (2·radius + 1)² window and `looks` looks (see Imaging's
+/// `LeeFilter`). Compiled for AVX2 and for the baseline, chosen at load time. Returns 0, or -1 when its
+/// scratch rows cannot be allocated.
+int tessera_lee_rows(const float *input, long width, long height, long first_row, long end_row, int radius, float looks,
+                     float *output);
 
 
 /// Starts the reaper: a child process that kills the process groups registered with `tessera_reaper_track` once

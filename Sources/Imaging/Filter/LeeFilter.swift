@@ -1,3 +1,5 @@
+import CShims
+
 /// Lee's speckle filter (Lee 1980) on linear intensity, nodata-aware.
 ///
 /// In a k × k window with mean m and variance v of the valid pixels: Ci² = v/m², Cu² = 1/ENL,
@@ -5,19 +7,34 @@
 /// targets (high Ci) keep their value. Pixels ≤ 0 or NaN are nodata: they are left out of every window and
 /// stay 0 in the output; windows are clipped at the image borders the same way.
 public struct LeeFilter: Sendable, Hashable, Codable {
+    /// Which implementation filters the rows (both give the same bits; the tests compare them).
+    public enum Kernel: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Swift SIMD, compiled for the baseline instruction set.
+        case portable
+        /// The same operations in C compiled twice (AVX2 and baseline), the CPU's best chosen at load time.
+        case dispatched
+    }
+
     /// Window radius: the window is (2·radius + 1)², 2 → 5 × 5 (S1Tiling's default).
     public let radius: Int
     /// The equivalent number of looks of the input (4.4 for IW GRDH).
     public let looks: Float
+    /// The implementation of the row loop; not part of the filter's encoded form.
+    public var kernel: Kernel = .dispatched
+
+    private enum CodingKeys: String, CodingKey {
+        case radius, looks
+    }
 
     /// A filter with a `(2·radius + 1)²` window for an input of `looks` looks.
     ///
     /// - Precondition: `radius ≥ 1` and `looks > 0`.
-    public init(radius: Int = 2, looks: Float = 4.4) {
+    public init(radius: Int = 2, looks: Float = 4.4, kernel: Kernel = .dispatched) {
         precondition(radius >= 1, "the Lee window radius must be at least 1")
         precondition(looks > 0, "the number of looks must be positive")
         self.radius = radius
         self.looks = looks
+        self.kernel = kernel
     }
 
     /// Window side in pixels.
@@ -46,6 +63,12 @@ public struct LeeFilter: Sendable, Hashable, Codable {
         precondition(input.count == width * height && output.count == width * height, "buffers must hold width × height pixels")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= height, "rows outside the image")
         guard width > 0, !rows.isEmpty, let source = input.baseAddress, let target = output.baseAddress else { return }
+        // The C kernel fails only when it cannot allocate its scratch rows; the Swift one then does the work.
+        if kernel == .dispatched,
+            tessera_lee_rows(source, width, height, rows.lowerBound, rows.upperBound, Int32(radius), looks, target) == 0
+        {
+            return
+        }
         let r = radius
         let lanes = Lane.scalarCount
         // Column sums over the window's rows, with r zero columns on each side (outside the image counts as
