@@ -86,7 +86,7 @@ struct S1DemoCommand: AsyncParsableCommand {
         for (name, state) in report.jobs.sorted(by: { $0.key < $1.key }) {
             print("\(name): \(state), \(report.tasks[name] ?? 0) tasks, \(report.alreadyDone[name] ?? 0) already done")
         }
-        print(String(format: "rice map vs truth: overall accuracy %.4f, kappa %.4f", report.overallAccuracy, report.kappa))
+        print(String(format: "rice map vs truth: overall accuracy %.4f, kappa %.4f, %d classified pixels unmapped", report.overallAccuracy, report.kappa, report.unmapped))
         for (name, recall) in report.recall.sorted(by: { $0.key < $1.key }) {
             print(String(format: "  recall %-11@ %.4f", name as NSString, recall))
         }

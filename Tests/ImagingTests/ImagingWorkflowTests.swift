@@ -50,6 +50,8 @@ struct ImagingWorkflowTests {
         }
         #expect(first.jobs == ["ORTHO_S1_GRD": "FINISHED", "RICE_MAP": "FINISHED"])
         #expect(first.overallAccuracy >= 0.95, "seed 7: OA \(first.overallAccuracy), confusion \(first.confusion)")
+        // The two half-covering slices of each date together cover the whole tile: no hole in the map.
+        #expect(first.unmapped == 0, "seed 7: \(first.unmapped) classified pixels left as nodata")
         for (name, recall) in first.recall {
             #expect(recall >= 0.9, "seed 7: \(name) recall \(recall)")
         }

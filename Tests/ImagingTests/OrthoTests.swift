@@ -199,3 +199,77 @@ struct ProductCacheTests {
         }
     }
 }
+
+@Suite("Resampling", .timeLimit(.minutes(1)))
+struct ResamplingTests {
+    /// A product image of 80 × 70 pixels of 7 m, rotated a little against a 40 × 40 tile of 10 m inside it, so tile
+    /// pixels fall at fractional image positions; the image is a ramp, so bilinear sampling reproduces it exactly.
+    static func setup() throws -> (DeformationGrid, Raster<Float>, (Double, Double) -> Double) {
+        let tile = OutputTile(name: "48QXH", epsg: 32648, originX: 600_000, originY: 2_300_000, pixelSize: 10, width: 40, height: 40)
+        let projection = try #require(TransverseMercator(epsg: 32648))
+        let angle = 0.05
+        var points: [GeolocationPoint] = []
+        for line in Array(stride(from: 0.0, to: 69, by: 7)) + [69] {
+            for pixel in Array(stride(from: 0.0, to: 79, by: 6)) + [79] {
+                let east = 599_950 + 7 * (pixel * cos(angle) - line * sin(angle))
+                let north = 2_300_050 - 7 * (pixel * sin(angle) + line * cos(angle))
+                let ground = projection.unproject(easting: east, northing: north)
+                points.append(GeolocationPoint(line: line, pixel: pixel, latitude: ground.latitude, longitude: ground.longitude, incidenceAngle: 35))
+            }
+        }
+        let geolocation = try GeolocationGrid(points: points)
+        let ramp = { (x: Double, y: Double) in 1 + 0.5 * x + 2 * y }
+        var image = Raster<Float>(width: 80, height: 70)
+        for y in 0..<70 { for x in 0..<80 { image[x, y] = Float(ramp(Double(x), Double(y))) } }
+        return (DeformationGrid(tile: tile, geolocation: geolocation, spacing: 4), image, ramp)
+    }
+
+    @Test func bilinear_reproducesARampAndNearestTakesTheClosestPixel() throws {
+        let (deformation, image, ramp) = try Self.setup()
+        let window = PixelWindow(x: 0, y: 0, width: 80, height: 70)
+        var sampled: [Resampling: [Float]] = [:]
+        for resampling in Resampling.allCases {
+            var output = [Float](repeating: -1, count: 40 * 40)
+            output.withUnsafeMutableBufferPointer { buffer in
+                Orthorectifier(deformation: deformation, resampling: resampling, valid: window)
+                    .orthorectify(rows: 0..<40, source: image, at: window, into: buffer)
+            }
+            sampled[resampling] = output
+        }
+        var fractional = 0
+        for row in 0..<40 {
+            for column in 0..<40 {
+                let (line, pixel) = deformation.position(column: column, row: row)
+                let bilinear = try #require(sampled[.bilinear])[row * 40 + column]
+                let nearest = try #require(sampled[.nearest])[row * 40 + column]
+                #expect(abs(Double(bilinear) - ramp(pixel, line)) < 1e-3, "(\(column), \(row)) at (\(line), \(pixel)): \(bilinear)")
+                #expect(nearest == Float(ramp(pixel.rounded(), line.rounded())), "(\(column), \(row)): \(nearest)")
+                if abs(pixel - pixel.rounded()) > 0.1 || abs(line - line.rounded()) > 0.1 { fractional += 1 }
+            }
+        }
+        #expect(fractional > 1000, "the tile's pixels should mostly fall between image pixels")
+    }
+
+    @Test func bilinear_nextToNodataFallsBackToTheNearestPixel() throws {
+        let (deformation, original, _) = try Self.setup()
+        var image = original
+        // Nodata every third column: a bilinear sample that would touch one takes the nearest pixel instead.
+        for y in 0..<70 { for x in stride(from: 0, to: 80, by: 3) { image[x, y] = 0 } }
+        let window = PixelWindow(x: 0, y: 0, width: 80, height: 70)
+        var output = [Float](repeating: -1, count: 40 * 40)
+        output.withUnsafeMutableBufferPointer { buffer in
+            Orthorectifier(deformation: deformation, resampling: .bilinear, valid: window)
+                .orthorectify(rows: 0..<40, source: image, at: window, into: buffer)
+        }
+        for row in 0..<40 {
+            for column in 0..<40 {
+                let (line, pixel) = deformation.position(column: column, row: row)
+                let x0 = Int(pixel.rounded(.down))
+                let touchesNodata = x0 % 3 == 0 || (x0 + 1) % 3 == 0
+                if touchesNodata {
+                    #expect(output[row * 40 + column] == image[Int(pixel.rounded()), Int(line.rounded())], "(\(column), \(row))")
+                }
+            }
+        }
+    }
+}

@@ -56,6 +56,9 @@ public struct ClassStatistics: Sendable, Hashable, Codable {
 public struct ClassificationAccuracy: Sendable, Hashable, Codable {
     /// `confusion[truth][predicted]` pixel counts over the four classes (nodata in either is left out).
     public var confusion: [[Int]]
+    /// Pixels the truth classifies and the map leaves as nodata (a part of the tile no product covered):
+    /// left out of the confusion matrix, so a map with holes must be checked here.
+    public var unmapped: Int
 
     /// Compares `predicted` with `truth` pixel by pixel.
     ///
@@ -64,10 +67,12 @@ public struct ClassificationAccuracy: Sendable, Hashable, Codable {
         precondition(predicted.width == truth.width && predicted.height == truth.height, "maps must have the same size")
         let classes = LandClass.allCases.count
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-        for (p, t) in zip(predicted.pixels, truth.pixels) where Int(p) < classes && Int(t) < classes {
-            confusion[Int(t)][Int(p)] += 1
+        var unmapped = 0
+        for (p, t) in zip(predicted.pixels, truth.pixels) where Int(t) < classes {
+            if Int(p) < classes { confusion[Int(t)][Int(p)] += 1 } else { unmapped += 1 }
         }
         self.confusion = confusion
+        self.unmapped = unmapped
     }
 
     /// Pixels compared.

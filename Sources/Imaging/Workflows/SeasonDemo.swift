@@ -60,6 +60,8 @@ public struct SeasonDemo: Sendable {
         public var recall: [String: Double]
         /// Confusion matrix rows (truth) × columns (predicted): unknown, rice, water, urban/tree.
         public var confusion: [[Int]]
+        /// Pixels the truth classifies and the map leaves as nodata (left out of the accuracy).
+        public var unmapped: Int
         /// Pixels per class in the map.
         public var classes: [String: Int]
         /// Files produced.
@@ -177,7 +179,7 @@ public struct SeasonDemo: Sendable {
             alreadyDone: [orthoResult.name: orthoResult.tasks.filter(\.alreadyDone).count, riceResult.name: riceResult.tasks.filter(\.alreadyDone).count],
             tasks: [orthoResult.name: orthoResult.tasks.count, riceResult.name: riceResult.tasks.count],
             overallAccuracy: accuracy.overallAccuracy, kappa: accuracy.kappa, recall: recall, confusion: accuracy.confusion,
-            classes: classes, outputs: outputs, seconds: seconds)
+            unmapped: accuracy.unmapped, classes: classes, outputs: outputs, seconds: seconds)
     }
 }
 
