@@ -14,6 +14,16 @@ struct TaskGraph {
     let children: [[Int]]
     /// Positions of tasks whose name an earlier task already has.
     let duplicates: [Int]
+    /// The `depends` entries left out of the graph, in definition order: (task, position in its `depends`, why).
+    let droppedDependencies: [DroppedDependency]
+
+    /// A `depends` entry that is not an edge.
+    struct DroppedDependency: Equatable {
+        enum Reason: Equatable { case unknown, selfDependency, repeated }
+        let task: Int
+        let position: Int
+        let reason: Reason
+    }
 
     init(_ tasks: [TaskDefinition]) {
         names = tasks.map(\.name)
@@ -31,16 +41,35 @@ struct TaskGraph {
         self.duplicates = duplicates
         var parents = [[Int]](repeating: [], count: tasks.count)
         var children = [[Int]](repeating: [], count: tasks.count)
+        var dropped: [DroppedDependency] = []
         for position in tasks.indices {
             let depends = tasks[position].depends
             guard !depends.isEmpty else { continue }
-            var seen: Set<Int> = []
-            for name in depends {
-                guard let parent = index[name], parent != position, seen.insert(parent).inserted else { continue }
-                parents[position].append(parent)
+            // A repeated entry is found by scanning the few parents so far; a set only for long lists.
+            var seen: Set<Int>? = depends.count > 16 ? Set(minimumCapacity: depends.count) : nil
+            var mine: [Int] = []
+            mine.reserveCapacity(depends.count)
+            for (entry, name) in depends.enumerated() {
+                // By name: a task named like an earlier one that lists that name depends on itself too.
+                guard name != names[position] else {
+                    dropped.append(DroppedDependency(task: position, position: entry, reason: .selfDependency))
+                    continue
+                }
+                guard let parent = index[name] else {
+                    dropped.append(DroppedDependency(task: position, position: entry, reason: .unknown))
+                    continue
+                }
+                guard parent != position, !(seen?.contains(parent) ?? mine.contains(parent)) else {
+                    dropped.append(DroppedDependency(task: position, position: entry, reason: .repeated))
+                    continue
+                }
+                seen?.insert(parent)
+                mine.append(parent)
                 children[parent].append(position)
             }
+            parents[position] = mine
         }
+        self.droppedDependencies = dropped
         // An `if` links its initiator to its target and its else implicitly (they do not list it in
         // `depends`): the graph has those edges too, so a cycle through them is found.
         for position in tasks.indices where tasks[position].flow != nil {
@@ -77,13 +106,27 @@ struct TaskGraph {
     /// components with more than one task), each sorted, ordered by their first task.
     func cycles() -> [[Int]] {
         let count = names.count
+        // First peel off every task whose parents are all peeled (Kahn's topological order): in a DAG, the
+        // usual case, that is every task, found in one pass over the edges with no allocation per task.
+        // What is left is on a cycle or downstream of one; Tarjan's walk starts only from those.
+        var unpeeledParents = parents.map(\.count)
+        var ready = unpeeledParents.indices.filter { unpeeledParents[$0] == 0 }
+        var peeled = 0
+        while let task = ready.popLast() {
+            peeled += 1
+            for child in children[task] {
+                unpeeledParents[child] -= 1
+                if unpeeledParents[child] == 0 { ready.append(child) }
+            }
+        }
+        guard peeled < count else { return [] }
         var order = [Int](repeating: -1, count: count)
         var low = [Int](repeating: 0, count: count)
         var onStack = [Bool](repeating: false, count: count)
         var stack: [Int] = []
         var counter = 0
         var components: [[Int]] = []
-        for root in 0..<count where order[root] < 0 {
+        for root in 0..<count where order[root] < 0 && unpeeledParents[root] > 0 {
             var work: [(task: Int, nextEdge: Int)] = []
             func visit(_ task: Int) {
                 order[task] = counter

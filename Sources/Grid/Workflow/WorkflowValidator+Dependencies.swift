@@ -1,23 +1,21 @@
 extension WorkflowValidator {
     /// `depends` entries: known tasks, not the task itself, each once.
     mutating func checkDependencies() {
+        // The graph found the entries that are not edges while building itself: no second walk over every edge.
         let tasks = workflow.tasks
-        for index in tasks.indices where !tasks[index].depends.isEmpty {  // by index: no copy of each definition
-            let depends = tasks[index].depends
-            let taskName = tasks[index].name
-            var seen: Set<String> = []
-            for (position, name) in depends.enumerated() {
-                // Built only for a problem (a wide job has hundreds of thousands of edges).
-                var path: String { "tasks.\(taskName).depends[\(position)]" }
-                if name == taskName {
-                    report(.selfDependency, path, "task `\(taskName)` depends on itself")
-                } else if graph.index[name] == nil {
-                    // A task never depends on itself, so it is no suggestion for its own dependency.
-                    let hint = NameSuggestion.hint(for: name, among: graph.names.filter { $0 != taskName })
-                    report(.unknownDependency, path, "task `\(taskName)` depends on `\(name)`, which is not a task\(hint)")
-                } else if !seen.insert(name).inserted {
-                    report(.duplicateDependency, path, "task `\(taskName)` lists `\(name)` twice in depends")
-                }
+        for dropped in graph.droppedDependencies {
+            let taskName = tasks[dropped.task].name
+            let name = tasks[dropped.task].depends[dropped.position]
+            let path = "tasks.\(taskName).depends[\(dropped.position)]"
+            switch dropped.reason {
+            case .selfDependency:
+                report(.selfDependency, path, "task `\(taskName)` depends on itself")
+            case .unknown:
+                // A task never depends on itself, so it is no suggestion for its own dependency.
+                let hint = NameSuggestion.hint(for: name, among: graph.names.filter { $0 != taskName })
+                report(.unknownDependency, path, "task `\(taskName)` depends on `\(name)`, which is not a task\(hint)")
+            case .repeated:
+                report(.duplicateDependency, path, "task `\(taskName)` lists `\(name)` twice in depends")
             }
         }
     }
