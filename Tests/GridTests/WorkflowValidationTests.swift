@@ -178,6 +178,24 @@ import Testing
         #expect(cycles.last?.message.contains("d → e → d") == true)
     }
 
+    @Test func validation_cyclesAmongADAGAreFoundWhateverLiesAroundThem() {
+        // A wide DAG upstream (a root and 200 tiles), a cycle fed by it, a long chain downstream of the cycle
+        // and a second DAG beside it: only the cycle is reported (the DAG parts peel off before the search).
+        var tasks = [TaskDefinition("root", .command(["r"]))]
+        tasks += (0..<200).map { TaskDefinition("tile\($0)", .command(["t"]), depends: ["root"]) }
+        tasks.append(TaskDefinition("x", .command(["x"]), depends: (0..<200).map { "tile\($0)" } + ["z"]))
+        tasks.append(TaskDefinition("y", .command(["y"]), depends: ["x"]))
+        tasks.append(TaskDefinition("z", .command(["z"]), depends: ["y"]))
+        tasks += (0..<50).map { TaskDefinition("after\($0)", .command(["a"]), depends: [$0 == 0 ? "z" : "after\($0 - 1)"]) }
+        tasks += (0..<50).map { TaskDefinition("beside\($0)", .command(["b"]), depends: $0 == 0 ? [] : ["beside\($0 - 1)", "root"]) }
+        let cycles = problems { () throws(WorkflowError) in try Workflow(name: "mixed", tasks: tasks).validate() }.problems(.dependencyCycle)
+        #expect(cycles.map(\.path) == ["tasks.x.depends"])
+        #expect(cycles.first?.message.contains("x → z → y → x") == true, "\(cycles)")
+        // Without the back edge it is a DAG: no problem at all.
+        tasks[201] = TaskDefinition("x", .command(["x"]), depends: (0..<200).map { "tile\($0)" })
+        #expect(throws: Never.self) { try Workflow(name: "mixed", tasks: tasks).validate() }
+    }
+
     @Test func validation_blocksMustNestAlongDependencies() {
         func blockProblems(_ tasks: [TaskDefinition]) -> [String] {
             problems { () throws(WorkflowError) in try Workflow(name: "blocks", tasks: tasks).validate() }
