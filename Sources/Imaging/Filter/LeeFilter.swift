@@ -63,9 +63,10 @@ public struct LeeFilter: Sendable, Hashable, Codable {
         precondition(input.count == width * height && output.count == width * height, "buffers must hold width × height pixels")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= height, "rows outside the image")
         guard width > 0, !rows.isEmpty, let source = input.baseAddress, let target = output.baseAddress else { return }
-        // The C kernel fails only when it cannot allocate its scratch rows; the Swift one then does the work.
-        if kernel == .dispatched,
-            tessera_lee_rows(source, width, height, rows.lowerBound, rows.upperBound, Int32(radius), looks, target) == 0
+        // The C kernel fails only when it cannot allocate its scratch rows; the Swift one then does the work
+        // (as it does for a radius beyond C's int).
+        if kernel == .dispatched, let cRadius = Int32(exactly: radius),
+            tessera_lee_rows(source, width, height, rows.lowerBound, rows.upperBound, cRadius, looks, target) == 0
         {
             return
         }
