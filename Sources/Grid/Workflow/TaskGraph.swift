@@ -59,7 +59,7 @@ struct TaskGraph {
                     dropped.append(DroppedDependency(task: position, position: entry, reason: .unknown))
                     continue
                 }
-                guard parent != position, !(seen?.contains(parent) ?? mine.contains(parent)) else {
+                guard !(seen?.contains(parent) ?? mine.contains(parent)) else {
                     dropped.append(DroppedDependency(task: position, position: entry, reason: .repeated))
                     continue
                 }

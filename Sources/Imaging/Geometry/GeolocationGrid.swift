@@ -133,18 +133,18 @@ public struct GeolocationGrid: Sendable, Hashable {
         var weights: (Double, Double, Double, Double)
     }
 
-    /// Linear weights between the columns of `pixel`'s cell.
+    /// Linear weights between the columns of a cell (from ``cell(_:_:)`` along pixels).
     @inline(__always)
-    private func linearStencil(pixel: Double) -> Stencil {
-        let (column, u) = Self.cell(pixels, pixel)
-        return Stencil(first: column, weights: (1 - u, u, 0, 0))
+    private static func linearStencil(_ cell: (Int, Double)) -> Stencil {
+        Stencil(first: cell.0, weights: (1 - cell.1, cell.1, 0, 0))
     }
 
-    /// The cubic through the 4 nearest grid columns (Lagrange weights); linear outside the grid or when it has fewer columns.
+    /// The cubic through the 4 grid columns nearest `pixel`, in `cell` (Lagrange weights); linear outside the
+    /// grid or when it has fewer columns.
     @inline(__always)
-    private func cubicStencil(pixel: Double) -> Stencil {
-        guard pixels.count >= 4, pixel > pixels[0], pixel < pixels[pixels.count - 1] else { return linearStencil(pixel: pixel) }
-        let (column, _) = Self.cell(pixels, pixel)
+    private func cubicStencil(pixel: Double, cell: (Int, Double)) -> Stencil {
+        guard pixels.count >= 4, pixel > pixels[0], pixel < pixels[pixels.count - 1] else { return Self.linearStencil(cell) }
+        let column = cell.0
         let first = min(max(column - 1, 0), pixels.count - 4)
         let x0 = pixels[first], x1 = pixels[first + 1], x2 = pixels[first + 2], x3 = pixels[first + 3]
         let d0 = pixel - x0, d1 = pixel - x1, d2 = pixel - x2, d3 = pixel - x3
@@ -175,8 +175,9 @@ public struct GeolocationGrid: Sendable, Hashable {
     /// (from a DEM); at the height interpolated from the grid's when nil.
     public func location(line: Double, pixel: Double, height: Double? = nil) -> GeoPoint {
         let (row, v) = Self.cell(lines, line)
-        let stencil = cubicStencil(pixel: pixel)
-        let h = height ?? interpolate(heights, row: row, v: v, linearStencil(pixel: pixel))
+        let column = Self.cell(pixels, pixel)
+        let stencil = cubicStencil(pixel: pixel, cell: column)
+        let h = height ?? interpolate(heights, row: row, v: v, Self.linearStencil(column))
         return GeoPoint(
             latitude: interpolate(ellipsoidLatitudes, row: row, v: v, stencil) + h * interpolate(liftLatitudes, row: row, v: v, stencil),
             longitude: interpolate(ellipsoidLongitudes, row: row, v: v, stencil) + h * interpolate(liftLongitudes, row: row, v: v, stencil))
@@ -185,13 +186,13 @@ public struct GeolocationGrid: Sendable, Hashable {
     /// Height in metres that the grid gives at (`line`, `pixel`), interpolated bilinearly.
     public func height(line: Double, pixel: Double) -> Double {
         let (row, v) = Self.cell(lines, line)
-        return interpolate(heights, row: row, v: v, linearStencil(pixel: pixel))
+        return interpolate(heights, row: row, v: v, Self.linearStencil(Self.cell(pixels, pixel)))
     }
 
     /// Incidence angle in degrees at (`line`, `pixel`).
     public func incidenceAngle(line: Double, pixel: Double) -> Double {
         let (row, v) = Self.cell(lines, line)
-        return interpolate(incidenceAngles, row: row, v: v, linearStencil(pixel: pixel))
+        return interpolate(incidenceAngles, row: row, v: v, Self.linearStencil(Self.cell(pixels, pixel)))
     }
 
     /// The image position of `point`, or nil when Newton's method does not converge (far outside the grid).
