@@ -44,6 +44,9 @@ struct GridBenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Skip the journaled no-op runs (their figures read 0); for profiling the in-memory path.")
+    var skipJournal = false
+
     func validate() throws {
         guard repeats >= 1, noopTasks >= 1, tiles >= 2, scriptTasks >= 1, nodes >= 1 else {
             throw ValidationError("--repeats, --noop-tasks, --script-tasks and --nodes must be at least 1, --tiles at least 2")
@@ -164,7 +167,7 @@ struct GridBenchCommand: AsyncParsableCommand {
         let journaledGrid = try await Grid.start(settings: journaled, functions: functions)
         var journaledRates: [Double] = []
         _ = try await journaledGrid.submit(noop(2000)).result()
-        for _ in 0..<repeats {
+        for _ in 0..<(skipJournal ? 0 : repeats) {
             let start = clock.now
             let job = try await journaledGrid.submit(noop(noopTasks))
             let result = try await job.result()

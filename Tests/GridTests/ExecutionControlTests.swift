@@ -35,6 +35,23 @@ import Testing
         #expect(control.runningCount == 0)
     }
 
+    @Test func inProcessExecutions_areRefusedAfterAnAbortOrAStop_andLeaveNothingBehind() {
+        let control = ExecutionControl()
+        #expect(control.beginInProcess(key))
+        #expect(control.runningCount == 0, "an in-process execution has no process to register")
+        // An abort while it runs is remembered, then forgotten when it ends.
+        #expect(control.abort(key) == nil)
+        control.endInProcess(key)
+        #expect(control.beginInProcess(key), "the abort of the ended execution must not refuse the next one")
+        // An abort that comes first refuses it, once.
+        let other = ExecutionControl.Key(job: JobID(2), index: 0, attempt: 1)
+        #expect(control.abort(other) == nil)
+        #expect(!control.beginInProcess(other))
+        #expect(control.beginInProcess(other))
+        _ = control.stop()
+        #expect(!control.beginInProcess(ExecutionControl.Key(job: JobID(3), index: 0, attempt: 1)))
+    }
+
     @Test func stop_returnsEveryAttachedGroup_andRefusesNewWork() {
         let control = ExecutionControl()
         let other = ExecutionControl.Key(job: JobID(2), index: 0, attempt: 1)

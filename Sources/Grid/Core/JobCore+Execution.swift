@@ -9,11 +9,12 @@ extension JobCore {
         instances[index].executions += 1
         instances[index].dispatched = true
         instances[index].node = node
-        let instance = instances[index]
-        let definition = instance.definition
+        // Field reads, not a copy of the instance: this runs for every execution.
+        let definition = instances[index].definition
+        let name = instances[index].name
         let variables = inputVariables(for: index)
         instances[index].inputVariables = variables
-        let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)
+        let system = SystemValues(jobID: id, jobName: workflow.name, task: name)
         let lookup: (String) -> String? = { system[$0] ?? variables[$0] }
         let executable: Executable
         switch workflow.tasks[definition].executable {
@@ -27,16 +28,19 @@ extension JobCore {
         case .command(let argv):
             executable = .command(argv.map { VariableSubstitution.substitute($0, lookup) })
         }
-        let parentResults = instance.parents.compactMap { parent -> (name: TaskInstanceName, value: Value)? in
-            guard let result = instances[parent].result else { return nil }
-            return (instances[parent].name, result)
+        var parentResults: [(name: TaskInstanceName, value: Value)] = []
+        if !instances[index].parents.isEmpty {
+            parentResults.reserveCapacity(instances[index].parents.count)
+            for parent in instances[index].parents {
+                if let result = instances[parent].result { parentResults.append((instances[parent].name, result)) }
+            }
         }
         let outputs = workflow.tasks[definition].outputs.isEmpty
             ? [] : workflow.tasks[definition].outputs.map { VariableSubstitution.substitute($0, lookup) }
         var fingerprint: UInt64?
         if !outputs.isEmpty {
             var hasher = StableHasher()
-            hasher.combine(definitionDigests[instance.definition])
+            hasher.combine(definitionDigests[definition])
             for key in variables.keys.sorted() { hasher.combine(key + "=" + (variables[key] ?? "")) }
             for parent in parentResults { hasher.combine(parent.name.description + ":" + parent.value.jsonText) }
             for output in outputs { hasher.combine(output) }
@@ -44,7 +48,7 @@ extension JobCore {
         }
         let constraints = constraints(of: index)
         return TaskAssignment(
-            job: id, jobName: workflow.name, index: index, assignedNode: node, attempt: instance.executions, name: instance.name,
+            job: id, jobName: workflow.name, index: index, assignedNode: node, attempt: instances[index].executions, name: name,
             executable: executable, variables: variables, parentResults: parentResults,
             walltime: definitionWalltimes[definition],
             outputs: outputs, fingerprint: fingerprint, selection: constraints.selection,
@@ -53,37 +57,57 @@ extension JobCore {
 
     /// A node could not take instance `index` after all (it was stopping): it goes back to the queue.
     public mutating func undispatch(_ index: Int, attempt: Int) -> [Effect] {
-        guard instances[index].dispatched, instances[index].executions == attempt, instances[index].status == .pending else { return [] }
+        var effects: [Effect] = []
+        undispatch(index, attempt: attempt, &effects)
+        return effects
+    }
+
+    /// ``undispatch(_:attempt:)`` appending its effects to `effects` (the shell reuses one buffer per turn).
+    mutating func undispatch(_ index: Int, attempt: Int, _ effects: inout [Effect]) {
+        guard instances.indices.contains(index), instances[index].dispatched, instances[index].executions == attempt,
+            instances[index].status == .pending
+        else { return }
         instances[index].dispatched = false
         instances[index].executions -= 1
         if !instances[index].queued {
             instances[index].queued = true
             readyQueue.prepend(index)
         }
-        return [.ready]
+        effects.append(.ready)
     }
 
     /// The node started execution `attempt` of instance `index`.
     public mutating func onStarted(_ index: Int, attempt: Int, node: NodeID, now: Duration) -> [Effect] {
+        var effects: [Effect] = []
+        onStarted(index, attempt: attempt, node: node, now: now, &effects)
+        return effects
+    }
+
+    /// ``onStarted(_:attempt:node:now:)`` appending its effects to `effects`.
+    mutating func onStarted(_ index: Int, attempt: Int, node: NodeID, now: Duration, _ effects: inout [Effect]) {
         guard instances.indices.contains(index), instances[index].executions == attempt,
             instances[index].dispatched, instances[index].status == .pending
-        else { return [] }
-        var effects: [Effect] = []
+        else { return }
         instances[index].node = node
         everStarted = true
         if startedAt == nil { startedAt = now }
         instances[index].startedAt = now
         setStatus(index, .running, now: now, &effects)
         refreshStatus(now: now, &effects)
-        return effects
     }
 
     /// Execution `attempt` of instance `index` ended on `node`; late or unknown reports are ignored.
     public mutating func onFinished(_ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration) -> [Effect] {
+        var effects: [Effect] = []
+        onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, &effects)
+        return effects
+    }
+
+    /// ``onFinished(_:attempt:node:outcome:now:)`` appending its effects to `effects`.
+    mutating func onFinished(_ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration, _ effects: inout [Effect]) {
         guard instances.indices.contains(index), instances[index].executions == attempt, instances[index].dispatched,
             instances[index].status == .running || instances[index].status == .pending
-        else { return [] }
-        var effects: [Effect] = []
+        else { return }
         instances[index].dispatched = false
         instances[index].node = node
         everStarted = true
@@ -98,7 +122,6 @@ extension JobCore {
             fail(index, message: message, node: node, now: now, &effects)
         }
         refreshStatus(now: now, &effects)
-        return effects
     }
 
     /// Time passed: instances whose retry delay or START_AT is over become eligible.
@@ -241,24 +264,24 @@ extension JobCore {
 
     /// Job variables, then what the parents propagate, then the task's own (an `inherited` one keeps a propagated value).
     func inputVariables(for index: Int) -> [String: String] {
-        let instance = instances[index]
-        var variables: [String: String]
-        let parentVariables = instance.parents.compactMap { instances[$0].outputVariables }
-        if let first = parentVariables.first {
-            variables = first
-            for other in parentVariables.dropFirst() {
-                for (key, value) in other where variables[key] != value { variables[key] = value }
+        // Field reads, not a copy of the instance: this runs for every execution.
+        var inherited: [String: String]?
+        for parent in instances[index].parents {
+            guard let other = instances[parent].outputVariables else { continue }
+            if inherited == nil {
+                inherited = other
+            } else {
+                for (key, value) in other where inherited?[key] != value { inherited?[key] = value }
             }
-        } else {
-            variables = jobVariables
         }
+        var variables = inherited ?? jobVariables
         if !replicaVariables.isEmpty, let extra = replicaVariables[index] {
             for (key, value) in extra { variables[key] = value }
         }
-        let task = workflow.tasks[instance.definition]
-        if !task.variables.isEmpty {
-            let system = SystemValues(jobID: id, jobName: workflow.name, task: instance.name)
-            for variable in task.variables where !(variable.inherited && variables[variable.name] != nil) {
+        let definition = instances[index].definition
+        if !workflow.tasks[definition].variables.isEmpty {
+            let system = SystemValues(jobID: id, jobName: workflow.name, task: instances[index].name)
+            for variable in workflow.tasks[definition].variables where !(variable.inherited && variables[variable.name] != nil) {
                 variables[variable.name] = VariableSubstitution.substitute(variable.value) { system[$0] ?? variables[$0] }
             }
         }

@@ -16,9 +16,9 @@ extension JobCore {
     }
 
     func decideFlow(_ index: Int) throws(FlowError) -> FlowDecision {
+        // Most tasks have no flow control: ask before copying the instance.
+        guard let flow = workflow.tasks[instances[index].definition].flow else { return .none }
         let instance = instances[index]
-        let task = workflow.tasks[instance.definition]
-        guard let flow = task.flow else { return .none }
         let result = instance.result ?? .null
         let variables = instance.outputVariables ?? [:]
         let value: Value

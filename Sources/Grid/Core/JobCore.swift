@@ -196,24 +196,25 @@ public struct JobCore: Sendable {
         (definitionSelections[instances[index].definition], instances[index].excludedNodes)
     }
 
-    /// Places up to `limit` ready instances on the ledger's best nodes, appending what each node runs to `out`;
+    /// Places up to `limit` ready instances on the ledger's best nodes, appending what each node runs to its
+    /// batch (`batches` is indexed by the ledger's table positions);
     /// returns how many were placed. Those no node accepts now go back to the head of the queue.
     ///
     /// In place on the job (a method of the job, not of the scheduler): reading the job out of the scheduler's
     /// list for every instance would copy it.
-    mutating func place(limit: Int, on ledger: inout ResourceLedger, into out: inout [NodeID: [TaskAssignment]]) -> Int {
+    mutating func place(limit: Int, on ledger: inout ResourceLedger, into batches: inout [[TaskAssignment]]) -> Int {
         let ready = takeReady(limit: limit)
         var placed = 0
         var unplaced: [Int] = []
         for index in ready {
-            let constraints = constraints(of: index)
-            guard let node = ledger.bestNode(for: constraints.selection, excluded: constraints.excluded) else {
+            let definition = instances[index].definition
+            guard let position = ledger.bestPosition(for: definitionSelections[definition], excluded: instances[index].excludedNodes) else {
                 unplaced.append(index)
                 continue
             }
-            ledger.assign(to: node)
+            ledger.assign(at: position)
             placed += 1
-            out[node, default: []].append(dispatch(index, to: node))
+            batches[position].append(dispatch(index, to: ledger.node(at: position)))
         }
         if !unplaced.isEmpty { returnReady(unplaced) }
         return placed

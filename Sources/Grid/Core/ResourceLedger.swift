@@ -67,7 +67,7 @@ public struct ResourceLedger: Sendable {
 
     /// One node's entry.
     public func entry(_ node: NodeID) -> Entry? {
-        positions[node].map { table[$0] }
+        position(of: node).map { table[$0] }
     }
 
     /// Adds a node (DEPLOYING until ``setState(_:_:)``), or replaces one with the same identifier.
@@ -83,9 +83,18 @@ public struct ResourceLedger: Sendable {
 
     /// Removes a node.
     public mutating func remove(_ node: NodeID) {
-        guard let position = positions[node] else { return }
+        guard let position = position(of: node) else { return }
         table.remove(at: position)
         reindex()
+    }
+
+    /// The position of `node` in `table`. Local nodes are numbered from 0 and come first, so their
+    /// identifier is their position: the lookup that placement and every report make skips the hash.
+    @inline(__always)
+    private func position(of node: NodeID) -> Int? {
+        let raw = node.rawValue
+        if raw >= 0, raw < table.count, table[raw].id == node { return raw }
+        return positions[node]
     }
 
     private mutating func reindex() {
@@ -94,13 +103,13 @@ public struct ResourceLedger: Sendable {
 
     /// Sets a node's state.
     public mutating func setState(_ node: NodeID, _ state: NodeState) {
-        guard let position = positions[node] else { return }
+        guard let position = position(of: node) else { return }
         table[position].state = state
     }
 
     /// Locks or unlocks a node.
     public mutating func setLocked(_ node: NodeID, _ locked: Bool) {
-        guard let position = positions[node] else { return }
+        guard let position = position(of: node) else { return }
         table[position].locked = locked
     }
 
@@ -115,7 +124,7 @@ public struct ResourceLedger: Sendable {
 
     /// Whether `node` may run a task with `selection`, ignoring its load.
     public func accepts(_ node: NodeID, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
-        guard let position = positions[node] else { return false }
+        guard let position = position(of: node) else { return false }
         return Self.accepts(table[position], selection, excluded: excluded)
     }
 
@@ -128,6 +137,17 @@ public struct ResourceLedger: Sendable {
 
     /// The least-loaded node with room that accepts the selection, lowest identifier on ties.
     public func bestNode(for selection: Selection, excluded: Set<NodeID>) -> NodeID? {
+        bestPosition(for: selection, excluded: excluded).map { table[$0].id }
+    }
+
+    /// Nodes in the table (positions are `0..<count`).
+    var count: Int { table.count }
+
+    /// The node at a position of the table.
+    func node(at position: Int) -> NodeID { table[position].id }
+
+    /// ``bestNode(for:excluded:)`` as a position in the table.
+    func bestPosition(for selection: Selection, excluded: Set<NodeID>) -> Int? {
         var best: Int?
         for position in table.indices {
             guard table[position].assigned < table[position].capacity, Self.accepts(table[position], selection, excluded: excluded) else {
@@ -135,25 +155,30 @@ public struct ResourceLedger: Sendable {
             }
             if best.map({ table[position].assigned < table[$0].assigned }) ?? true { best = position }
         }
-        return best.map { table[$0].id }
+        return best
     }
 
     /// Counts a task onto `node`; the node becomes BUSY.
     public mutating func assign(to node: NodeID) {
-        guard let position = positions[node] else { return }
+        guard let position = position(of: node) else { return }
+        assign(at: position)
+    }
+
+    /// ``assign(to:)`` for the node at a position of the table.
+    mutating func assign(at position: Int) {
         table[position].assigned += 1
         if table[position].state == .free { table[position].state = .busy }
     }
 
     /// Forgets what a node held (it was lost; its executions are queued again elsewhere).
     public mutating func clearAssigned(_ node: NodeID) {
-        guard let position = positions[node] else { return }
+        guard let position = position(of: node) else { return }
         table[position].assigned = 0
     }
 
     /// Counts a task off `node`; a node that holds nothing becomes FREE (or leaves, when TO_BE_REMOVED).
     public mutating func release(from node: NodeID) {
-        guard let position = positions[node] else { return }
+        guard let position = position(of: node) else { return }
         table[position].assigned = max(0, table[position].assigned - 1)
         if table[position].assigned == 0 && table[position].state == .busy { table[position].state = .free }
     }

@@ -70,13 +70,18 @@ public struct SchedulerCore: Sendable {
     /// A task that no node accepts right now stays at the head of its job's queue; the tasks behind it
     /// in the same job and the next jobs still get their chance (ProActive's non-strict FIFO).
     public mutating func schedule(now: Duration) -> [NodeID: [TaskAssignment]] {
-        var out: [NodeID: [TaskAssignment]] = [:]
         var slots = ledger.freeSlots
-        guard slots > 0 else { return out }
+        guard slots > 0 else { return [:] }
+        // One batch per position of the ledger's table: no hashing per assignment.
+        var batches = [[TaskAssignment]](repeating: [], count: ledger.count)
         for id in order {
             guard slots > 0 else { break }
             guard let slot = self.slots[id], jobList[slot].hasReady, jobList[slot].status.isAlive else { continue }
-            slots -= jobList[slot].place(limit: slots, on: &ledger, into: &out)
+            slots -= jobList[slot].place(limit: slots, on: &ledger, into: &batches)
+        }
+        var out: [NodeID: [TaskAssignment]] = [:]
+        for position in batches.indices where !batches[position].isEmpty {
+            out[ledger.node(at: position)] = batches[position]
         }
         return out
     }

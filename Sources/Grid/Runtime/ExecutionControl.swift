@@ -38,6 +38,22 @@ final class ExecutionControl: Sendable {
         }
     }
 
+    /// Admits an in-process execution about to start: it has no process to kill, so it is not registered;
+    /// only an abort that came first, or a stop, refuses it. The fast path of every function task.
+    func beginInProcess(_ key: Key) -> Bool {
+        state.withLock { state in
+            if state.stopping { return false }
+            return state.aborted.isEmpty || state.aborted.remove(key) == nil
+        }
+    }
+
+    /// Forgets an abort that reached an in-process execution while it ran.
+    func endInProcess(_ key: Key) {
+        state.withLock { state in
+            if !state.aborted.isEmpty { state.aborted.remove(key) }
+        }
+    }
+
     /// Attaches the subprocess of a registered execution; `false` when it must be killed at once
     /// (aborted since it began, or the grid stops).
     func attach(_ key: Key, pid: Int32) -> Bool {

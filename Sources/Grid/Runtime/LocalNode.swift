@@ -78,13 +78,14 @@ actor LocalNode {
                 return
             }
             let key = ExecutionControl.Key(job: assignment.job, index: assignment.index, attempt: assignment.attempt)
-            guard !queue.isStopping, control.begin(key) else {
+            let inProcess = if case .function = assignment.executable { true } else { false }
+            guard !queue.isStopping, inProcess ? control.beginInProcess(key) : control.begin(key) else {
                 // Aborted while on its way here, or the grid stops: it never starts.
                 _ = reports.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
                 continue
             }
             let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id))
-            if case .function = assignment.executable {
+            if inProcess {
                 if waiting == 1 { pump.signal() }
             } else {
                 // A subprocess may run for long: say it started now.
@@ -94,7 +95,7 @@ actor LocalNode {
                 // Aborted between the start report and the spawn: the group dies at once.
                 if !control.attach(key, pid: pid) { ProcessLauncher.kill(group: pid) }
             }
-            control.end(key)
+            if inProcess { control.endInProcess(key) } else { control.end(key) }
             let count = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
                 assignedNode: assignment.assignedNode, outcome: outcome))

@@ -7,3 +7,12 @@ enum NodeReport: Sendable {
     /// It left a queue without running (aborted or the node stopped).
     case dropped(job: JobID, index: Int, attempt: Int, assignedNode: NodeID)
 }
+
+extension NodeReport {
+    /// The job the report is about.
+    var job: JobID {
+        switch self {
+        case .started(let job, _, _, _), .finished(let job, _, _, _, _, _), .dropped(let job, _, _, _): job
+        }
+    }
+}

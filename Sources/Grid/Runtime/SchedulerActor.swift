@@ -32,6 +32,8 @@ actor SchedulerActor {
     private let journal: Journal?
     /// Records of the current turn, written in one transaction before its effects are performed.
     private var unwritten: [JournalRecord] = []
+    /// Reused by ``onReports(_:)`` for the effects of each run of reports.
+    private var effectBuffer: [JobCore.Effect] = []
     /// Reports of jobs that ended in the current turn.
     private var endedReports: [JobResult] = []
     /// Events and results of the current turn, delivered once the journal holds what they tell.
@@ -372,30 +374,65 @@ actor SchedulerActor {
         // restarted grid re-queues them instead.
         guard !isShutDown else { return }
         let now = self.now
-        for report in reports {
-            switch report {
-            case .started(let job, let index, let attempt, let node):
-                if let since = core.job(job).flatMap({ $0.instances.indices.contains(index) ? $0.instances[index].since : nil }) {
-                    dispatchLatency.recordNanoseconds((now - since).nanoseconds)
-                }
-                let effects = (try? core.update(job) { $0.onStarted(index, attempt: attempt, node: node, now: now) }) ?? []
-                perform(effects, job: job, now: now)
-            case .finished(let job, let index, let attempt, let node, let assignedNode, let outcome):
-                core.updateLedger { $0.release(from: assignedNode) }
-                let effects = (try? core.update(job) { $0.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now) }) ?? []
-                guard !effects.isEmpty else { continue }  // a late or unknown report changes nothing
-                if journal != nil {
-                    unwritten.append(.finished(job: job, index: index, attempt: attempt, node: node, outcome: outcome, at: now))
-                }
-                perform(effects, job: job, now: now)
-            case .dropped(let job, let index, let attempt, let assignedNode):
-                core.updateLedger { $0.release(from: assignedNode) }
-                let effects = (try? core.update(job) { $0.undispatch(index, attempt: attempt) }) ?? []
-                perform(effects, job: job, now: now)
-            }
+        // A node's batch holds runs of reports about the same job: each run is one update of that job.
+        var start = reports.startIndex
+        while start < reports.endIndex {
+            let job = reports[start].job
+            var end = start + 1
+            while end < reports.endIndex, reports[end].job == job { end += 1 }
+            apply(reports[start..<end], job: job, now: now)
+            start = end
         }
         finishTurn()
         dispatch()
+    }
+
+    /// Applies a run of reports about one job in one update of it. Events are read from the job right after
+    /// the report that caused them (a start and an end in the same batch show RUNNING, then FINISHED); the
+    /// other effects are performed once the job is updated, in order.
+    private func apply(_ reports: ArraySlice<NodeReport>, job id: JobID, now: Duration) {
+        // What ended or was dropped frees its room on the node, whether or not the job still knows it.
+        for report in reports {
+            switch report {
+            case .finished(_, _, _, _, let assignedNode, _), .dropped(_, _, _, let assignedNode):
+                core.updateLedger { $0.release(from: assignedNode) }
+            case .started:
+                break
+            }
+        }
+        var effects = takeEffectBuffer()
+        var events: [GridEvent] = []
+        var records: [JournalRecord] = []
+        let listening = hub.isListening
+        let journaling = journal != nil
+        let latency = dispatchLatency
+        _ = try? core.update(id) { job in
+            for report in reports {
+                let before = effects.count
+                switch report {
+                case .started(_, let index, let attempt, let node):
+                    if job.instances.indices.contains(index) {
+                        latency.recordNanoseconds((now - job.instances[index].since).nanoseconds)
+                    }
+                    job.onStarted(index, attempt: attempt, node: node, now: now, &effects)
+                case .finished(_, let index, let attempt, let node, _, let outcome):
+                    job.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, &effects)
+                    // A late or unknown report changes nothing and leaves no record.
+                    if journaling, effects.count > before {
+                        records.append(.finished(job: id, index: index, attempt: attempt, node: node, outcome: outcome, at: now))
+                    }
+                case .dropped(_, let index, let attempt, _):
+                    job.undispatch(index, attempt: attempt, &effects)
+                }
+                if listening, effects.count > before {
+                    SchedulerActor.collectEvents(effects[before...], of: job, now: now, into: &events)
+                }
+            }
+        }
+        unwritten.append(contentsOf: records)
+        outbox.append(contentsOf: events)
+        performActions(effects, job: id, now: now)
+        effectBuffer = effects
     }
 
     // MARK: - Journal
@@ -479,21 +516,39 @@ actor SchedulerActor {
 
     private func perform(_ effects: [JobCore.Effect], job id: JobID, now: Duration) {
         guard !effects.isEmpty else { return }
-        let listening = hub.isListening
-        var events: [GridEvent] = []
-        var finished = false
+        if hub.isListening, let job = core.job(id) {
+            SchedulerActor.collectEvents(effects[...], of: job, now: now, into: &outbox)
+        }
+        performActions(effects, job: id, now: now)
+    }
+
+    /// The events of `effects`, read from `job` as it is now: call it right after the change that made them.
+    private static func collectEvents(
+        _ effects: ArraySlice<JobCore.Effect>, of job: borrowing JobCore, now: Duration, into events: inout [GridEvent]
+    ) {
         for effect in effects {
             switch effect {
             case .taskChanged(let index):
-                guard listening, let job = core.job(id) else { continue }
                 let instance = job.instances[index]
                 events.append(GridEvent(
-                    job: id, change: .task(instance.name, instance.status, node: instance.node, executions: instance.executions, message: instance.message),
+                    job: job.id, change: .task(instance.name, instance.status, node: instance.node, executions: instance.executions, message: instance.message),
                     progress: job.progress, time: now))
             case .jobChanged(let status):
-                if listening, let job = core.job(id) {
-                    events.append(GridEvent(job: id, change: .job(status), progress: job.progress, time: now))
-                }
+                events.append(GridEvent(job: job.id, change: .job(status), progress: job.progress, time: now))
+            case .abort, .wake, .ready:
+                break
+            }
+        }
+    }
+
+    /// The effects other than events: aborts, timers, and what follows when the job ended.
+    private func performActions(_ effects: [JobCore.Effect], job id: JobID, now: Duration) {
+        var finished = false
+        for effect in effects {
+            switch effect {
+            case .taskChanged, .ready:
+                break
+            case .jobChanged(let status):
                 if !status.isAlive { finished = true }
                 logger.debug("job state", metadata: ["grid.job.id": "\(id)", "grid.job.state": "\(status)"])
             case .abort(let index, let node, let attempt):
@@ -502,11 +557,8 @@ actor SchedulerActor {
                 }
             case .wake(let deadline):
                 arm(deadline)
-            case .ready:
-                break
             }
         }
-        outbox.append(contentsOf: events)
         if finished, let job = core.job(id) {
             let result = JobResult(job, logDirectory: logDirectory(id), hosts: hostNames)
             if journal != nil { endedReports.append(result) }
@@ -516,6 +568,14 @@ actor SchedulerActor {
                 arm(now + delay)
             }
         }
+    }
+
+    /// The effects buffer, emptied (one array serves every report of a turn).
+    private func takeEffectBuffer() -> [JobCore.Effect] {
+        var buffer: [JobCore.Effect] = []
+        swap(&buffer, &effectBuffer)
+        buffer.removeAll(keepingCapacity: true)
+        return buffer
     }
 
     private func dispatch() {
