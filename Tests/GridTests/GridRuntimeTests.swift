@@ -39,6 +39,14 @@ import Testing
         #expect(result.progress == JobProgress(done: 2000, total: 2000, running: 0, failed: 0))
         #expect(seen.last?.change == .job(.finished))
         #expect(seen.filter { if case .task(_, .finished, _, _, _) = $0.change { true } else { false } }.count == 2000)
+        // Every task shows each of its states in order, though nodes send a start and an end in one batch and
+        // the scheduler applies a batch's reports about one job in one update.
+        var states: [String: [TaskStatus]] = [:]
+        for event in seen {
+            if case .task(let name, let status, _, _, _) = event.change { states[name.description, default: []].append(status) }
+        }
+        #expect(states.count == 2000)
+        #expect(states.values.allSatisfy { $0 == [.pending, .running, .finished] }, "\(states.first { $0.value != [.pending, .running, .finished] } as Any)")
         #expect(Set(result.tasks.compactMap(\.node)).count == 2, "both nodes ran tasks")
         await grid.shutdown()
     }
