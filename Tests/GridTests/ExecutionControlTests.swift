@@ -83,3 +83,25 @@ import Testing
         #expect(missing.isEmpty, "records lost on the way to the file: \(missing)")
     }
 }
+
+/// A node's unsent reports: the pump takes only those a busy node left waiting too long.
+@Suite struct ReportBufferTests {
+    @Test func thePumpTakesOnlyReportsThatWaitedPastItsCutoff() {
+        let buffer = ReportBuffer()
+        let start = ContinuousClock.now
+        let first = buffer.append(.started(job: JobID(1), index: 0, attempt: 1, node: NodeID(0)), at: start)
+        #expect(first.count == 1 && first.since == start)
+        // A later report keeps the age of the oldest one.
+        let second = buffer.append(.started(job: JobID(1), index: 1, attempt: 1, node: NodeID(0)), at: start + .milliseconds(7))
+        #expect(second.count == 2 && second.since == start)
+        #expect(buffer.takeIfWaiting(since: start - .milliseconds(1)).isEmpty, "younger than the cutoff: the node sends them itself")
+        #expect(!buffer.isEmpty)
+        #expect(buffer.takeIfWaiting(since: start).count == 2)
+        #expect(buffer.isEmpty)
+        // Emptied, the buffer's age starts again with its next report.
+        let third = buffer.append(.dropped(job: JobID(1), index: 2, attempt: 1, assignedNode: NodeID(0)), at: start + .milliseconds(20))
+        #expect(third.count == 1 && third.since == start + .milliseconds(20))
+        #expect(buffer.take().count == 1)
+        #expect(buffer.takeIfWaiting(since: start + .seconds(1)).isEmpty)
+    }
+}

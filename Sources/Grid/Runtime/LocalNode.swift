@@ -84,7 +84,7 @@ actor LocalNode {
                 _ = reports.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
                 continue
             }
-            let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id))
+            let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id)).count
             if inProcess {
                 if waiting == 1 { pump.signal() }
             } else {
@@ -96,10 +96,11 @@ actor LocalNode {
                 if !control.attach(key, pid: pid) { ProcessLauncher.kill(group: pid) }
             }
             if inProcess { control.endInProcess(key) } else { control.end(key) }
-            let count = reports.append(.finished(
+            let now = ContinuousClock.now
+            let (count, since) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
-                assignedNode: assignment.assignedNode, outcome: outcome))
-            if count >= settings.reportBatch {
+                assignedNode: assignment.assignedNode, outcome: outcome), at: now)
+            if count >= settings.reportBatch || now - since >= settings.reportInterval {
                 await report(reports.take())
             } else if count == 1 {
                 pump.signal()

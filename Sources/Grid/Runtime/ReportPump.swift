@@ -1,31 +1,61 @@
 import Synchronization
 
-/// Reports a node has not sent yet.
+/// Reports a node has not sent yet, and since when the oldest of them waits.
 final class ReportBuffer: Sendable {
-    private let reports = Mutex<[NodeReport]>([])
+    private struct State {
+        var reports: [NodeReport] = []
+        /// When the oldest waiting report was appended.
+        var since: ContinuousClock.Instant?
+    }
+    private let state = Mutex(State())
 
-    /// Appends a report; returns how many wait now.
-    func append(_ report: NodeReport) -> Int {
-        reports.withLock { reports in
-            reports.append(report)
-            return reports.count
+    /// Appends a report; returns how many wait now and since when the oldest of them waits.
+    func append(_ report: NodeReport, at now: ContinuousClock.Instant = .now) -> (count: Int, since: ContinuousClock.Instant) {
+        state.withLock { state in
+            state.reports.append(report)
+            let since = state.since ?? now
+            state.since = since
+            return (state.reports.count, since)
         }
     }
 
     /// Takes every waiting report.
     func take() -> [NodeReport] {
-        reports.withLock { reports in
-            defer { reports = [] }
-            return reports
+        state.withLock { state in
+            defer {
+                state.reports = []
+                state.since = nil
+            }
+            return state.reports
         }
     }
+
+    /// Takes every waiting report if the oldest one waits since `cutoff` or earlier (its node did not send
+    /// them in time: it is busy in a long task); otherwise nothing.
+    func takeIfWaiting(since cutoff: ContinuousClock.Instant) -> [NodeReport] {
+        state.withLock { state in
+            guard let since = state.since, since <= cutoff else { return [] }
+            defer {
+                state.reports = []
+                state.since = nil
+            }
+            return state.reports
+        }
+    }
+
+    /// Whether reports wait.
+    var isEmpty: Bool { state.withLock { $0.reports.isEmpty } }
 }
 
-/// Sends what nodes buffered to the scheduler at least every `interval`, so that a task that runs
-/// for long shows RUNNING while it runs, even though nodes batch their reports.
+/// Sends what a node busy in a long task buffered, so that the task shows RUNNING while it runs even
+/// though nodes batch their reports.
 ///
-/// Nodes still send full batches themselves, and everything when they run out of work; the pump
-/// only covers a node busy in one long task. It parks while no buffer holds anything.
+/// Nodes send their reports themselves: a full batch, a batch whose oldest report waited `interval`
+/// (checked after each task), and everything when they run out of work. The pump takes only reports
+/// that waited longer than `interval`, which a node that goes on finishing tasks never leaves: the
+/// scheduler's work then runs on the nodes' own threads, and no third thread competes with them for
+/// the cores (on 2 cores it would hold the scheduler while descheduled, and stall both nodes). The
+/// pump parks while no buffer holds anything.
 final class ReportPump: Sendable {
     private struct State {
         var waiter: CheckedContinuation<Bool, Never>?
@@ -65,10 +95,13 @@ final class ReportPump: Sendable {
     func run(report: @escaping @Sendable ([NodeReport]) async -> Void) async {
         while await waitForWork() {
             try? await Task.sleep(for: interval)
+            let cutoff = ContinuousClock.now - interval
             for buffer in buffers {
-                let batch = buffer.take()
+                let batch = buffer.takeIfWaiting(since: cutoff)
                 if !batch.isEmpty { await report(batch) }
             }
+            // Reports too young to take now: look again after another interval.
+            if buffers.contains(where: { !$0.isEmpty }) { signal() }
         }
     }
 
