@@ -14,7 +14,10 @@ struct GridBenchCommand: AsyncParsableCommand {
             first, in a fresh process). noopTasksPerSecond: independent no-op in-process tasks in one job, \
             submit to result (also per size in noopBySize). tilingSpeedup: the DAG of reference/peers.md \
             (1 root, 1,024 tiles of a 3x3 mean on 256x256 Float32, 1,023 adds), serial time over grid time; \
-            tilingParallelSpeedup: the same tiles with parallelFor on the same cores and no grid. \
+            tilingParallelSpeedup: the same tiles with parallelFor on the same cores and no grid; \
+            tilingGridEfficiency: parallelFor time over grid time. The three tiling runs go back to back in each \
+            of --tiling-rounds rounds, and each speedup is the median of the rounds' own ratios, so that a drift \
+            of the machine's speed between rounds cancels out (the times reported are medians too). \
             replicate2000Ms: a job that replicates one task into 2,000, submit to result. \
             scriptTasksPerSecond: `bash -c true` command tasks. noopTasksPerSecondJournaled: the no-op job on a \
             second grid with the SQLite journal on, in the same run; journalCost is the ratio of the two rates. \
@@ -35,6 +38,9 @@ struct GridBenchCommand: AsyncParsableCommand {
     @Option(help: "Tiles in the tiling DAG.")
     var tiles: Int = 1024
 
+    @Option(help: "Rounds of the tiling comparison (serial, grid and parallelFor back to back).")
+    var tilingRounds: Int = 7
+
     @Option(help: "Script tasks.")
     var scriptTasks: Int = 2000
 
@@ -48,8 +54,8 @@ struct GridBenchCommand: AsyncParsableCommand {
     var skipJournal = false
 
     func validate() throws {
-        guard repeats >= 1, noopTasks >= 1, tiles >= 2, scriptTasks >= 1, nodes >= 1 else {
-            throw ValidationError("--repeats, --noop-tasks, --script-tasks and --nodes must be at least 1, --tiles at least 2")
+        guard repeats >= 1, noopTasks >= 1, tiles >= 2, tilingRounds >= 1, scriptTasks >= 1, nodes >= 1 else {
+            throw ValidationError("--repeats, --noop-tasks, --tiling-rounds, --script-tasks and --nodes must be at least 1, --tiles at least 2")
         }
         guard noopSizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--noop-sizes must be positive") }
     }
@@ -117,7 +123,7 @@ struct GridBenchCommand: AsyncParsableCommand {
         let rawPool = try WorkerPool(plan: grid.plan, name: "bench-raw")
         defer { try? rawPool.shutdown() }
         let expected = GridWorkload.serialTiling(tiles: tiles)
-        for _ in 0..<repeats {
+        for _ in 0..<tilingRounds {
             let start = clock.now
             let value = GridWorkload.serialTiling(tiles: tiles)
             serialTimes.append(seconds(clock.now - start))
@@ -138,6 +144,10 @@ struct GridBenchCommand: AsyncParsableCommand {
         let serial = median(serialTimes)
         let wall = median(gridTimes)
         let rawParallel = median(parallelTimes)
+        let rounds = serialTimes.indices
+        let speedup = median(rounds.map { serialTimes[$0] / gridTimes[$0] })
+        let parallelSpeedup = median(rounds.map { serialTimes[$0] / parallelTimes[$0] })
+        let efficiency = median(rounds.map { parallelTimes[$0] / gridTimes[$0] })
 
         var replicateTimes: [Double] = []
         let replicate = Workflow(name: "replicate", tasks: [
@@ -179,9 +189,9 @@ struct GridBenchCommand: AsyncParsableCommand {
 
         let report = GridBenchReport(
             nodes: nodes, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
-            tiles: tiles, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: serial / wall,
+            tiles: tiles, tilingRounds: tilingRounds, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: speedup,
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
-            tilingParallelSeconds: rawParallel, tilingParallelSpeedup: serial / rawParallel,
+            tilingParallelSeconds: rawParallel, tilingParallelSpeedup: parallelSpeedup, tilingGridEfficiency: efficiency,
             replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
             startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore,
             noopTasksPerSecondJournaled: median(journaledRates), journalCost: median(noopRates) / max(median(journaledRates), 1))
@@ -223,13 +233,20 @@ struct GridBenchReport: Encodable {
     var noopTasksPerSecond: Double
     var noopBySize: [String: Double]
     var tiles: Int
+    /// Rounds of serial, grid and parallelFor runs, back to back.
+    var tilingRounds: Int
+    /// Medians of the rounds' times.
     var tilingSerialSeconds: Double
     var tilingGridSeconds: Double
+    /// The median of the rounds' serial / grid ratios.
     var tilingSpeedup: Double
     var tilingOverheadMicrosPerTask: Double
     /// The tiles split over the same cores with `parallelFor`, no grid: the hardware's ceiling.
     var tilingParallelSeconds: Double
+    /// The median of the rounds' serial / parallelFor ratios.
     var tilingParallelSpeedup: Double
+    /// The median of the rounds' parallelFor / grid ratios: the share of the ceiling the grid reaches.
+    var tilingGridEfficiency: Double
     var replicate2000Ms: Double
     var scriptTasks: Int
     var scriptTasksPerSecond: Double
@@ -249,7 +266,8 @@ struct GridBenchReport: Encodable {
               no-op tasks (\(noopTasks))     \(f(noopTasksPerSecond, 0)) tasks/s   (goal >= 200,000)
                 by job size            \(sizes.joined(separator: ", "))
               tiling DAG (\(tiles) tiles)   serial \(f(tilingSerialSeconds, 3)) s, grid \(f(tilingGridSeconds, 3)) s, speedup \(f(tilingSpeedup, 2))   (goal >= 1.8)
-                (2*wall - serial) per task \(f(tilingOverheadMicrosPerTask)) µs; same tiles with parallelFor and no grid \(f(tilingParallelSeconds, 3)) s = \(f(tilingParallelSpeedup, 2))x
+                (2*wall - serial) per task \(f(tilingOverheadMicrosPerTask)) µs; same tiles with parallelFor and no grid \(f(tilingParallelSeconds, 3)) s = \(f(tilingParallelSpeedup, 2))x; grid at \(f(tilingGridEfficiency * 100, 0)) % of it
+                (medians over \(tilingRounds) rounds; speedups are medians of each round's ratio)
               journaled no-op          \(f(noopTasksPerSecondJournaled, 0)) tasks/s, cost \(f(journalCost, 2))x   (goal < 2x)
               replicate 2,000          \(f(replicate2000Ms, 2)) ms   (goal < 50)
               bash -c true (\(scriptTasks))   \(f(scriptTasksPerSecond, 0)) tasks/s
