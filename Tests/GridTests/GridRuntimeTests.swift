@@ -51,6 +51,19 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func aFunctionRegisteredAgain_replacesTheOneNodesRanBefore() async throws {
+        // Nodes keep the last function they looked up; a new registration under the same name must reach them.
+        let grid = try await startGrid(nodes: 1)
+        grid.functions.register("answer") { (_: inout TaskContext) in .int(1) }
+        let tasks = (0..<50).map { TaskDefinition("t\($0)", .function("answer")) }
+        let first = try await grid.submit(Workflow(name: "first", tasks: tasks)).result()
+        #expect(first.tasks.allSatisfy { $0.result == .int(1) })
+        grid.functions.register("answer") { (_: inout TaskContext) in .int(2) }
+        let second = try await grid.submit(Workflow(name: "second", tasks: tasks)).result()
+        #expect(second.tasks.allSatisfy { $0.result == .int(2) }, "\(second.tasks.map(\.result))")
+        await grid.shutdown()
+    }
+
     @Test func jobEvents_subscribedLate_startWithEveryTaskStateThenTheJob() async throws {
         let grid = try await startGrid()
         let job = try await grid.submit(Workflow(name: "late", tasks: [

@@ -36,14 +36,22 @@ public final class FunctionRegistry: Sendable {
     public typealias Function = @Sendable (inout TaskContext) async throws -> Value
 
     private let functions = Mutex<[String: Function]>([:])
+    /// Bumped by every registration, so that a lookup cached by a node knows when it is stale.
+    private let registrations = Atomic<UInt64>(0)
 
     /// Makes an empty registry.
     public init() {}
 
     /// Registers a function that works on ``Value``s directly (the fastest path: nothing is encoded).
     public func register(_ name: String, _ function: @escaping Function) {
-        functions.withLock { $0[name] = function }
+        functions.withLock { functions in
+            functions[name] = function
+            registrations.add(1, ordering: .releasing)
+        }
     }
+
+    /// How many registrations were made so far (a cached lookup is valid while this stays the same).
+    var generation: UInt64 { registrations.load(ordering: .acquiring) }
 
     /// Registers a function with Codable input and output; the task's `input` is decoded into `In`.
     public func register<In: Decodable & Sendable, Out: Encodable & Sendable>(

@@ -21,9 +21,15 @@ struct TaskRunner: Sendable {
     }
 
     /// Runs `assignment` on `node`; `started` receives the pid of a subprocess (for aborts).
-    func run(_ assignment: TaskAssignment, on node: NodeID, started: (Int32) -> Void) async -> TaskOutcome {
+    ///
+    /// - Parameter function: the function of an in-process task, when the caller looked it up already (nodes
+    ///   keep the last one); `nil` looks it up by name.
+    func run(
+        _ assignment: TaskAssignment, on node: NodeID, function: FunctionRegistry.Function? = nil, started: (Int32) -> Void
+    ) async -> TaskOutcome {
         let directory = assignment.workingDirectory ?? workingDirectory
-        let healingKey = HealingStore.key(workflow: assignment.jobName, task: assignment.name)
+        // Only self-healing tasks (with outputs, so with a fingerprint) need their key.
+        let healingKey = assignment.fingerprint == nil ? "" : HealingStore.key(workflow: assignment.jobName, task: assignment.name)
         if let fingerprint = assignment.fingerprint {
             switch healing.check(key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory) {
             case .alreadyDone(let record):
@@ -38,7 +44,7 @@ struct TaskRunner: Sendable {
         let outcome: TaskOutcome
         switch assignment.executable {
         case .function(let name, let input):
-            outcome = await runFunction(name, input: input, assignment, node: node)
+            outcome = await runFunction(name, input: input, assignment, node: node, function: function)
         case .script, .command:
             outcome = await runProcess(assignment, in: directory, started: started)
         }
@@ -53,8 +59,10 @@ struct TaskRunner: Sendable {
         return outcome
     }
 
-    private func runFunction(_ name: String, input: Value, _ assignment: TaskAssignment, node: NodeID) async -> TaskOutcome {
-        guard let function = functions.function(named: name) else {
+    private func runFunction(
+        _ name: String, input: Value, _ assignment: TaskAssignment, node: NodeID, function: FunctionRegistry.Function?
+    ) async -> TaskOutcome {
+        guard let function = function ?? functions.function(named: name) else {
             return .failure(message: "no function registered as '\(name)'")
         }
         let context = TaskContext(

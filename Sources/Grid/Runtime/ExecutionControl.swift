@@ -28,11 +28,14 @@ final class ExecutionControl: Sendable {
         var stopping = false
     }
     private let state = Mutex(State())
+    /// How many aborts are remembered (`State.aborted.count`), readable without the lock: an in-process
+    /// execution that ends while none is remembered takes no lock.
+    private let abortedCount = Atomic<Int>(0)
 
     /// Registers an execution about to start; `false` when it was aborted already or the grid stops.
     func begin(_ key: Key) -> Bool {
         state.withLock { state in
-            if state.aborted.remove(key) != nil || state.stopping { return false }
+            if forget(key, in: &state) || state.stopping { return false }
             state.running[key] = 0
             return true
         }
@@ -43,15 +46,24 @@ final class ExecutionControl: Sendable {
     func beginInProcess(_ key: Key) -> Bool {
         state.withLock { state in
             if state.stopping { return false }
-            return state.aborted.isEmpty || state.aborted.remove(key) == nil
+            return state.aborted.isEmpty || forget(key, in: &state) == false
         }
     }
 
     /// Forgets an abort that reached an in-process execution while it ran.
+    ///
+    /// Without remembered aborts it takes no lock; an abort that lands just then is remembered, as one that
+    /// arrives after the end is.
     func endInProcess(_ key: Key) {
-        state.withLock { state in
-            if !state.aborted.isEmpty { state.aborted.remove(key) }
-        }
+        guard abortedCount.load(ordering: .acquiring) > 0 else { return }
+        state.withLock { state in _ = forget(key, in: &state) }
+    }
+
+    /// Removes a remembered abort; `true` when it was there.
+    private func forget(_ key: Key, in state: inout State) -> Bool {
+        guard state.aborted.remove(key) != nil else { return false }
+        abortedCount.store(state.aborted.count, ordering: .releasing)
+        return true
     }
 
     /// Attaches the subprocess of a registered execution; `false` when it must be killed at once
@@ -68,7 +80,7 @@ final class ExecutionControl: Sendable {
     func end(_ key: Key) {
         state.withLock { state in
             state.running.removeValue(forKey: key)
-            state.aborted.remove(key)
+            _ = forget(key, in: &state)
         }
     }
 
@@ -81,6 +93,7 @@ final class ExecutionControl: Sendable {
         state.withLock { state in
             if let pid = state.running[key], pid > 0 { return pid }
             state.aborted.insert(key)
+            abortedCount.store(state.aborted.count, ordering: .releasing)
             return nil
         }
     }

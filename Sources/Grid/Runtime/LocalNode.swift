@@ -56,8 +56,10 @@ actor LocalNode {
     /// Stops the loop and kills every subprocess group in flight (on every node: the control is the
     /// grid's); returns what was still queued.
     nonisolated func stop() -> [TaskAssignment] {
+        // The control first: an assignment taken from a queue just before it stops never begins.
+        let groups = control.stop()
         let left = queue.stop()
-        for pid in control.stop() { ProcessLauncher.kill(group: pid) }
+        for pid in groups { ProcessLauncher.kill(group: pid) }
         return left
     }
 
@@ -67,41 +69,63 @@ actor LocalNode {
     ///   - report: sends a batch to the scheduler.
     ///   - pump: told when the buffer gets its first report, so a long task's start is sent in time.
     nonisolated func run(pump: ReportPump, report: @escaping @Sendable ([NodeReport]) async -> Void) async {
+        // The last function looked up: a node runs the same function many times in a row, and the registry's
+        // lookup (a lock and a hash of the name) cost more than a short task's own work.
+        var lastFunction: (name: String, generation: UInt64, function: FunctionRegistry.Function)?
+        // When the last task ended: the time of the next start report (one clock read per task).
+        var lastEnd = ContinuousClock.now
         while true {
             guard let assignment = queue.pop() ?? steal() else {
                 let batch = reports.take()
                 if !batch.isEmpty {
                     await report(batch)
+                    lastEnd = .now
                     continue
                 }
-                if await queue.park() { continue }
+                if await queue.park() {
+                    lastEnd = .now
+                    continue
+                }
                 return
             }
             let key = ExecutionControl.Key(job: assignment.job, index: assignment.index, attempt: assignment.attempt)
             let inProcess = if case .function = assignment.executable { true } else { false }
-            guard !queue.isStopping, inProcess ? control.beginInProcess(key) : control.begin(key) else {
+            // After ``stop()`` the control refuses every execution (it is stopped before the queue).
+            guard inProcess ? control.beginInProcess(key) : control.begin(key) else {
                 // Aborted while on its way here, or the grid stops: it never starts.
                 _ = reports.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
                 continue
             }
-            let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id)).count
+            let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id), at: lastEnd).count
             if inProcess {
                 if waiting == 1 { pump.signal() }
             } else {
                 // A subprocess may run for long: say it started now.
                 await report(reports.take())
             }
-            let outcome = await runner.run(assignment, on: id) { pid in
+            var function: FunctionRegistry.Function?
+            if case .function(let name, _) = assignment.executable {
+                let generation = runner.functions.generation
+                if let last = lastFunction, last.generation == generation, last.name == name {
+                    function = last.function
+                } else if let found = runner.functions.function(named: name) {
+                    function = found
+                    lastFunction = (name, generation, found)
+                }
+            }
+            let outcome = await runner.run(assignment, on: id, function: function) { pid in
                 // Aborted between the start report and the spawn: the group dies at once.
                 if !control.attach(key, pid: pid) { ProcessLauncher.kill(group: pid) }
             }
             if inProcess { control.endInProcess(key) } else { control.end(key) }
             let now = ContinuousClock.now
+            lastEnd = now
             let (count, since) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
                 assignedNode: assignment.assignedNode, outcome: outcome), at: now)
             if count >= settings.reportBatch || now - since >= settings.reportInterval {
                 await report(reports.take())
+                lastEnd = .now
             } else if count == 1 {
                 pump.signal()
             }

@@ -97,5 +97,4 @@ final class NodeQueue: Sendable {
         return items
     }
 
-    var isStopping: Bool { state.withLock { $0.stopping } }
 }
