@@ -178,11 +178,17 @@ struct GridBenchCommand: AsyncParsableCommand {
         var journaledRates: [Double] = []
         _ = try await journaledGrid.submit(noop(2000)).result()
         for _ in 0..<(skipJournal ? 0 : repeats) {
+            let workflow = noop(noopTasks)
             let start = clock.now
-            let job = try await journaledGrid.submit(noop(noopTasks))
+            let job = try await journaledGrid.submit(workflow)
+            let submitted = clock.now - start
             let result = try await job.result()
             guard result.status == .finished else { throw BenchFailure("journaled no-op job ended \(result.status)") }
-            journaledRates.append(Double(noopTasks) / seconds(clock.now - start))
+            let elapsed = clock.now - start
+            if ProcessInfo.processInfo.environment["TESSERA_BENCH_TRACE"] != nil {
+                FileHandle.standardError.write(Data("journaled noop \(noopTasks): submit \(submitted), total \(elapsed)\n".utf8))
+            }
+            journaledRates.append(Double(noopTasks) / seconds(elapsed))
             try await job.remove()
         }
         await journaledGrid.shutdown()
