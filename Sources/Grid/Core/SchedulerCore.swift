@@ -70,7 +70,12 @@ public struct SchedulerCore: Sendable {
     /// A task that no node accepts right now stays at the head of its job's queue; the tasks behind it
     /// in the same job and the next jobs still get their chance (ProActive's non-strict FIFO).
     public mutating func schedule(now: Duration) -> [NodeID: [TaskAssignment]] {
-        var slots = ledger.freeSlots
+        schedule(now: now, limit: .max)
+    }
+
+    /// ``schedule(now:)`` placing at most `limit` assignments in this pass.
+    public mutating func schedule(now: Duration, limit: Int) -> [NodeID: [TaskAssignment]] {
+        var slots = min(ledger.freeSlots, limit)
         guard slots > 0 else { return [:] }
         // One batch per position of the ledger's table: no hashing per assignment.
         var batches = [[TaskAssignment]](repeating: [], count: ledger.count)

@@ -31,7 +31,7 @@ enum ProcessLauncher {
     ///
     /// - Parameters:
     ///   - started: called with the pid (= the process group id) once it runs, so it can be aborted.
-    static func run(
+    nonisolated(nonsending) static func run(
         _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String,
         walltime: Duration?, clock: any GridClock, started: (Int32) -> Void
     ) async -> ProcessExit {

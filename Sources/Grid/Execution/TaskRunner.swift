@@ -24,7 +24,7 @@ struct TaskRunner: Sendable {
     ///
     /// - Parameter function: the function of an in-process task, when the caller looked it up already (nodes
     ///   keep the last one); `nil` looks it up by name.
-    func run(
+    nonisolated(nonsending) func run(
         _ assignment: TaskAssignment, on node: NodeID, function: FunctionRegistry.Function? = nil, started: (Int32) -> Void
     ) async -> TaskOutcome {
         let directory = assignment.workingDirectory ?? workingDirectory
@@ -59,7 +59,7 @@ struct TaskRunner: Sendable {
         return outcome
     }
 
-    private func runFunction(
+    private nonisolated(nonsending) func runFunction(
         _ name: String, input: Value, _ assignment: TaskAssignment, node: NodeID, function: FunctionRegistry.Function?
     ) async -> TaskOutcome {
         guard let function = function ?? functions.function(named: name) else {
@@ -93,7 +93,7 @@ struct TaskRunner: Sendable {
         }
     }
 
-    private static func call(_ function: FunctionRegistry.Function, name: String, context: TaskContext, declared: [String: String]) async -> TaskOutcome {
+    private nonisolated(nonsending) static func call(_ function: FunctionRegistry.Function, name: String, context: TaskContext, declared: [String: String]) async -> TaskOutcome {
         var context = context
         do {
             let result = try await function(&context)
@@ -103,7 +103,7 @@ struct TaskRunner: Sendable {
         }
     }
 
-    private func runProcess(_ assignment: TaskAssignment, in directory: String, started: (Int32) -> Void) async -> TaskOutcome {
+    private nonisolated(nonsending) func runProcess(_ assignment: TaskAssignment, in directory: String, started: (Int32) -> Void) async -> TaskOutcome {
         let runDirectory = "\(dataDirectory)/jobs/\(assignment.job)/run/\(assignment.name).\(assignment.attempt)"
         let logs = logPaths(job: assignment.job, task: assignment.name)
         do {

@@ -580,8 +580,13 @@ actor SchedulerActor {
 
     private func dispatch() {
         guard !isShutDown else { return }
-        for (node, batch) in core.schedule(now: now) {
-            nodes[node]?.enqueue(batch)
+        let now = self.now
+        // A first pass of a few assignments per node, sent at once: the other nodes start on them while this
+        // thread builds the rest (hundreds of assignments when a wide level of a DAG becomes ready).
+        let first = core.schedule(now: now, limit: 8 * max(1, nodes.count))
+        for (node, batch) in first { nodes[node]?.enqueue(batch) }
+        if !first.isEmpty {
+            for (node, batch) in core.schedule(now: now) { nodes[node]?.enqueue(batch) }
         }
         balanceHosts()
     }
