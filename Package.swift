@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 /// Strict settings shared by every Swift target (Swift 6 mode is the tools default).

@@ -174,27 +174,29 @@ struct GridBenchCommand: AsyncParsableCommand {
         await grid.shutdown()
 
         // The same no-op job with every outcome journaled to SQLite (WAL, synchronous=NORMAL).
-        var journaled = settings
-        journaled.dataDirectory = data + "/journaled"
-        journaled.journal = true
-        let journaledGrid = try await Grid.start(settings: journaled, functions: functions)
         var journaledRates: [Double] = []
-        _ = try await journaledGrid.submit(noop(2000)).result()
-        for _ in 0..<(skipJournal ? 0 : repeats) {
-            let workflow = noop(noopTasks)
-            let start = clock.now
-            let job = try await journaledGrid.submit(workflow)
-            let submitted = clock.now - start
-            let result = try await job.result()
-            guard result.status == .finished else { throw BenchFailure("journaled no-op job ended \(result.status)") }
-            let elapsed = clock.now - start
-            if ProcessInfo.processInfo.environment["TESSERA_BENCH_TRACE"] != nil {
-                FileHandle.standardError.write(Data("journaled noop \(noopTasks): submit \(submitted), total \(elapsed)\n".utf8))
+        if !skipJournal {
+            var journaled = settings
+            journaled.dataDirectory = data + "/journaled"
+            journaled.journal = true
+            let journaledGrid = try await Grid.start(settings: journaled, functions: functions)
+            _ = try await journaledGrid.submit(noop(2000)).result()
+            for _ in 0..<repeats {
+                let workflow = noop(noopTasks)
+                let start = clock.now
+                let job = try await journaledGrid.submit(workflow)
+                let submitted = clock.now - start
+                let result = try await job.result()
+                guard result.status == .finished else { throw BenchFailure("journaled no-op job ended \(result.status)") }
+                let elapsed = clock.now - start
+                if ProcessInfo.processInfo.environment["TESSERA_BENCH_TRACE"] != nil {
+                    FileHandle.standardError.write(Data("journaled noop \(noopTasks): submit \(submitted), total \(elapsed)\n".utf8))
+                }
+                journaledRates.append(Double(noopTasks) / seconds(elapsed))
+                try await job.remove()
             }
-            journaledRates.append(Double(noopTasks) / seconds(elapsed))
-            try await job.remove()
+            await journaledGrid.shutdown()
         }
-        await journaledGrid.shutdown()
 
         let report = GridBenchReport(
             nodes: nodes, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
@@ -203,7 +205,8 @@ struct GridBenchCommand: AsyncParsableCommand {
             tilingParallelSeconds: rawParallel, tilingParallelSpeedup: parallelSpeedup, tilingGridEfficiency: efficiency,
             replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
             startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore,
-            noopTasksPerSecondJournaled: median(journaledRates), journalCost: median(noopRates) / max(median(journaledRates), 1))
+            noopTasksPerSecondJournaled: median(journaledRates),
+            journalCost: journaledRates.isEmpty ? 0 : median(noopRates) / max(median(journaledRates), 1))
         if json {
             try printJSON(report)
         } else {

@@ -51,6 +51,21 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func tasksNoNodeTakes_doNotHoldBackTheTasksBehindThem() async throws {
+        // More tasks than one placement pass looks at select a label no node has; the plain tasks queued
+        // behind them in the same job must still run (ProActive's non-strict FIFO).
+        let grid = try await startGrid()
+        let blocked = (0..<40).map { TaskDefinition("gpu\($0)", .function("noop"), selection: Selection(labels: ["gpu"])) }
+        let plain = (0..<10).map { TaskDefinition("cpu\($0)", .function("noop")) }
+        let job = try await grid.submit(Workflow(name: "mixed", tasks: blocked + plain))
+        _ = try await events(of: job) { $0.progress.done == 10 }
+        let report = try await job.report()
+        #expect(report.tasks.filter { $0.name.task.hasPrefix("cpu") }.allSatisfy { $0.status == .finished })
+        #expect(report.tasks.filter { $0.name.task.hasPrefix("gpu") }.allSatisfy { $0.status == .pending })
+        try await job.kill()
+        await grid.shutdown()
+    }
+
     @Test func aFunctionRegisteredAgain_replacesTheOneNodesRanBefore() async throws {
         // Nodes keep the last function they looked up; a new registration under the same name must reach them.
         let grid = try await startGrid(nodes: 1)

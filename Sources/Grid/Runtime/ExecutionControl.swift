@@ -4,7 +4,9 @@ import Synchronization
 /// stopped: the bookkeeping that makes an abort or a shutdown reach an execution whatever step it is at.
 ///
 /// A node takes an assignment from a queue (its own or a sibling's), registers it here, starts it
-/// (for a subprocess: spawns it and attaches the pid), and ends it. An abort can land at any point:
+/// (for a subprocess: spawns it and attaches the pid), and ends it. An in-process execution has no
+/// process to kill: it is admitted (``beginInProcess(_:)``) and ended (``endInProcess(_:)``) without
+/// being registered, and only the aborts below reach it. An abort can land at any point:
 /// - still queued: the queue drops it (not here);
 /// - taken but not registered yet (between the pop or steal and ``begin(_:)``): it is remembered, and
 ///   ``begin(_:)`` refuses it;
@@ -53,7 +55,7 @@ final class ExecutionControl: Sendable {
     /// Forgets an abort that reached an in-process execution while it ran.
     ///
     /// Without remembered aborts it takes no lock; an abort that lands just then is remembered, as one that
-    /// arrives after the end is.
+    /// arrives after the end is (such entries stay, and later ends take the lock to check them).
     func endInProcess(_ key: Key) {
         guard abortedCount.load(ordering: .acquiring) > 0 else { return }
         state.withLock { state in _ = forget(key, in: &state) }

@@ -14,7 +14,8 @@ actor LocalNode {
     private nonisolated let settings: GridSettings
     /// Sibling queues to steal from, in steal order (this node excluded).
     private nonisolated let siblings: Mutex<[NodeQueue]> = Mutex([])
-    /// Reports not sent yet (the node sends full batches; the pump sends the rest while the node is busy).
+    /// Reports not sent yet: the node sends them when they fill a batch, when the oldest waited the report
+    /// interval, and when it runs out of work; the pump sends those a node busy in a long task leaves longer.
     nonisolated let reports = ReportBuffer()
     /// Whether this node may take queued work from siblings (not while locked, down or leaving).
     private nonisolated let maySteal = Atomic<Bool>(true)
@@ -93,7 +94,12 @@ actor LocalNode {
             // After ``stop()`` the control refuses every execution (it is stopped before the queue).
             guard inProcess ? control.beginInProcess(key) : control.begin(key) else {
                 // Aborted while on its way here, or the grid stops: it never starts.
-                _ = reports.append(.dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode))
+                let waiting = reports.append(
+                    .dropped(job: assignment.job, index: assignment.index, attempt: assignment.attempt, assignedNode: assignment.assignedNode),
+                    at: lastEnd
+                ).count
+                // The pump must know of the buffer's first report, whatever it is: a long task may come next.
+                if waiting == 1 { pump.signal() }
                 continue
             }
             let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id), at: lastEnd).count

@@ -4,7 +4,8 @@ import Synchronization
 final class ReportBuffer: Sendable {
     private struct State {
         var reports: [NodeReport] = []
-        /// When the oldest waiting report was appended.
+        /// The time given with the oldest waiting report (a node gives a start report the end time of its
+        /// previous task, read once per task).
         var since: ContinuousClock.Instant?
     }
     private let state = Mutex(State())
@@ -53,9 +54,9 @@ final class ReportBuffer: Sendable {
 /// Nodes send their reports themselves: a full batch, a batch whose oldest report waited `interval`
 /// (checked after each task), and everything when they run out of work. The pump takes only reports
 /// that waited longer than `interval`, which a node that goes on finishing tasks never leaves: the
-/// scheduler's work then runs on the nodes' own threads, and no third thread competes with them for
-/// the cores (on 2 cores it would hold the scheduler while descheduled, and stall both nodes). The
-/// pump parks while no buffer holds anything.
+/// scheduler's work then runs on the nodes' own threads rather than on the pump's, a third thread that
+/// on 2 cores held the scheduler while descheduled and stalled the nodes waiting for it. While any
+/// buffer holds reports the pump wakes once per `interval` to look; it parks when all are empty.
 final class ReportPump: Sendable {
     private struct State {
         var waiter: CheckedContinuation<Bool, Never>?

@@ -416,11 +416,24 @@ actor SchedulerActor {
                     }
                     job.onStarted(index, attempt: attempt, node: node, now: now, &effects)
                 case .finished(_, let index, let attempt, let node, _, let outcome):
+                    // An end whose start report is still on its way (the pump took it while the node sent the end
+                    // first) implies the start: the task shows RUNNING, then its end, and the late start is ignored.
+                    if job.instances.indices.contains(index), job.instances[index].status == .pending {
+                        job.onStarted(index, attempt: attempt, node: node, now: now, &effects)
+                        if listening, effects.count > before {
+                            SchedulerActor.collectEvents(effects[before...], of: job, now: now, into: &events)
+                        }
+                    }
+                    let started = effects.count
                     job.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, &effects)
                     // A late or unknown report changes nothing and leaves no record.
-                    if journaling, effects.count > before {
+                    if journaling, effects.count > started {
                         records.append(.finished(job: id, index: index, attempt: attempt, node: node, outcome: outcome, at: now))
                     }
+                    if listening, effects.count > started {
+                        SchedulerActor.collectEvents(effects[started...], of: job, now: now, into: &events)
+                    }
+                    continue
                 case .dropped(_, let index, let attempt, _):
                     job.undispatch(index, attempt: attempt, &effects)
                 }
@@ -583,11 +596,10 @@ actor SchedulerActor {
         let now = self.now
         // A first pass of a few assignments per node, sent at once: the other nodes start on them while this
         // thread builds the rest (hundreds of assignments when a wide level of a DAG becomes ready).
-        let first = core.schedule(now: now, limit: 8 * max(1, nodes.count))
-        for (node, batch) in first { nodes[node]?.enqueue(batch) }
-        if !first.isEmpty {
-            for (node, batch) in core.schedule(now: now) { nodes[node]?.enqueue(batch) }
-        }
+        // The second pass always runs: a first pass that placed nothing may have looked only at tasks no node
+        // takes now, and the tasks behind them still get their chance.
+        for (node, batch) in core.schedule(now: now, limit: 8 * max(1, nodes.count)) { nodes[node]?.enqueue(batch) }
+        for (node, batch) in core.schedule(now: now) { nodes[node]?.enqueue(batch) }
         balanceHosts()
     }
 
