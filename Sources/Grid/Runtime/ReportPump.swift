@@ -11,7 +11,7 @@ final class ReportBuffer: Sendable {
     private let state = Mutex(State())
 
     /// Appends a report; returns how many wait now and since when the oldest of them waits.
-    func append(_ report: NodeReport, at now: ContinuousClock.Instant = .now) -> (count: Int, since: ContinuousClock.Instant) {
+    func append(_ report: NodeReport, at now: ContinuousClock.Instant) -> (count: Int, since: ContinuousClock.Instant) {
         state.withLock { state in
             state.reports.append(report)
             let since = state.since ?? now
