@@ -111,13 +111,7 @@ actor LocalNode {
             }
             var function: FunctionRegistry.Function?
             if case .function(let name, _) = assignment.executable {
-                let generation = runner.functions.generation
-                if let last = lastFunction, last.generation == generation, last.name == name {
-                    function = last.function
-                } else if let found = runner.functions.function(named: name) {
-                    function = found
-                    lastFunction = (name, generation, found)
-                }
+                function = lookUp(name, cache: &lastFunction)
             }
             let outcome = await runner.run(assignment, on: id, function: function) { pid in
                 // Aborted between the start report and the spawn: the group dies at once.
@@ -136,6 +130,17 @@ actor LocalNode {
                 pump.signal()
             }
         }
+    }
+
+    /// The function registered as `name`, from `cache` while no registration happened since it was filled.
+    private nonisolated func lookUp(
+        _ name: String, cache: inout (name: String, generation: UInt64, function: FunctionRegistry.Function)?
+    ) -> FunctionRegistry.Function? {
+        let generation = runner.functions.generation
+        if let cached = cache, cached.generation == generation, cached.name == name { return cached.function }
+        guard let found = runner.functions.function(named: name) else { return nil }
+        cache = (name, generation, found)
+        return found
     }
 
     /// Allows or forbids stealing (the resource manager's lock and state decide).

@@ -22,13 +22,7 @@ final class ReportBuffer: Sendable {
 
     /// Takes every waiting report.
     func take() -> [NodeReport] {
-        state.withLock { state in
-            defer {
-                state.reports = []
-                state.since = nil
-            }
-            return state.reports
-        }
+        state.withLock { Self.drain(&$0) }
     }
 
     /// Takes every waiting report if the oldest one waits since `cutoff` or earlier (its node did not send
@@ -36,12 +30,13 @@ final class ReportBuffer: Sendable {
     func takeIfWaiting(since cutoff: ContinuousClock.Instant) -> [NodeReport] {
         state.withLock { state in
             guard let since = state.since, since <= cutoff else { return [] }
-            defer {
-                state.reports = []
-                state.since = nil
-            }
-            return state.reports
+            return Self.drain(&state)
         }
+    }
+
+    private static func drain(_ state: inout State) -> [NodeReport] {
+        defer { state = State() }
+        return state.reports
     }
 
     /// Whether reports wait.

@@ -408,7 +408,7 @@ actor SchedulerActor {
         let latency = dispatchLatency
         _ = try? core.update(id) { job in
             for report in reports {
-                let before = effects.count
+                var before = effects.count
                 switch report {
                 case .started(_, let index, let attempt, let node):
                     if job.instances.indices.contains(index) {
@@ -424,16 +424,12 @@ actor SchedulerActor {
                             SchedulerActor.collectEvents(effects[before...], of: job, now: now, into: &events)
                         }
                     }
-                    let started = effects.count
+                    before = effects.count
                     job.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, &effects)
                     // A late or unknown report changes nothing and leaves no record.
-                    if journaling, effects.count > started {
+                    if journaling, effects.count > before {
                         records.append(.finished(job: id, index: index, attempt: attempt, node: node, outcome: outcome, at: now))
                     }
-                    if listening, effects.count > started {
-                        SchedulerActor.collectEvents(effects[started...], of: job, now: now, into: &events)
-                    }
-                    continue
                 case .dropped(_, let index, let attempt, _):
                     job.undispatch(index, attempt: attempt, &effects)
                 }
