@@ -104,4 +104,18 @@ import Testing
         #expect(buffer.take().count == 1)
         #expect(buffer.takeIfWaiting(since: start + .seconds(1)).isEmpty)
     }
+
+    @Test func thePumpCountsTheBatchesBeingHandedOver() async {
+        let pump = ReportPump(buffers: [], interval: .milliseconds(10))
+        #expect(!pump.isSending)
+        let batch: [NodeReport] = [.started(job: JobID(1), index: 0, attempt: 1, node: NodeID(0))]
+        await pump.send(batch) { reports in
+            #expect(reports.count == 1)
+            #expect(pump.isSending, "a node that sees this defers a batch due only by age")
+            // A second sender inside the first (another node's batch) keeps the count up after it leaves.
+            await pump.send([]) { _ in #expect(pump.isSending) }
+            #expect(pump.isSending)
+        }
+        #expect(!pump.isSending)
+    }
 }

@@ -89,13 +89,31 @@ public struct JobResult: Sendable, Hashable, Codable {
         self.status = job.status
         self.priority = job.priority
         self.progress = job.progress
-        self.tasks = job.instances.map { instance in
-            let duration = instance.status.isTerminal ? instance.startedAt.map { Double((instance.since - $0).nanoseconds) / 1e9 } : nil
-            return TaskReport(
-                name: instance.name, status: instance.status, executions: instance.executions, result: instance.result, node: instance.node,
-                message: instance.message, alreadyDone: instance.alreadyDone, host: instance.node.flatMap { hosts[$0] },
-                duration: duration)
+        // Field reads by index: a copy of each instance would retain (and release) its arrays, sets and names. A job's
+        // tasks ran on few nodes, many in a row on the same one: the last host lookup is kept.
+        let instances = job.instances
+        var tasks: [TaskReport] = []
+        tasks.reserveCapacity(instances.count)
+        var lastHost: (node: NodeID, host: String?)?
+        for index in instances.indices {
+            let status = instances[index].status
+            let node = instances[index].node
+            var host: String?
+            if let node {
+                if let lastHost, lastHost.node == node {
+                    host = lastHost.host
+                } else {
+                    host = hosts[node]
+                    lastHost = (node, host)
+                }
+            }
+            let startedAt = instances[index].startedAt
+            tasks.append(TaskReport(
+                name: instances[index].name, status: status, executions: instances[index].executions, result: instances[index].result,
+                node: node, message: instances[index].message, alreadyDone: instances[index].alreadyDone, host: host,
+                duration: status.isTerminal ? startedAt.map { Double((instances[index].since - $0).nanoseconds) / 1e9 } : nil))
         }
+        self.tasks = tasks
         self.logDirectory = logDirectory
     }
 }

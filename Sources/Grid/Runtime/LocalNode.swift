@@ -68,7 +68,8 @@ actor LocalNode {
     ///
     /// - Parameters:
     ///   - report: sends a batch to the scheduler.
-    ///   - pump: told when the buffer gets its first report, so a long task's start is sent in time.
+    ///   - pump: told when the buffer gets its first report, so a long task's start is sent in time; every batch goes through
+    ///     it, so that a node sees another batch being handed over.
     nonisolated func run(pump: ReportPump, report: @escaping @Sendable ([NodeReport]) async -> Void) async {
         // The last function looked up: a node runs the same function many times in a row, and the registry's
         // lookup (a lock and a hash of the name) cost more than a short task's own work.
@@ -79,7 +80,7 @@ actor LocalNode {
             guard let assignment = queue.pop() ?? steal() else {
                 let batch = reports.take()
                 if !batch.isEmpty {
-                    await report(batch)
+                    await pump.send(batch, via: report)
                     lastEnd = .now
                     continue
                 }
@@ -107,7 +108,7 @@ actor LocalNode {
                 if waiting == 1 { pump.signal() }
             } else {
                 // A subprocess may run for long: say it started now.
-                await report(reports.take())
+                await pump.send(reports.take(), via: report)
             }
             var function: FunctionRegistry.Function?
             if case .function(let name, _) = assignment.executable {
@@ -123,8 +124,10 @@ actor LocalNode {
             let (count, since) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
                 assignedNode: assignment.assignedNode, outcome: outcome), at: now)
-            if count >= settings.reportBatch || now - since >= settings.reportInterval {
-                await report(reports.take())
+            // A batch due by age waits one more task while another batch is being handed over (unless this node
+            // has nothing left to run: then it reports below, as it runs out of work).
+            if count >= settings.reportBatch || (now - since >= settings.reportInterval && !pump.isSending) {
+                await pump.send(reports.take(), via: report)
                 lastEnd = .now
             } else if count == 1 {
                 pump.signal()

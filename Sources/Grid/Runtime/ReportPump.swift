@@ -61,6 +61,8 @@ final class ReportPump: Sendable {
     private let state = Mutex(State())
     private let buffers: [ReportBuffer]
     private let interval: Duration
+    /// Batches being handed to the scheduler now, by nodes or the pump.
+    private let sending = Atomic<Int>(0)
 
     init(buffers: [ReportBuffer], interval: Duration) {
         self.buffers = buffers
@@ -76,6 +78,18 @@ final class ReportPump: Sendable {
         }
         waiter?.resume(returning: true)
     }
+
+    /// Hands a batch to the scheduler (through `report`), counted in ``isSending`` meanwhile.
+    func send(_ batch: [NodeReport], via report: @Sendable ([NodeReport]) async -> Void) async {
+        sending.add(1, ordering: .relaxed)
+        await report(batch)
+        sending.subtract(1, ordering: .relaxed)
+    }
+
+    /// Whether a batch is being handed to the scheduler now. A node with work queued and a batch that is due
+    /// only by age waits for its next task rather than queue behind it: its thread would idle while the other
+    /// thread ran both batches.
+    var isSending: Bool { sending.load(ordering: .relaxed) > 0 }
 
     /// Stops the pump.
     func stop() {
@@ -94,7 +108,7 @@ final class ReportPump: Sendable {
             let cutoff = ContinuousClock.now - interval
             for buffer in buffers {
                 let batch = buffer.takeIfWaiting(since: cutoff)
-                if !batch.isEmpty { await report(batch) }
+                if !batch.isEmpty { await send(batch, via: report) }
             }
             // Reports too young to take now: look again after another interval.
             if buffers.contains(where: { !$0.isEmpty }) { signal() }

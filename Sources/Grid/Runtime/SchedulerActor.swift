@@ -325,9 +325,15 @@ actor SchedulerActor {
 
     /// Waits for the job's final state.
     func result(_ id: JobID) async throws(GridError) -> JobResult {
-        guard let job = core.job(id) else { return try report(id) }
-        if !job.status.isAlive { return JobResult(job, logDirectory: logDirectory(id), hosts: hostNames) }
+        if let ended = try resultIfEnded(id) { return ended }
         return await withCheckedContinuation { waiters[id, default: []].append($0) }
+    }
+
+    /// The job's report if it ended, `nil` while it runs. Not inlined into ``result(_:)``: a copy of the job held
+    /// across the wait would share its arrays, and the job's next update would copy every instance.
+    private func resultIfEnded(_ id: JobID) throws(GridError) -> JobResult? {
+        guard let job = core.job(id) else { return try report(id) }
+        return job.status.isAlive ? nil : JobResult(job, logDirectory: logDirectory(id), hosts: hostNames)
     }
 
     /// The job's events, starting with its current state: one event per task instance that has left
