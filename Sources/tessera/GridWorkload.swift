@@ -18,14 +18,14 @@ enum GridWorkload {
         // The root returns the seed spec the tiles are generated from.
         functions.register("tiling.root") { (_: inout TaskContext) in ["seed": 20_261_128, "side": .int(tileSide)] }
         functions.register("tiling.tile") { (context: inout TaskContext) in
-            guard case .int(let index) = context.input, case .int(let seed)? = context.parentValues.first?["seed"] else {
+            guard case .int(let index) = context.input, case .int(let seed)? = context.parentResults.first?.value["seed"] else {
                 throw WorkloadError.badInput
             }
             return .double(tileMean(seed: UInt64(seed), index: index))
         }
         functions.register("tiling.add") { (context: inout TaskContext) in
-            .double(context.parentValues.reduce(0) { total, value in
-                if case .double(let x) = value { total + x } else { total }
+            .double(context.parentResults.reduce(0) { total, parent in
+                if case .double(let x) = parent.value { total + x } else { total }
             })
         }
     }

@@ -24,6 +24,10 @@ struct FlowPlan: Sendable {
     init(_ tasks: [TaskDefinition], graph: TaskGraph) {
         let index = graph.index
         let parents = graph.parents
+        self.parents = parents
+        self.index = index
+        // Most workflows have no flow control: their plan is the graph's edges, and nothing below applies.
+        guard tasks.indices.contains(where: { tasks[$0].flow != nil }) else { return }
         // An if's target and else depend on the initiator implicitly (edges the graph has); the continuation
         // depends on both branch ends.
         var branchSpecs: [(initiator: Int, target: Int, elseTarget: Int, continuation: Int?)] = []
@@ -33,8 +37,6 @@ struct FlowPlan: Sendable {
             else { continue }
             branchSpecs.append((i, t, e, continuation.flatMap { index[$0] }))
         }
-        self.parents = parents
-        self.index = index
         let children = FlowPlan.children(of: parents)
         for spec in branchSpecs {
             let ifBlock = FlowPlan.block(startingAt: spec.target, tasks: tasks, children: children)

@@ -106,11 +106,17 @@ public struct JobCore: Sendable {
         let jobWalltime = workflow.genericInfo["WALLTIME"]
         self.definitionSelections = workflow.tasks.indices.map { index in
             var selection = workflow.tasks[index].selection
-            if selection.token == nil { selection.token = workflow.tasks[index].genericInfo["NODE_ACCESS_TOKEN"] ?? jobToken }
+            if selection.token == nil {
+                // No hash of the key when there is nothing to look up (most tasks set no generic information).
+                let info = workflow.tasks[index].genericInfo
+                selection.token = (info.isEmpty ? nil : info["NODE_ACCESS_TOKEN"]) ?? jobToken
+            }
             return selection
         }
         self.definitionWalltimes = workflow.tasks.indices.map { index in
-            workflow.tasks[index].walltime ?? JobCore.walltime(workflow.tasks[index].genericInfo["WALLTIME"] ?? jobWalltime)
+            if let walltime = workflow.tasks[index].walltime { return walltime }
+            let info = workflow.tasks[index].genericInfo
+            return JobCore.walltime((info.isEmpty ? nil : info["WALLTIME"]) ?? jobWalltime)
         }
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
         instances.reserveCapacity(workflow.tasks.count)
@@ -124,7 +130,7 @@ public struct JobCore: Sendable {
             instance.since = now
             let startAt = tasks[index].genericInfo.isEmpty ? nil : tasks[index].genericInfo["START_AT"]
             instance.notBefore = try JobCore.startAt(startAt, now: now, wallNow: wallNow) ?? jobStart
-            instances.append(instance)
+            instances.append(consume instance)
         }
         for index in instances.indices {
             for parent in instances[index].parents { instances[parent].children.append(index) }
