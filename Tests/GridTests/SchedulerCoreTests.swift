@@ -88,6 +88,22 @@ import Testing
         ledger.assign(to: NodeID(0))
         #expect(ledger.bestNode(for: Selection(), excluded: []) == NodeID(1), "the least loaded node")
     }
+
+    @Test func theReportingNode_winsATie_butNotAgainstALessLoadedNode() throws {
+        var core = SchedulerCore()
+        core.updateLedger { ledger in
+            ledger.add(Self.entry(0, capacity: 4))
+            ledger.add(Self.entry(1, capacity: 4))
+        }
+        core.add(try Self.job(1, Workflow(name: "tie", tasks: (0..<4).map { fn("t\($0)") })))
+        // Both free: the preferred node takes the first task, then the other is the less loaded one.
+        #expect(Self.names(core.schedule(now: .zero, limit: 1, preferring: NodeID(1))) == [1: ["1/t0"]])
+        #expect(Self.names(core.schedule(now: .zero, limit: 1, preferring: NodeID(1))) == [0: ["1/t1"]])
+        // Tied again at one each: the preference decides, whichever node it names.
+        #expect(Self.names(core.schedule(now: .zero, limit: 1, preferring: NodeID(0))) == [0: ["1/t2"]])
+        // Node 0 holds two, node 1 one: preferring node 0 does not overload it.
+        #expect(Self.names(core.schedule(now: .zero, limit: 1, preferring: NodeID(0))) == [1: ["1/t3"]])
+    }
 }
 
 /// Stealing between local nodes follows the resource manager's rules.

@@ -208,13 +208,16 @@ public struct JobCore: Sendable {
     ///
     /// In place on the job (a method of the job, not of the scheduler): reading the job out of the scheduler's
     /// list for every instance would copy it.
-    mutating func place(limit: Int, on ledger: inout ResourceLedger, into batches: inout [[TaskAssignment]]) -> Int {
+    mutating func place(limit: Int, on ledger: inout ResourceLedger, into batches: inout [[TaskAssignment]], preferred: Int? = nil) -> Int {
         let ready = takeReady(limit: limit)
         var placed = 0
         var unplaced: [Int] = []
         for index in ready {
             let definition = instances[index].definition
-            guard let position = ledger.bestPosition(for: definitionSelections[definition], excluded: instances[index].excludedNodes) else {
+            guard
+                let position = ledger.bestPosition(
+                    for: definitionSelections[definition], excluded: instances[index].excludedNodes, preferred: preferred)
+            else {
                 unplaced.append(index)
                 continue
             }

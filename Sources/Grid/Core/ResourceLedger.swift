@@ -91,7 +91,7 @@ public struct ResourceLedger: Sendable {
     /// The position of `node` in `table`. Local nodes are numbered from 0 and come first, so their
     /// identifier is their position: the lookup that placement and every report make skips the hash.
     @inline(__always)
-    private func position(of node: NodeID) -> Int? {
+    func position(of node: NodeID) -> Int? {
         let raw = node.rawValue
         if raw >= 0, raw < table.count, table[raw].id == node { return raw }
         return positions[node]
@@ -146,14 +146,21 @@ public struct ResourceLedger: Sendable {
     /// The node at a position of the table.
     func node(at position: Int) -> NodeID { table[position].id }
 
-    /// ``bestNode(for:excluded:)`` as a position in the table.
-    func bestPosition(for selection: Selection, excluded: Set<NodeID>) -> Int? {
+    /// ``bestNode(for:excluded:)`` as a position in the table; among nodes that hold as few tasks, `preferred`
+    /// when it is one of them (the node reporting now: it is awake and about to look at its queue, where another
+    /// node may be parked and take a wake-up to start).
+    func bestPosition(for selection: Selection, excluded: Set<NodeID>, preferred: Int? = nil) -> Int? {
         var best: Int?
         for position in table.indices {
             guard table[position].assigned < table[position].capacity, Self.accepts(table[position], selection, excluded: excluded) else {
                 continue
             }
-            if best.map({ table[position].assigned < table[$0].assigned }) ?? true { best = position }
+            guard let current = best else {
+                best = position
+                continue
+            }
+            let assigned = table[position].assigned
+            if assigned < table[current].assigned || (assigned == table[current].assigned && position == preferred) { best = position }
         }
         return best
     }

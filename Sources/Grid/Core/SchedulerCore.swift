@@ -73,16 +73,18 @@ public struct SchedulerCore: Sendable {
         schedule(now: now, limit: .max)
     }
 
-    /// ``schedule(now:)`` placing at most `limit` assignments in this pass.
-    public mutating func schedule(now: Duration, limit: Int) -> [NodeID: [TaskAssignment]] {
+    /// ``schedule(now:)`` placing at most `limit` assignments in this pass; between nodes that hold as few tasks,
+    /// `preferring` gets the task.
+    public mutating func schedule(now: Duration, limit: Int, preferring: NodeID? = nil) -> [NodeID: [TaskAssignment]] {
         var slots = min(ledger.freeSlots, limit)
         guard slots > 0 else { return [:] }
         // One batch per position of the ledger's table: no hashing per assignment.
         var batches = [[TaskAssignment]](repeating: [], count: ledger.count)
+        let preferred = preferring.flatMap { ledger.position(of: $0) }
         for id in order {
             guard slots > 0 else { break }
             guard let slot = self.slots[id], jobList[slot].hasReady, jobList[slot].status.isAlive else { continue }
-            slots -= jobList[slot].place(limit: slots, on: &ledger, into: &batches)
+            slots -= jobList[slot].place(limit: slots, on: &ledger, into: &batches, preferred: preferred)
         }
         var out: [NodeID: [TaskAssignment]] = [:]
         for position in batches.indices where !batches[position].isEmpty {

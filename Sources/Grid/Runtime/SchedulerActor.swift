@@ -390,7 +390,8 @@ actor SchedulerActor {
             start = end
         }
         finishTurn()
-        dispatch()
+        // A node's batch is about that node: it gets a tie (it is awake; a parked node would need waking).
+        dispatch(preferring: reports.first?.node)
     }
 
     /// Applies a run of reports about one job in one update of it. Events are read from the job right after
@@ -593,15 +594,15 @@ actor SchedulerActor {
         return buffer
     }
 
-    private func dispatch() {
+    private func dispatch(preferring reporter: NodeID? = nil) {
         guard !isShutDown else { return }
         let now = self.now
         // A first pass of a few assignments per node, sent at once: the other nodes start on them while this
         // thread builds the rest (hundreds of assignments when a wide level of a DAG becomes ready).
         // The second pass always runs: a first pass that placed nothing may have looked only at tasks no node
         // takes now, and the tasks behind them still get their chance.
-        for (node, batch) in core.schedule(now: now, limit: 8 * max(1, nodes.count)) { nodes[node]?.enqueue(batch) }
-        for (node, batch) in core.schedule(now: now) { nodes[node]?.enqueue(batch) }
+        for (node, batch) in core.schedule(now: now, limit: 8 * max(1, nodes.count), preferring: reporter) { nodes[node]?.enqueue(batch) }
+        for (node, batch) in core.schedule(now: now, limit: .max, preferring: reporter) { nodes[node]?.enqueue(batch) }
         balanceHosts()
     }
 
