@@ -104,6 +104,18 @@ import Testing
         // Node 0 holds two, node 1 one: preferring node 0 does not overload it.
         #expect(Self.names(core.schedule(now: .zero, limit: 1, preferring: NodeID(0))) == [1: ["1/t3"]])
     }
+
+    @Test func aFullOrExcludedPreferredNode_isPassedOver() throws {
+        var ledger = ResourceLedger()
+        ledger.add(Self.entry(0, capacity: 1))
+        ledger.add(Self.entry(1, capacity: 1))
+        ledger.add(Self.entry(2, capacity: 1))
+        #expect(ledger.bestPosition(for: Selection(), excluded: [NodeID(1)], preferred: 1) == 0, "excluded")
+        #expect(ledger.bestPosition(for: Selection(), excluded: [], preferred: 2) == 2, "the last of three tied nodes")
+        ledger.assign(to: NodeID(2))
+        #expect(ledger.bestPosition(for: Selection(), excluded: [], preferred: 2) == 0, "full")
+        #expect(ledger.bestPosition(for: Selection(), excluded: [], preferred: nil) == 0, "no preference: the first")
+    }
 }
 
 /// Stealing between local nodes follows the resource manager's rules.

@@ -40,4 +40,48 @@ import Testing
         #expect(report.tasks.first?.result == .int(7))
         _ = await scheduler.shutdown()
     }
+
+    /// Two nodes whose loops never run, and a job `a` → `b`; node 1 stole `a` and reports it with `batch`.
+    /// Returns the node `b` was given to.
+    private func nodeGivenTheChild(batch: (_ job: JobID, _ a: TaskAssignment) -> [NodeReport]) async throws -> NodeID? {
+        var settings = GridSettings()
+        settings.dataDirectory = try makeTemporaryDirectory("scheduler-preference")
+        let directory = settings.dataDirectory
+        let scheduler = SchedulerActor(hub: EventHub(), settings: settings, journal: nil) { _ in directory }
+        let runner = TaskRunner(
+            functions: FunctionRegistry(), healing: HealingStore(path: nil), clock: settings.clock,
+            dataDirectory: settings.dataDirectory, workingDirectory: settings.dataDirectory)
+        let nodes = (0..<2).map { LocalNode(id: NodeID($0), runner: runner, control: ExecutionControl(), settings: settings) }
+        await scheduler.addNodes(nodes.map { node in
+            (node, ResourceLedger.Entry(
+                id: node.id, source: "local", state: .free, locked: false, labels: [], token: nil, capacity: 8, assigned: 0, host: "test"))
+        })
+        let job = try await scheduler.submit(
+            Workflow(name: "tie", tasks: [TaskDefinition("a", .function("noop")), TaskDefinition("b", .function("noop"), depends: ["a"])]),
+            variables: [:], admin: false, owner: "")
+        let a = try #require(nodes[0].queue.pop(), "both nodes free: the first one gets the root")
+        await scheduler.onReports(batch(job, a))
+        let given = nodes.first { $0.queue.pop() != nil }?.id
+        _ = await scheduler.shutdown()
+        return given
+    }
+
+    @Test func aBatchEndingWithAnEnd_givesTheReportingNodeTheTie() async throws {
+        let node = try await nodeGivenTheChild { job, a in
+            [.started(job: job, index: a.index, attempt: a.attempt, node: NodeID(1)),
+             .finished(job: job, index: a.index, attempt: a.attempt, node: NodeID(1), assignedNode: NodeID(0),
+                       outcome: .success(result: .null, variables: nil))]
+        }
+        #expect(node == NodeID(1), "node 1 is between tasks: it gets b")
+    }
+
+    @Test func aBatchEndingWithAStart_prefersNoNode() async throws {
+        // What the pump sends for a node inside a task: the last report is a start (here a late one).
+        let node = try await nodeGivenTheChild { job, a in
+            [.finished(job: job, index: a.index, attempt: a.attempt, node: NodeID(1), assignedNode: NodeID(0),
+                       outcome: .success(result: .null, variables: nil)),
+             .started(job: job, index: a.index, attempt: a.attempt, node: NodeID(1))]
+        }
+        #expect(node == NodeID(0), "no preference: the first of the tied nodes")
+    }
 }

@@ -15,11 +15,4 @@ extension NodeReport {
         case .started(let job, _, _, _), .finished(let job, _, _, _, _, _), .dropped(let job, _, _, _): job
         }
     }
-
-    /// The node the report comes from: the one that ran the execution, or the one whose queue it left.
-    var node: NodeID {
-        switch self {
-        case .started(_, _, _, let node), .finished(_, _, _, let node, _, _), .dropped(_, _, _, let node): node
-        }
-    }
 }

@@ -35,6 +35,8 @@ final class ReportBuffer: Sendable {
     }
 
     private static func drain(_ state: inout State) -> [NodeReport] {
+        // Nothing to take (a node out of work looks every time): the room kept for the next batch stays.
+        guard !state.reports.isEmpty else { return [] }
         let taken = state.reports
         // The next batch gets room for as many as this one had: growing from empty again would copy the
         // reports about ten times per batch.

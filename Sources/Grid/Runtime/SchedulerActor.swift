@@ -390,8 +390,11 @@ actor SchedulerActor {
             start = end
         }
         finishTurn()
-        // A node's batch is about that node: it gets a tie (it is awake; a parked node would need waking).
-        dispatch(preferring: reports.first?.node)
+        // A batch that ends with an end comes from a node between tasks, awake and about to look at its queue: it
+        // gets ties (a parked node would need waking). One that ends with a start comes from a node inside a
+        // task (sent by the pump, or before a subprocess): no preference.
+        let reporter: NodeID? = if case .finished(_, _, _, let node, _, _)? = reports.last { node } else { nil }
+        dispatch(preferring: reporter)
     }
 
     /// Applies a run of reports about one job in one update of it. Events are read from the job right after
