@@ -76,12 +76,9 @@ actor LocalNode {
         var lastFunction: (name: String, generation: UInt64, function: FunctionRegistry.Function)?
         // When the last task ended: the time of the next start report (one clock read per task).
         var lastEnd = ContinuousClock.now
-        // Whether the waiting batch was due and deferred once already.
-        var deferred = false
         while true {
             guard let assignment = queue.pop() ?? steal() else {
                 let batch = reports.take()
-                deferred = false
                 if !batch.isEmpty {
                     await pump.send(batch, via: report)
                     lastEnd = .now
@@ -112,7 +109,6 @@ actor LocalNode {
             } else {
                 // A subprocess may run for long: say it started now.
                 await pump.send(reports.take(), via: report)
-                deferred = false
             }
             var function: FunctionRegistry.Function?
             if case .function(let name, _) = assignment.executable {
@@ -128,17 +124,16 @@ actor LocalNode {
             let (count, since) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
                 assignedNode: assignment.assignedNode, outcome: outcome), at: now)
-            // A batch due by age waits one more task, once, while another batch is being handed over (unless this
-            // node has nothing left to run: then it reports below, as it runs out of work). Only once: a batch that
-            // waited on would be old enough for the pump to take, on its own thread.
-            let due = count >= settings.reportBatch || now - since >= settings.reportInterval
-            if due && (deferred || count >= settings.reportBatch || !pump.isSending) {
+            // A batch due by age waits for the next task while another batch is being handed over (unless this node
+            // has nothing left to run: then it reports below, as it runs out of work), for at most another interval.
+            let age = now - since
+            if count >= settings.reportBatch
+                || (age >= settings.reportInterval && (!pump.isSending || age >= settings.reportInterval * 2))
+            {
                 await pump.send(reports.take(), via: report)
-                deferred = false
                 lastEnd = .now
-            } else {
-                deferred = due
-                if count == 1 { pump.signal() }
+            } else if count == 1 {
+                pump.signal()
             }
         }
     }
