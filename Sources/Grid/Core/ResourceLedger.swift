@@ -147,8 +147,8 @@ public struct ResourceLedger: Sendable {
     func node(at position: Int) -> NodeID { table[position].id }
 
     /// ``bestNode(for:excluded:)`` as a position in the table; among nodes that hold as few tasks, `preferred`
-    /// when it is one of them (the node reporting now: it is awake and about to look at its queue, where another
-    /// node may be parked and take a wake-up to start).
+    /// when it is one of them (the scheduler names a node that just reported a task's end: it is awake and about
+    /// to look at its queue, where another node may be parked and take a wake-up to start).
     func bestPosition(for selection: Selection, excluded: Set<NodeID>, preferred: Int? = nil) -> Int? {
         var best: Int?
         for position in table.indices {
