@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Grid
 import Synchronization
 import Testing
@@ -233,6 +234,62 @@ private enum TestFailure: Error { case expected }
         #expect(try journal.report(JobID(7)) == report)
         #expect(try journal.recover().jobs.isEmpty)
         #expect(try journal.recordCount() == 0)
+    }
+
+    @Test func consecutiveNullEndsOfAJob_shareARow_andComeBackOneByOne_inOrder() throws {
+        let root = try makeTemporaryDirectory("journal-runs")
+        let journal = try Journal(directory: root)
+        let workflow = Workflow(name: "runs", tasks: (0..<6).map { TaskDefinition("t\($0)", .function("f")) })
+        for id in [JobID(1), JobID(2)] {
+            try journal.submitted(.init(id: id, workflow: workflow, variables: [:], admin: false, owner: "", at: .zero, wall: Date()))
+        }
+        let null = TaskOutcome.success(result: .null, variables: nil)
+        let written: [JournalRecord] = [
+            .finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(1)),
+            // A later and an earlier time than the run's first, a large node number, a second attempt.
+            .finished(job: JobID(1), index: 3, attempt: 2, node: NodeID(1_000_000), outcome: null, at: .nanoseconds(1_000_000_123)),
+            .finished(job: JobID(1), index: 2, attempt: 1, node: NodeID(1), outcome: null, at: .milliseconds(900)),
+            // Another job's end, then an end with a result: rows of their own, which end the run.
+            .finished(job: JobID(2), index: 0, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(1)),
+            .finished(job: JobID(1), index: 4, attempt: 1, node: NodeID(0), outcome: .success(result: .int(4), variables: nil), at: .seconds(1)),
+            .finished(job: JobID(1), index: 5, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(2)),
+            .tick(job: JobID(1), at: .seconds(2)),
+        ]
+        try journal.append(written)
+        #expect(try journal.recordCount() == 5, "rows: job 1's run of three, job 2's end, the result, the last end, the tick")
+        let recovery = try journal.recover()
+        #expect(recovery.jobs.map(\.submission.id) == [JobID(1), JobID(2)])
+        #expect(recovery.jobs.first?.records == written.filter { $0.job == JobID(1) })
+        #expect(recovery.jobs.last?.records == [written[3]])
+        #expect(recovery.lastTime == .seconds(2))
+
+        // Ending job 1 drops its rows, runs included.
+        let ended = JobResult(
+            job: JobID(1), name: "runs", owner: "", status: .finished, priority: .normal,
+            progress: JobProgress(done: 6, total: 6, running: 0, failed: 0), tasks: [], logDirectory: "/logs/1")
+        try journal.append([], ended: [ended])
+        #expect(try journal.recordCount() == 1)
+    }
+
+    @Test func aDamagedRunOfEnds_isAClearError() throws {
+        let root = try makeTemporaryDirectory("journal-damaged-run")
+        do {
+            let journal = try Journal(directory: root)
+            let workflow = Workflow(name: "runs", tasks: [TaskDefinition("a", .function("f")), TaskDefinition("b", .function("f"))])
+            try journal.submitted(.init(id: JobID(1), workflow: workflow, variables: [:], admin: false, owner: "", at: .zero, wall: Date()))
+            let null = TaskOutcome.success(result: .null, variables: nil)
+            try journal.append((0..<2).map { .finished(job: JobID(1), index: $0, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(1)) })
+        }
+        // The run's payload loses its last byte (a varint cut short).
+        let database = try DatabaseQueue(path: root + "/journal.sqlite")
+        try database.write { db in try db.execute(sql: "UPDATE record SET payload = substr(payload, 1, length(payload) - 1)") }
+        try database.close()
+        #expect {
+            _ = try Journal(directory: root).recover()
+        } throws: { error in
+            guard case .journal(let reason) = error as? GridError else { return false }
+            return reason.contains("a run of ends of job 1 is damaged")
+        }
     }
 
     @Test func aLostNode_isJournaled_andReplaysProActivesNodeFailureRule() throws {

@@ -135,6 +135,9 @@ public final class Grid: Sendable {
     /// - Throws: `GridError.invalidWorkflow` with every problem, `.priorityNeedsAdmin`, `.badStartAt`, `.shutDown`,
     ///   and with a journal `.notJournalable` (a closure decider) or `.journal` (the write failed).
     public func submit(_ workflow: Workflow, variables: [String: String] = [:], admin: Bool = false, owner: String = "") async throws(GridError) -> JobHandle {
+        // With a journal, the workflow is written as it will be stored while it is validated here.
+        async let encoding: Result<Journal.EncodedWorkflow, GridError>? =
+            journal == nil ? nil : Result { () throws(GridError) in try Journal.encode(workflow) }
         let plan: FlowPlan
         do {
             plan = try workflow.validatedPlan()
@@ -142,7 +145,8 @@ public final class Grid: Sendable {
             throw .invalidWorkflow(error.problems.map(\.description))
         }
         try checkFunctions(of: workflow)
-        let id = try await scheduler.submit(workflow, variables: variables, admin: admin, owner: owner, plan: plan)
+        let encoded = try await encoding?.get()
+        let id = try await scheduler.submit(workflow, variables: variables, admin: admin, owner: owner, plan: plan, encoded: encoded)
         return JobHandle(id: id, grid: self)
     }
 

@@ -247,13 +247,17 @@ actor SchedulerActor {
 
     /// Starts a job from a workflow that passed validation (``Grid/submit(_:variables:admin:)`` checks
     /// it before the hop, so a large workflow is not checked on the scheduler's time).
-    func submit(_ workflow: Workflow, variables: [String: String], admin: Bool, owner: String, plan: FlowPlan? = nil) throws(GridError) -> JobID {
+    func submit(
+        _ workflow: Workflow, variables: [String: String], admin: Bool, owner: String, plan: FlowPlan? = nil,
+        encoded: Journal.EncodedWorkflow? = nil
+    ) throws(GridError) -> JobID {
         guard !isShutDown else { throw .shutDown }
         let id = JobID(nextJob + 1)
         let now = self.now
         let wall = wallClock()
         var job = try JobCore(id: id, workflow: workflow, variables: variables, isAdmin: admin, owner: owner, now: now, wallNow: wall, plan: plan)
-        try journal?.submitted(.init(id: id, workflow: workflow, variables: variables, admin: admin, owner: owner, at: now, wall: wall))
+        try journal?.submitted(
+            .init(id: id, workflow: workflow, variables: variables, admin: admin, owner: owner, at: now, wall: wall), encoded: encoded)
         nextJob += 1
         logger.debug("job submitted", metadata: ["grid.job.id": "\(id)", "grid.job.name": "\(workflow.name)"])
         let effects = job.start(now: now)
