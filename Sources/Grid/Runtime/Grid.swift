@@ -135,9 +135,22 @@ public final class Grid: Sendable {
     /// - Throws: `GridError.invalidWorkflow` with every problem, `.priorityNeedsAdmin`, `.badStartAt`, `.shutDown`,
     ///   and with a journal `.notJournalable` (a closure decider) or `.journal` (the write failed).
     public func submit(_ workflow: Workflow, variables: [String: String] = [:], admin: Bool = false, owner: String = "") async throws(GridError) -> JobHandle {
-        // With a journal, the workflow is written as it will be stored while it is validated here.
-        async let encoding: Result<Journal.EncodedWorkflow, GridError>? =
-            journal == nil ? nil : Result { () throws(GridError) in try Journal.encode(workflow) }
+        let plan: FlowPlan
+        var encoded: Journal.EncodedWorkflow?
+        if journal != nil {
+            // The workflow is written as the journal will store it while it is validated here.
+            async let encoding = Result { () throws(GridError) in try Journal.encode(workflow) }
+            plan = try validate(workflow)
+            encoded = try await encoding.get()
+        } else {
+            plan = try validate(workflow)
+        }
+        let id = try await scheduler.submit(workflow, variables: variables, admin: admin, owner: owner, plan: plan, encoded: encoded)
+        return JobHandle(id: id, grid: self)
+    }
+
+    /// Validates a workflow and checks that the functions it calls are registered.
+    private func validate(_ workflow: Workflow) throws(GridError) -> FlowPlan {
         let plan: FlowPlan
         do {
             plan = try workflow.validatedPlan()
@@ -145,9 +158,7 @@ public final class Grid: Sendable {
             throw .invalidWorkflow(error.problems.map(\.description))
         }
         try checkFunctions(of: workflow)
-        let encoded = try await encoding?.get()
-        let id = try await scheduler.submit(workflow, variables: variables, admin: admin, owner: owner, plan: plan, encoded: encoded)
-        return JobHandle(id: id, grid: self)
+        return plan
     }
 
     /// Every function the workflow calls must be registered: a typo fails the submission, not a task.
