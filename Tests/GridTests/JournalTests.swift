@@ -138,7 +138,16 @@ private enum TestFailure: Error { case expected }
             TaskDefinition("a", .function("noop")).replicate(runs: .closure { _ in .int(2) }),
             TaskDefinition("b", .function("noop"), depends: ["a"]),
         ])
-        await #expect(throws: GridError.self) { try await grid.submit(workflow) }
+        await #expect {
+            try await grid.submit(workflow)
+        } throws: { error in
+            guard case .notJournalable(let reason) = error as? GridError else { return false }
+            return reason.contains("task a")
+        }
+        // The scheduler's own checks come first, as on a grid without a journal.
+        var urgent = workflow
+        urgent.priority = .highest
+        await #expect(throws: GridError.priorityNeedsAdmin(.highest)) { try await grid.submit(urgent) }
         #expect(await grid.jobs().isEmpty)
         await grid.shutdown()
     }

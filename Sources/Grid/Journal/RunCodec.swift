@@ -38,13 +38,16 @@ enum RunCodec {
         payload.append(UInt8(zigzag))
     }
 
-    /// The varint at `offset`, which moves past it; `nil` when it is cut short or longer than ten bytes.
+    /// The varint at `offset`, which moves past it; `nil` when it is cut short, longer than ten bytes, or wider
+    /// than 64 bits.
     private static func read(_ payload: [UInt8], _ offset: inout Int) -> Int64? {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while offset < payload.count, shift < 70 {
             let byte = payload[offset]
             offset += 1
+            // The tenth byte holds the 64th bit only: more is a damaged payload, not a number to truncate.
+            if shift == 63, byte > 1 { return nil }
             value |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 {
                 return Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)

@@ -138,10 +138,11 @@ public final class Grid: Sendable {
         let plan: FlowPlan
         var encoded: Journal.EncodedWorkflow?
         if journal != nil {
-            // The workflow is written as the journal will store it while it is validated here.
-            async let encoding = Result { () throws(GridError) in try Journal.encode(workflow) }
+            // The workflow is written as the journal will store it while it is validated here. One the journal
+            // cannot store (a closure decider) is refused where it always was, after the scheduler's own checks.
+            async let encoding = try? Journal.encode(workflow)
             plan = try validate(workflow)
-            encoded = try await encoding.get()
+            encoded = await encoding
         } else {
             plan = try validate(workflow)
         }
