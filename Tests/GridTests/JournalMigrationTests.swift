@@ -19,6 +19,37 @@ struct JournalMigrationTests {
         try database.close()
     }
 
+    @Test func aReportStoredBeforeVersion3_readsBack() throws {
+        let root = try makeTemporaryDirectory("journal-v2-report")
+        let report = JobResult(
+            job: JobID(1), name: "old", owner: "alice", status: .finished, priority: .normal,
+            progress: JobProgress(done: 2, total: 2, running: 0, failed: 0),
+            tasks: [
+                // (The old form wrote a null result as `"result": null`, which read back as none: not tested here.)
+                TaskReport(name: TaskInstanceName(task: "a"), status: .finished, executions: 1, result: "ok", node: NodeID(0),
+                           message: nil, alreadyDone: false, host: "vm", duration: 0.5),
+                TaskReport(name: TaskInstanceName(task: "b", iteration: 1, replication: 0), status: .faulty, executions: 2, result: nil,
+                           node: NodeID(1), message: "exit 1", alreadyDone: false),
+            ],
+            logDirectory: "/logs/1")
+        do {
+            let journal = try Journal(directory: root)
+            try journal.submitted(.init(
+                id: JobID(1), workflow: Workflow(name: "old", tasks: [TaskDefinition("a", .command(["true"]))]),
+                variables: [:], admin: false, owner: "alice", at: .seconds(1), wall: Date()))
+        }
+        // Before v3 a stored report was `{"report": JobResult}` in the types' own Codable form.
+        struct Old: Encodable { var report: JobResult }
+        let database = try DatabaseQueue(path: root + "/journal.sqlite")
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE job SET status = 'FINISHED', ended_wall = 2, report = ? WHERE id = 1",
+                arguments: [try JSONEncoder().encode(Old(report: report))])
+        }
+        try database.close()
+        #expect(try Journal(directory: root).report(JobID(1)) == report)
+    }
+
     @Test func aVersion1Journal_isMigrated_recoversItsJobs_andDropsAnEndedJobsRecords() throws {
         let root = try makeTemporaryDirectory("journal-v1")
         do {

@@ -235,6 +235,13 @@ private enum TestFailure: Error { case expected }
                            result: nil, node: NodeID(1), message: "boom \"x\"", alreadyDone: false),
                 TaskReport(name: TaskInstanceName(task: "b"), status: .finished, executions: 1, result: ["r": [1.5, 2]],
                            node: nil, message: nil, alreadyDone: true),
+                // A null result (not none), a node's host kept once for its tasks, one that differs, none on node 1 above.
+                TaskReport(name: TaskInstanceName(task: "c"), status: .finished, executions: 1, result: .null, node: NodeID(1),
+                           message: nil, alreadyDone: false, host: "h1", duration: 0.25),
+                TaskReport(name: TaskInstanceName(task: "d"), status: .finished, executions: 1, result: .null, node: NodeID(1),
+                           message: nil, alreadyDone: false, host: "h1", duration: 1),
+                TaskReport(name: TaskInstanceName(task: "e"), status: .finished, executions: 2, result: .int(3), node: NodeID(2),
+                           message: nil, alreadyDone: false, host: "elsewhere", duration: 3e-6),
             ],
             logDirectory: "/logs/7")
         journal.appendLater(ended: [report], at: Date()) { Issue.record("\($0)") }

@@ -531,10 +531,38 @@ public final class Journal: Sendable {
         var resultFile: String?
     }
 
-    /// A report with its large results moved to files (task index → file).
-    private struct StoredReport: Codable {
+    /// A report with its large results moved to files (task index → file). Since schema v3 its tasks are in
+    /// `tasks` (``StoredTask``) with each node's host once in `hosts`, and `report.tasks` is empty; a report
+    /// written before holds them in `report.tasks` as ``TaskReport``s.
+    private struct StoredReport: Decodable {
         var report: JobResult
         var resultFiles: [Int: String]?
+        var tasks: [StoredTask]?
+        var hosts: [Int: String]?
+    }
+
+    /// A task of a stored report under short keys, written by ``JournalJSON/storedReport(_:resultFiles:)``.
+    private struct StoredTask: Decodable {
+        var task: TaskReport
+        /// Whether `h` was written (a host that differs from its node's, or none where the node has one).
+        var hasHost: Bool
+
+        private enum Key: String, CodingKey { case n, s, e, r, o, h, m, a, d }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            // A present `r` is a result, `null` included; an absent one is none (`Value` takes `nil` literals as
+            // `.null`, hence `.none`).
+            var result: Value? = .none
+            if container.contains(.r) { result = try container.decode(Value.self, forKey: .r) }
+            hasHost = container.contains(.h)
+            task = TaskReport(
+                name: try container.decode(TaskInstanceName.self, forKey: .n), status: try container.decode(TaskStatus.self, forKey: .s),
+                executions: try container.decode(Int.self, forKey: .e), result: result,
+                node: try container.decodeIfPresent(NodeID.self, forKey: .o), message: try container.decodeIfPresent(String.self, forKey: .m),
+                alreadyDone: try container.decodeIfPresent(Bool.self, forKey: .a) ?? false,
+                host: try container.decodeIfPresent(String.self, forKey: .h), duration: try container.decodeIfPresent(Double.self, forKey: .d))
+        }
     }
 
     /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes.
@@ -644,7 +672,7 @@ public final class Journal: Sendable {
 
     private func encode(_ report: JobResult, files: inout [(path: String, data: Data)]) throws(GridError) -> Data {
         var stored = report
-        var resultFiles: [(Int, String)] = []
+        var resultFiles: [(index: Int, file: String)] = []
         do {
             for index in report.tasks.indices {
                 guard let result = report.tasks[index].result, let file = try large(result, job: report.job, files: &files) else { continue }
@@ -654,26 +682,22 @@ public final class Journal: Sendable {
         } catch {
             throw .journal("cannot encode the report of job \(report.job): \(error)")
         }
-        var json = JournalJSON(capacity: 256 + 120 * report.tasks.count)
-        var object = JournalJSON.Object(&json)
-        object.key("report", &json)
-        json.report(stored)
-        if !resultFiles.isEmpty {
-            object.key("resultFiles", &json)
-            var files = JournalJSON.Object(&json)
-            for (index, file) in resultFiles {
-                files.key(String(index), &json)
-                json.string(file)
-            }
-            files.end(&json)
-        }
-        object.end(&json)
+        var json = JournalJSON(capacity: 256 + 64 * report.tasks.count)
+        json.storedReport(stored, resultFiles: resultFiles)
         return json.data
     }
 
     private func decodeReport(_ data: Data) throws -> JobResult {
         let stored = try JSONDecoder().decode(StoredReport.self, from: data)
         var report = stored.report
+        if let tasks = stored.tasks {
+            let hosts = stored.hosts ?? [:]
+            report.tasks = tasks.map { stored in
+                var task = stored.task
+                if !stored.hasHost, let node = task.node { task.host = hosts[node.rawValue] }
+                return task
+            }
+        }
         for (index, file) in stored.resultFiles ?? [:] where report.tasks.indices.contains(index) {
             report.tasks[index].result = try loadResult(file, job: report.job)
         }
