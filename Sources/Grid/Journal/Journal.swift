@@ -182,8 +182,9 @@ public final class Journal: Sendable {
             try db.execute(sql: "DROP INDEX record_job")
         }
         // No table changes: from v3 on, a row of the record table may hold a run of one job's null-result ends
-        // (kind 7), which a Tessera that knows only v2 cannot read; the migration marks the store so that one
-        // refuses it.
+        // (kind 7), and a final report keeps its tasks in a compact form (``StoredTask``). A Tessera that knows
+        // only v2 would fail on the first and read the second as a report without tasks; the migration marks
+        // the store so that one refuses it.
         migrator.registerMigration("v3") { _ in }
     }
 
