@@ -194,6 +194,14 @@ import Testing
         // Without the back edge it is a DAG: no problem at all.
         tasks[201] = TaskDefinition("x", .command(["x"]), depends: (0..<200).map { "tile\($0)" })
         #expect(throws: Never.self) { try Workflow(name: "mixed", tasks: tasks).validate() }
+        // Listed bottom-up, every task before the tasks it depends on (the search that proves a DAG listed in
+        // order has no circle does not apply): still no problem; with the back edge, the same circle.
+        #expect(throws: Never.self) { try Workflow(name: "reversed", tasks: tasks.reversed()).validate() }
+        tasks[201] = TaskDefinition("x", .command(["x"]), depends: (0..<200).map { "tile\($0)" } + ["z"])
+        let reversed = problems { () throws(WorkflowError) in try Workflow(name: "reversed", tasks: tasks.reversed()).validate() }
+        #expect(reversed.problems(.dependencyCycle).count == 1)
+        // The circle starts from its first task in definition order, now z.
+        #expect(reversed.problems(.dependencyCycle).first?.message.contains("z → y → x → z") == true, "\(reversed)")
     }
 
     @Test func validation_blocksMustNestAlongDependencies() {

@@ -3,6 +3,8 @@
 struct FlowPlan: Sendable {
     /// Parents of each definition: its `depends`, plus the implicit edges of `if` controls.
     var parents: [[Int]]
+    /// Children of each definition (the reverse of `parents`), each list in ascending order.
+    var children: [[Int]]
     /// Definition index by name.
     var index: [String: Int]
     /// For a replicate initiator: the definitions copied per replica (the children, or their blocks).
@@ -26,7 +28,9 @@ struct FlowPlan: Sendable {
         let parents = graph.parents
         self.parents = parents
         self.index = index
-        // Most workflows have no flow control: their plan is the graph's edges, and nothing below applies.
+        // Most workflows have no flow control: their plan is the graph's edges, and nothing below applies. The
+        // graph adds a child in definition order, so each list is ascending (only an `if`'s edges come later).
+        self.children = graph.children
         guard tasks.indices.contains(where: { tasks[$0].flow != nil }) else { return }
         // An if's target and else depend on the initiator implicitly (edges the graph has); the continuation
         // depends on both branch ends.
@@ -50,6 +54,7 @@ struct FlowPlan: Sendable {
             branches[spec.initiator] = (ifBlock.body, elseBlock.body, spec.continuation)
         }
         let finalChildren = FlowPlan.children(of: self.parents)
+        self.children = finalChildren
         for i in tasks.indices where tasks[i].flow != nil {
             switch tasks[i].flow {
             case .replicate:

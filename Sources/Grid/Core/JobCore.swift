@@ -122,24 +122,26 @@ public struct JobCore: Sendable {
         instances.reserveCapacity(workflow.tasks.count)
         let tasks = workflow.tasks
         for index in tasks.indices {
-            // Field reads, not a copy of the whole definition per task.
-            var instance = TaskInstance(
-                name: TaskInstanceName(task: tasks[index].name), definition: index, parents: self.plan.parents[index],
-                executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2)
-            instance.waitingOn = instance.parents.count
-            instance.since = now
             let startAt = tasks[index].genericInfo.isEmpty ? nil : tasks[index].genericInfo["START_AT"]
-            instance.notBefore = try JobCore.startAt(startAt, now: now, wallNow: wallNow) ?? jobStart
-            instances.append(consume instance)
-        }
-        for index in instances.indices {
-            for parent in instances[index].parents { instances[parent].children.append(index) }
+            let notBefore = try JobCore.startAt(startAt, now: now, wallNow: wallNow) ?? jobStart
+            let parents = self.plan.parents[index]
+            // Field reads, not a copy of the whole definition per task; built in place, not copied into the array.
+            // The plan's lists of children are shared until an instance changes its own (replicates and loops do).
+            instances.append(TaskInstance(
+                name: TaskInstanceName(task: tasks[index].name), definition: index, parents: parents,
+                executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2,
+                children: self.plan.children[index], waitingOn: parents.count, since: now, notBefore: notBefore))
         }
     }
 
     /// Starts the job: tasks without dependencies become PENDING.
     public mutating func start(now: Duration) -> [Effect] {
+        // Room for every first task at once: a wide job would otherwise grow both a dozen times over.
+        var roots = 0
+        for index in instances.indices where instances[index].waitingOn == 0 { roots += 1 }
         var effects: [Effect] = []
+        effects.reserveCapacity(roots + 2)
+        readyQueue.reserveCapacity(readyQueue.count + roots)
         for index in instances.indices where instances[index].waitingOn == 0 {
             makeEligible(index, now: now, &effects)
         }

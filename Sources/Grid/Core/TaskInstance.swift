@@ -49,12 +49,19 @@ public struct TaskInstance: Sendable {
     /// The variables its current execution started with.
     var inputVariables: [String: String] = [:]
 
-    init(name: TaskInstanceName, definition: Int, parents: [Int], executions: Int, failureRuns: Int) {
+    init(
+        name: TaskInstanceName, definition: Int, parents: [Int], executions: Int, failureRuns: Int, children: [Int] = [],
+        waitingOn: Int = 0, since: Duration = .zero, notBefore: Duration? = nil
+    ) {
         self.name = name
         self.definition = definition
         self.parents = parents
         self.executionsLeft = executions
         self.failureRunsLeft = failureRuns
+        self.children = children
+        self.waitingOn = waitingOn
+        self.since = since
+        self.notBefore = notBefore
     }
 
     /// Whether its children may go on: it ended in a way that lets successors run.
