@@ -125,8 +125,8 @@ public struct JobCore: Sendable {
             let startAt = tasks[index].genericInfo.isEmpty ? nil : tasks[index].genericInfo["START_AT"]
             let notBefore = try JobCore.startAt(startAt, now: now, wallNow: wallNow) ?? jobStart
             let parents = self.plan.parents[index]
-            // Field reads, not a copy of the whole definition per task; built in place, not copied into the array.
-            // The plan's lists of children are shared until an instance changes its own (replicates and loops do).
+            // Field reads, not a copy of the whole definition per task. The plan's lists of children are shared
+            // until an instance changes its own (replicates and loops do), instead of one append per edge here.
             instances.append(TaskInstance(
                 name: TaskInstanceName(task: tasks[index].name), definition: index, parents: parents,
                 executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2,
