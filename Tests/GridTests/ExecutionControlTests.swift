@@ -105,6 +105,34 @@ import Testing
         #expect(buffer.takeIfWaiting(since: start + .seconds(1)).isEmpty)
     }
 
+    @Test func anEndReplacesItsOwnStartWhileThatWaits_butNoOtherReport() {
+        let buffer = ReportBuffer()
+        let start = ContinuousClock.now
+        func end(_ index: Int, attempt: Int = 1) -> NodeReport {
+            .finished(job: JobID(1), index: index, attempt: attempt, node: NodeID(0), assignedNode: NodeID(0), outcome: .success(result: .int(index), variables: nil))
+        }
+        _ = buffer.append(.started(job: JobID(1), index: 0, attempt: 1, node: NodeID(0)), at: start)
+        let first = buffer.append(end(0), at: start + .milliseconds(1))
+        #expect(first.count == 1 && first.replaced, "a short task is one report")
+        #expect(first.since == start, "the batch keeps the age of the start it replaced")
+        _ = buffer.append(.started(job: JobID(1), index: 1, attempt: 1, node: NodeID(0)), at: start + .milliseconds(2))
+        // Another execution's end (here an earlier attempt of the task) leaves the start alone.
+        let other = buffer.append(end(1, attempt: 2), at: start + .milliseconds(3))
+        #expect(other.count == 3 && !other.replaced)
+        let batch = buffer.take()
+        guard batch.count == 3, case .finished(_, 0, 1, _, _, _) = batch[0], case .started(_, 1, 1, _) = batch[1],
+            case .finished(_, 1, 2, _, _, _) = batch[2]
+        else {
+            Issue.record("unexpected batch \(batch)")
+            return
+        }
+        // A start the pump took already stays sent: its end is appended.
+        _ = buffer.append(.started(job: JobID(1), index: 2, attempt: 1, node: NodeID(0)), at: start + .milliseconds(4))
+        #expect(buffer.takeIfWaiting(since: start + .milliseconds(4)).count == 1)
+        let late = buffer.append(end(2), at: start + .milliseconds(40))
+        #expect(late.count == 1 && !late.replaced)
+    }
+
     @Test func thePumpCountsTheBatchesBeingHandedOver() async {
         let pump = ReportPump(buffers: [], interval: .milliseconds(10))
         #expect(!pump.isSending)

@@ -21,7 +21,7 @@ public struct AgentSettings: Sendable {
     /// A directory every host shares, where values over 1 MiB travel as files; without one such a result fails its task.
     public var sharedDirectory: String?
     /// Reports a node batches before sending.
-    public var reportBatch: Int = 512
+    public var reportBatch: Int = 256
     /// The longest a report waits.
     public var reportInterval: Duration = .milliseconds(5)
     /// How often the logs of running tasks are sent.

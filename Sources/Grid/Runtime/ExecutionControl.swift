@@ -33,6 +33,8 @@ final class ExecutionControl: Sendable {
     /// How many aborts are remembered (`State.aborted.count`), readable without the lock: an in-process
     /// execution that ends while none is remembered takes no lock.
     private let abortedCount = Atomic<Int>(0)
+    /// `State.stopping`, readable without the lock.
+    private let stopped = Atomic<Bool>(false)
 
     /// Registers an execution about to start; `false` when it was aborted already or the grid stops.
     func begin(_ key: Key) -> Bool {
@@ -45,8 +47,14 @@ final class ExecutionControl: Sendable {
 
     /// Admits an in-process execution about to start: it has no process to kill, so it is not registered;
     /// only an abort that came first, or a stop, refuses it. The fast path of every function task.
+    ///
+    /// Without remembered aborts it takes no lock, so nodes admitting their tasks do not contend for it: an
+    /// abort or a stop that lands during the check acts as one that lands just after the admission (the
+    /// execution runs; the abort is forgotten when it ends; the node stops after it).
     func beginInProcess(_ key: Key) -> Bool {
-        state.withLock { state in
+        if stopped.load(ordering: .acquiring) { return false }
+        if abortedCount.load(ordering: .acquiring) == 0 { return true }
+        return state.withLock { state in
             if state.stopping { return false }
             return state.aborted.isEmpty || forget(key, in: &state) == false
         }
@@ -106,6 +114,7 @@ final class ExecutionControl: Sendable {
         state.withLock { state in
             guard !state.stopping else { return [] }
             state.stopping = true
+            stopped.store(true, ordering: .releasing)
             return state.running.values.filter { $0 > 0 }
         }
     }

@@ -30,7 +30,11 @@ public struct GridSettings: Sendable {
         willSet { precondition(newValue >= 1, "queueDepth must be at least 1") }
     }
     /// Reports a node sends to the scheduler in one message, at most.
-    public var reportBatch: Int = 512 {
+    ///
+    /// A task that ends before its start report left the node is one report (its end), so this is also about as
+    /// many short tasks: as many as `queueDepth`, so that a node busy with short tasks reports, and gets its queue
+    /// filled again, as it empties it.
+    public var reportBatch: Int = 256 {
         willSet { precondition(newValue >= 1, "reportBatch must be at least 1") }
     }
     /// The longest a node holds reports back while busy (a node out of work reports at once).

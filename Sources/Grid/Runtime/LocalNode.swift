@@ -121,7 +121,7 @@ actor LocalNode {
             if inProcess { control.endInProcess(key) } else { control.end(key) }
             let now = ContinuousClock.now
             lastEnd = now
-            let (count, since) = reports.append(.finished(
+            let (count, since, replaced) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
                 assignedNode: assignment.assignedNode, outcome: outcome), at: now)
             // A batch due by age waits for the next task while another batch is being handed over (unless this node
@@ -132,7 +132,8 @@ actor LocalNode {
             {
                 await pump.send(reports.take(), via: report)
                 lastEnd = .now
-            } else if count == 1 {
+            } else if count == 1 && !replaced {
+                // (An end that replaced its start: the start told the pump already.)
                 pump.signal()
             }
         }

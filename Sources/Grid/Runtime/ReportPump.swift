@@ -10,13 +10,27 @@ final class ReportBuffer: Sendable {
     }
     private let state = Mutex(State())
 
-    /// Appends a report; returns how many wait now and since when the oldest of them waits.
-    func append(_ report: NodeReport, at now: ContinuousClock.Instant) -> (count: Int, since: ContinuousClock.Instant) {
+    /// Appends a report; returns how many wait now, since when the oldest of them waits, and whether it replaced
+    /// its start.
+    ///
+    /// An end whose start is the last report waiting replaces it: the scheduler reads an end that comes without
+    /// its start as both (the task shows RUNNING, then its end), so a short task costs one report, not two.
+    func append(_ report: NodeReport, at now: ContinuousClock.Instant) -> (
+        count: Int, since: ContinuousClock.Instant, replaced: Bool
+    ) {
         state.withLock { state in
-            state.reports.append(report)
+            var replaced = false
+            if case .finished(let job, let index, let attempt, _, _, _) = report,
+                case .started(job, index, attempt, _)? = state.reports.last
+            {
+                state.reports[state.reports.count - 1] = report
+                replaced = true
+            } else {
+                state.reports.append(report)
+            }
             let since = state.since ?? now
             state.since = since
-            return (state.reports.count, since)
+            return (state.reports.count, since, replaced)
         }
     }
 

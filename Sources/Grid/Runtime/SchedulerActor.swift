@@ -430,9 +430,11 @@ actor SchedulerActor {
                     }
                     job.onStarted(index, attempt: attempt, node: node, now: now, &effects)
                 case .finished(_, let index, let attempt, let node, _, let outcome):
-                    // An end whose start report is still on its way (the pump took it while the node sent the end
-                    // first) implies the start: the task shows RUNNING, then its end, and the late start is ignored.
+                    // An end without its start report implies the start: the task shows RUNNING, then its end. A node
+                    // sends a short task's end in place of its start (ReportBuffer); a start the pump took while the
+                    // node sent the end first arrives late and is ignored.
                     if job.instances.indices.contains(index), job.instances[index].status == .pending {
+                        latency.recordNanoseconds((now - job.instances[index].since).nanoseconds)
                         job.onStarted(index, attempt: attempt, node: node, now: now, &effects)
                         if listening, effects.count > before {
                             SchedulerActor.collectEvents(effects[before...], of: job, now: now, into: &events)
