@@ -386,8 +386,7 @@ extension JournalJSON {
         if !hosts.isEmpty {
             stored.field("hosts", &self)
             var map = Object(&self)
-            for node in hosts.keys.sorted() {
-                guard let host = hosts[node] else { continue }
+            for (node, host) in hosts.sorted(by: { $0.key < $1.key }) {
                 map.key(String(node.rawValue), &self)
                 string(host)
             }
