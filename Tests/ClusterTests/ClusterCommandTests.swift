@@ -4,9 +4,7 @@ import TesseraTestSupport
 
 /// Runs `tessera` with `arguments` in a fresh temporary directory.
 func runTessera(_ arguments: [String]) async throws -> (status: Int32, out: String, err: String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    return try await runTessera(arguments, in: directory.path)
+    try await runTessera(arguments, in: try TestDirectories.make("cli"))
 }
 
 @Suite("tessera cluster", .timeLimit(.minutes(1)),

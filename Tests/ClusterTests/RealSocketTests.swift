@@ -9,8 +9,7 @@ import TesseraTestSupport
 
 /// A fresh key file in a temporary directory.
 func makeKeyFile() throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-keys-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = URL(fileURLWithPath: try TestDirectories.make("keys"))
     var random = SystemRandomNumberGenerator()
     let hex = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
     let path = directory.appendingPathComponent("keys").path

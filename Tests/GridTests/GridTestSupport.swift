@@ -1,13 +1,12 @@
 import Foundation
 import CShims
 import Grid
+import TesseraTestSupport
 import Testing
 
-/// A fresh data and working directory per test.
+/// A fresh data and working directory per test (removed when the test process exits).
 func makeTemporaryDirectory(_ name: String = "grid") throws -> String {
-    let path = FileManager.default.temporaryDirectory.path + "/tessera-test-\(name)-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    try TestDirectories.make("test-\(name)")
 }
 
 /// Starts a 2-node grid on this machine with its own directories and, when given, a manual clock.

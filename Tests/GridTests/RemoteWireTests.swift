@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Testing
+import TesseraTestSupport
 
 @testable import Grid
 
@@ -119,7 +120,7 @@ struct RemoteWireTests {
 @Suite("Large values between hosts")
 struct ResultFilesTests {
     @Test func largeValues_becomeCheckedFiles_smallOnesStayInline() throws {
-        let directory = FileManager.default.temporaryDirectory.path + "/tessera-results-\(UUID().uuidString)"
+        let directory = try TestDirectories.make("results")
         let small = Value.object(["n": .int(1)])
         #expect(try ResultFiles.spill(small, directory: nil, what: "x") == small)
         let large = Value.array((0..<200_000).map { .string("item \($0)") })
