@@ -6,7 +6,7 @@ struct FlowPlan: Sendable {
     /// Children of each definition (the reverse of `parents`), each list in ascending order.
     var children: [[Int]]
     /// Definition index by name.
-    var index: [String: Int]
+    var index: NameIndex
     /// For a replicate initiator: the definitions copied per replica (the children, or their blocks).
     var replicateBody: [Int: Set<Int>] = [:]
     /// For a loop initiator: the definitions of the block that runs again (target … initiator).

@@ -5,15 +5,15 @@
 /// Walks are iterative, so a long chain of tasks cannot overflow the stack.
 struct TaskGraph {
     /// Each task's name.
-    let names: [String]
+    var names: [String] { index.names }
     /// The first task of each name.
-    let index: [String: Int]
+    let index: NameIndex
     /// Each task's parents: the tasks it depends on.
     let parents: [[Int]]
     /// Each task's children: the tasks that depend on it.
     let children: [[Int]]
     /// Positions of tasks whose name an earlier task already has.
-    let duplicates: [Int]
+    var duplicates: [Int] { index.duplicates }
     /// The `depends` entries left out of the graph, in definition order: (task, position in its `depends`, why).
     let droppedDependencies: [DroppedDependency]
 
@@ -26,19 +26,9 @@ struct TaskGraph {
     }
 
     init(_ tasks: [TaskDefinition]) {
-        names = tasks.map(\.name)
-        var index: [String: Int] = [:]
-        index.reserveCapacity(tasks.count)
-        var duplicates: [Int] = []
-        // Index-based reads throughout: iterating the tasks would copy (and retain) every definition. One hash
-        // per name: the first position stays, a later one is put back and recorded as a duplicate.
-        for position in names.indices {
-            if let first = index.updateValue(position, forKey: names[position]) {
-                index[names[position]] = first
-                duplicates.append(position)
-            }
-        }
-        self.duplicates = duplicates
+        // One hash per name: the first position stays, a later one is recorded as a duplicate.
+        let index = NameIndex(tasks.map(\.name))
+        let names = index.names
         var parents = [[Int]](repeating: [], count: tasks.count)
         var children = [[Int]](repeating: [], count: tasks.count)
         var dropped: [DroppedDependency] = []
