@@ -100,38 +100,42 @@ public struct JobCore: Sendable {
         self.plan = plan ?? FlowPlan(workflow.tasks)
         let system = SystemValues(jobID: id, jobName: workflow.name, task: nil)
         self.jobVariables = VariableSubstitution.jobValues(workflow.variables, overrides: overrides) { system[$0] }
-        // Only self-healing tasks (with outputs) need the digest of their definition.
-        self.definitionDigests = workflow.tasks.indices.map { workflow.tasks[$0].outputs.isEmpty ? 0 : JobCore.digest(of: workflow.tasks[$0]) }
         let jobToken = workflow.genericInfo["NODE_ACCESS_TOKEN"]
-        let jobWalltime = workflow.genericInfo["WALLTIME"]
-        self.definitionSelections = workflow.tasks.indices.map { index in
-            var selection = workflow.tasks[index].selection
-            if selection.token == nil {
-                // No hash of the key when there is nothing to look up (most tasks set no generic information).
-                let info = workflow.tasks[index].genericInfo
-                selection.token = (info.isEmpty ? nil : info["NODE_ACCESS_TOKEN"]) ?? jobToken
-            }
-            return selection
-        }
-        self.definitionWalltimes = workflow.tasks.indices.map { index in
-            if let walltime = workflow.tasks[index].walltime { return walltime }
-            let info = workflow.tasks[index].genericInfo
-            return JobCore.walltime((info.isEmpty ? nil : info["WALLTIME"]) ?? jobWalltime)
-        }
+        let jobWalltime = JobCore.walltime(workflow.genericInfo["WALLTIME"])  // parsed once, not per task
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
-        instances.reserveCapacity(workflow.tasks.count)
         let tasks = workflow.tasks
+        var digests: [UInt64] = []
+        var selections: [Selection] = []
+        var walltimes: [Duration?] = []
+        digests.reserveCapacity(tasks.count)
+        selections.reserveCapacity(tasks.count)
+        walltimes.reserveCapacity(tasks.count)
+        instances.reserveCapacity(tasks.count)
+        // One pass over the definitions, reading fields by index (not a copy of each definition): they are a few
+        // hundred bytes each, and a pass per derived list read a large job's definitions from memory four times.
         for index in tasks.indices {
-            let startAt = tasks[index].genericInfo.isEmpty ? nil : tasks[index].genericInfo["START_AT"]
-            let notBefore = try JobCore.startAt(startAt, now: now, wallNow: wallNow) ?? jobStart
+            // Only self-healing tasks (with outputs) need the digest of their definition.
+            digests.append(tasks[index].outputs.isEmpty ? 0 : JobCore.digest(of: tasks[index]))
+            // No hash of a key when there is nothing to look up (most tasks set no generic information).
+            let info = tasks[index].genericInfo
+            var selection = tasks[index].selection
+            if selection.token == nil { selection.token = (info.isEmpty ? nil : info["NODE_ACCESS_TOKEN"]) ?? jobToken }
+            selections.append(selection)
+            // A task's own WALLTIME text replaces the job's, even when it does not parse.
+            let walltimeText = info.isEmpty ? nil : info["WALLTIME"]
+            walltimes.append(tasks[index].walltime ?? (walltimeText == nil ? jobWalltime : JobCore.walltime(walltimeText)))
+            let notBefore = try JobCore.startAt(info.isEmpty ? nil : info["START_AT"], now: now, wallNow: wallNow) ?? jobStart
             let parents = self.plan.parents[index]
-            // Field reads, not a copy of the whole definition per task. The plan's lists of children are shared
-            // until an instance changes its own (replicates and loops do), instead of one append per edge here.
+            // The plan's lists of children are shared until an instance changes its own (replicates and loops do),
+            // instead of one append per edge here.
             instances.append(TaskInstance(
                 name: TaskInstanceName(task: tasks[index].name), definition: index, parents: parents,
                 executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2,
                 children: self.plan.children[index], waitingOn: parents.count, since: now, notBefore: notBefore))
         }
+        self.definitionDigests = digests
+        self.definitionSelections = selections
+        self.definitionWalltimes = walltimes
     }
 
     /// Starts the job: tasks without dependencies become PENDING.
