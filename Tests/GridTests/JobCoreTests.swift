@@ -189,5 +189,9 @@ import Testing
         #expect(job.core.takeReady(limit: 1) == [0])
         workflow.genericInfo["START_AT"] = "tomorrow"
         #expect(throws: GridError.badStartAt("tomorrow")) { try JobHarness(workflow) }
+        // A task's own bad START_AT, after instances of earlier tasks were built: the same error, nothing leaks.
+        var late = Workflow(name: "later", tasks: [fn("a"), fn("b"), fn("c")])
+        late.tasks[1].genericInfo["START_AT"] = "soon"
+        #expect(throws: GridError.badStartAt("soon")) { try JobHarness(late) }
     }
 }

@@ -110,28 +110,33 @@ public struct JobCore: Sendable {
         digests.reserveCapacity(tasks.count)
         selections.reserveCapacity(tasks.count)
         walltimes.reserveCapacity(tasks.count)
-        instances.reserveCapacity(tasks.count)
+        let plan = self.plan
         // One pass over the definitions, reading fields by index (not a copy of each definition): they are a few
         // hundred bytes each, and a pass per derived list read a large job's definitions from memory four times.
-        for index in tasks.indices {
-            // Only self-healing tasks (with outputs) need the digest of their definition.
-            digests.append(tasks[index].outputs.isEmpty ? 0 : JobCore.digest(of: tasks[index]))
-            // No hash of a key when there is nothing to look up (most tasks set no generic information).
-            let info = tasks[index].genericInfo
-            var selection = tasks[index].selection
-            if selection.token == nil { selection.token = (info.isEmpty ? nil : info["NODE_ACCESS_TOKEN"]) ?? jobToken }
-            selections.append(selection)
-            // A task's own WALLTIME text replaces the job's, even when it does not parse.
-            let walltimeText = info.isEmpty ? nil : info["WALLTIME"]
-            walltimes.append(tasks[index].walltime ?? (walltimeText == nil ? jobWalltime : JobCore.walltime(walltimeText)))
-            let notBefore = try JobCore.startAt(info.isEmpty ? nil : info["START_AT"], now: now, wallNow: wallNow) ?? jobStart
-            let parents = self.plan.parents[index]
-            // The plan's lists of children are shared until an instance changes its own (replicates and loops do),
-            // instead of one append per edge here.
-            instances.append(TaskInstance(
-                name: TaskInstanceName(task: tasks[index].name), definition: index, parents: parents,
-                executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2,
-                children: self.plan.children[index], waitingOn: parents.count, since: now, notBefore: notBefore))
+        // Each instance is built in its place in the array (an append copied it there, then destroyed the original).
+        self.instances = try [TaskInstance](unsafeUninitializedCapacity: tasks.count) { buffer, initialized throws(GridError) in
+            guard let base = buffer.baseAddress else { return }
+            for index in tasks.indices {
+                // Only self-healing tasks (with outputs) need the digest of their definition.
+                digests.append(tasks[index].outputs.isEmpty ? 0 : JobCore.digest(of: tasks[index]))
+                // No hash of a key when there is nothing to look up (most tasks set no generic information).
+                let info = tasks[index].genericInfo
+                var selection = tasks[index].selection
+                if selection.token == nil { selection.token = (info.isEmpty ? nil : info["NODE_ACCESS_TOKEN"]) ?? jobToken }
+                selections.append(selection)
+                // A task's own WALLTIME text replaces the job's, even when it does not parse.
+                let walltimeText = info.isEmpty ? nil : info["WALLTIME"]
+                walltimes.append(tasks[index].walltime ?? (walltimeText == nil ? jobWalltime : JobCore.walltime(walltimeText)))
+                let notBefore = try JobCore.startAt(info.isEmpty ? nil : info["START_AT"], now: now, wallNow: wallNow) ?? jobStart
+                let parents = plan.parents[index]
+                // The plan's lists of children are shared until an instance changes its own (replicates and loops
+                // do), instead of one append per edge here.
+                (base + index).initialize(to: TaskInstance(
+                    name: TaskInstanceName(task: tasks[index].name), definition: index, parents: parents,
+                    executions: tasks[index].maxNumberOfExecution ?? workflow.maxNumberOfExecution, failureRuns: 2,
+                    children: plan.children[index], waitingOn: parents.count, since: now, notBefore: notBefore))
+                initialized = index + 1
+            }
         }
         self.definitionDigests = digests
         self.definitionSelections = selections
