@@ -88,36 +88,36 @@ import Testing
 @Suite struct ReportBufferTests {
     @Test func thePumpTakesOnlyReportsThatWaitedPastItsCutoff() {
         let buffer = ReportBuffer()
-        let start = ContinuousClock.now
+        let start = MonotonicTime.now()  // nanoseconds
         let first = buffer.append(.started(job: JobID(1), index: 0, attempt: 1, node: NodeID(0)), at: start)
         #expect(first.count == 1 && first.since == start)
         // A later report keeps the age of the oldest one.
-        let second = buffer.append(.started(job: JobID(1), index: 1, attempt: 1, node: NodeID(0)), at: start + .milliseconds(7))
+        let second = buffer.append(.started(job: JobID(1), index: 1, attempt: 1, node: NodeID(0)), at: start + 7_000_000)
         #expect(second.count == 2 && second.since == start)
-        #expect(buffer.takeIfWaiting(since: start - .milliseconds(1)).isEmpty, "younger than the cutoff: the node sends them itself")
+        #expect(buffer.takeIfWaiting(since: start - 1_000_000).isEmpty, "younger than the cutoff: the node sends them itself")
         #expect(!buffer.isEmpty)
         #expect(buffer.takeIfWaiting(since: start).count == 2)
         #expect(buffer.isEmpty)
         // Emptied, the buffer's age starts again with its next report.
-        let third = buffer.append(.dropped(job: JobID(1), index: 2, attempt: 1, assignedNode: NodeID(0)), at: start + .milliseconds(20))
-        #expect(third.count == 1 && third.since == start + .milliseconds(20))
+        let third = buffer.append(.dropped(job: JobID(1), index: 2, attempt: 1, assignedNode: NodeID(0)), at: start + 20_000_000)
+        #expect(third.count == 1 && third.since == start + 20_000_000)
         #expect(buffer.take().count == 1)
-        #expect(buffer.takeIfWaiting(since: start + .seconds(1)).isEmpty)
+        #expect(buffer.takeIfWaiting(since: start + 1_000_000_000).isEmpty)
     }
 
     @Test func anEndReplacesItsOwnStartWhileThatWaits_butNoOtherReport() {
         let buffer = ReportBuffer()
-        let start = ContinuousClock.now
+        let start = MonotonicTime.now()  // nanoseconds
         func end(_ index: Int, attempt: Int = 1) -> NodeReport {
             .finished(job: JobID(1), index: index, attempt: attempt, node: NodeID(0), assignedNode: NodeID(0), outcome: .success(result: .int(index), variables: nil))
         }
         _ = buffer.append(.started(job: JobID(1), index: 0, attempt: 1, node: NodeID(0)), at: start)
-        let first = buffer.append(end(0), at: start + .milliseconds(1))
+        let first = buffer.append(end(0), at: start + 1_000_000)
         #expect(first.count == 1 && first.replaced, "a short task is one report")
         #expect(first.since == start, "the batch keeps the age of the start it replaced")
-        _ = buffer.append(.started(job: JobID(1), index: 1, attempt: 1, node: NodeID(0)), at: start + .milliseconds(2))
+        _ = buffer.append(.started(job: JobID(1), index: 1, attempt: 1, node: NodeID(0)), at: start + 2_000_000)
         // Another execution's end (here an earlier attempt of the task) leaves the start alone.
-        let other = buffer.append(end(1, attempt: 2), at: start + .milliseconds(3))
+        let other = buffer.append(end(1, attempt: 2), at: start + 3_000_000)
         #expect(other.count == 3 && !other.replaced)
         let batch = buffer.take()
         guard batch.count == 3, case .finished(_, 0, 1, _, _, _) = batch[0], case .started(_, 1, 1, _) = batch[1],
@@ -127,9 +127,9 @@ import Testing
             return
         }
         // A start the pump took already stays sent: its end is appended.
-        _ = buffer.append(.started(job: JobID(1), index: 2, attempt: 1, node: NodeID(0)), at: start + .milliseconds(4))
-        #expect(buffer.takeIfWaiting(since: start + .milliseconds(4)).count == 1)
-        let late = buffer.append(end(2), at: start + .milliseconds(40))
+        _ = buffer.append(.started(job: JobID(1), index: 2, attempt: 1, node: NodeID(0)), at: start + 4_000_000)
+        #expect(buffer.takeIfWaiting(since: start + 4_000_000).count == 1)
+        let late = buffer.append(end(2), at: start + 40_000_000)
         #expect(late.count == 1 && !late.replaced)
     }
 

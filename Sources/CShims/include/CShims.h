@@ -3,6 +3,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+/// Nanoseconds on CLOCK_MONOTONIC (inline: a node reads it once per task).
+static inline int64_t tessera_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + (int64_t)now.tv_nsec;
+}
 
 /// Binds the calling thread to the given OS processor indexes (sched_setaffinity).
 /// Returns 0 on success, or the errno value on failure.

@@ -75,17 +75,18 @@ actor LocalNode {
         // lookup (a lock and a hash of the name) cost more than a short task's own work.
         var lastFunction: (name: String, generation: UInt64, function: FunctionRegistry.Function)?
         // When the last task ended: the time of the next start report (one clock read per task).
-        var lastEnd = ContinuousClock.now
+        var lastEnd = MonotonicTime.now()
+        let interval = settings.reportInterval.nanoseconds
         while true {
             guard let assignment = queue.pop() ?? steal() else {
                 let batch = reports.take()
                 if !batch.isEmpty {
                     await pump.send(batch, via: report)
-                    lastEnd = .now
+                    lastEnd = MonotonicTime.now()
                     continue
                 }
                 if await queue.park() {
-                    lastEnd = .now
+                    lastEnd = MonotonicTime.now()
                     continue
                 }
                 return
@@ -119,7 +120,7 @@ actor LocalNode {
                 if !control.attach(key, pid: pid) { ProcessLauncher.kill(group: pid) }
             }
             if inProcess { control.endInProcess(key) } else { control.end(key) }
-            let now = ContinuousClock.now
+            let now = MonotonicTime.now()
             lastEnd = now
             let (count, since, replaced) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
@@ -128,10 +129,10 @@ actor LocalNode {
             // has nothing left to run: then it reports below, as it runs out of work), for at most another interval.
             let age = now - since
             if count >= settings.reportBatch
-                || (age >= settings.reportInterval && (!pump.isSending || age >= settings.reportInterval * 2))
+                || (age >= interval && (!pump.isSending || age >= interval * 2))
             {
                 await pump.send(reports.take(), via: report)
-                lastEnd = .now
+                lastEnd = MonotonicTime.now()
             } else if count == 1 && !replaced {
                 // (An end that replaced its start: the start told the pump already.)
                 pump.signal()

@@ -4,9 +4,9 @@ import Synchronization
 final class ReportBuffer: Sendable {
     private struct State {
         var reports: [NodeReport] = []
-        /// The time given with the oldest waiting report (a node gives a start report the end time of its
-        /// previous task, read once per task).
-        var since: ContinuousClock.Instant?
+        /// The time given with the oldest waiting report, in ``MonotonicTime`` nanoseconds (a node gives a start
+        /// report the end time of its previous task, read once per task).
+        var since: Int64?
     }
     private let state = Mutex(State())
 
@@ -15,9 +15,7 @@ final class ReportBuffer: Sendable {
     ///
     /// An end whose start is the last report waiting replaces it: the scheduler reads an end that comes without
     /// its start as both (the task shows RUNNING, then its end), so a short task costs one report, not two.
-    func append(_ report: NodeReport, at now: ContinuousClock.Instant) -> (
-        count: Int, since: ContinuousClock.Instant, replaced: Bool
-    ) {
+    func append(_ report: NodeReport, at now: Int64) -> (count: Int, since: Int64, replaced: Bool) {
         state.withLock { state in
             var replaced = false
             if case .finished(let job, let index, let attempt, _, _, _) = report,
@@ -41,7 +39,7 @@ final class ReportBuffer: Sendable {
 
     /// Takes every waiting report if the oldest one waits since `cutoff` or earlier (its node did not send
     /// them in time: it is busy in a long task); otherwise nothing.
-    func takeIfWaiting(since cutoff: ContinuousClock.Instant) -> [NodeReport] {
+    func takeIfWaiting(since cutoff: Int64) -> [NodeReport] {
         state.withLock { state in
             guard let since = state.since, since <= cutoff else { return [] }
             return Self.drain(&state)
@@ -125,7 +123,7 @@ final class ReportPump: Sendable {
     func run(report: @escaping @Sendable ([NodeReport]) async -> Void) async {
         while await waitForWork() {
             try? await Task.sleep(for: interval)
-            let cutoff = ContinuousClock.now - interval
+            let cutoff = MonotonicTime.now() - interval.nanoseconds
             for buffer in buffers {
                 let batch = buffer.takeIfWaiting(since: cutoff)
                 if !batch.isEmpty { await send(batch, via: report) }
