@@ -15,7 +15,9 @@ struct GridBenchCommand: AsyncParsableCommand {
             submit to result (also per size in noopBySize). tilingSpeedup: the DAG of reference/peers.md \
             (1 root, 1,024 tiles of a 3x3 mean on 256x256 Float32, 1,023 adds), serial time over grid time; \
             tilingParallelSpeedup: the same tiles with parallelFor on the same cores and no grid; \
-            tilingGridEfficiency: parallelFor time over grid time. The three tiling runs go back to back in each \
+            tilingGridEfficiency: parallelFor time over grid time; tilingTileMicros: one tile's serial time. \
+            --tile-side changes the tiles' size (and so how much work each task holds against the grid's cost per \
+            task: the 256x256 tiles take about 0.15-0.3 ms here, the reference's numpy tiles about 1 ms). The three tiling runs go back to back in each \
             of --tiling-rounds rounds, and each speedup is the median of the rounds' own ratios, so that a drift \
             of the machine's speed between rounds cancels out (the times reported are medians too); \
             tilingSpeedupBest is the fastest serial run over the fastest grid run. \
@@ -39,6 +41,9 @@ struct GridBenchCommand: AsyncParsableCommand {
     @Option(help: "Tiles in the tiling DAG.")
     var tiles: Int = 1024
 
+    @Option(help: "Side of the tiling DAG's square tiles, in pixels (2-4096).")
+    var tileSide: Int = GridWorkload.tileSide
+
     @Option(help: "Rounds of the tiling comparison (serial, grid and parallelFor back to back).")
     var tilingRounds: Int = 7
 
@@ -59,6 +64,9 @@ struct GridBenchCommand: AsyncParsableCommand {
             throw ValidationError("--repeats, --noop-tasks, --tiling-rounds, --script-tasks and --nodes must be at least 1, --tiles at least 2")
         }
         guard noopSizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--noop-sizes must be positive") }
+        guard GridWorkload.tileSides.contains(tileSide) else {
+            throw ValidationError("--tile-side must be between \(GridWorkload.tileSides.lowerBound) and \(GridWorkload.tileSides.upperBound)")
+        }
     }
 
     func run() async throws {
@@ -123,19 +131,19 @@ struct GridBenchCommand: AsyncParsableCommand {
         // (two cores share caches, memory bandwidth and clock), so the grid's own cost shows apart.
         let rawPool = try WorkerPool(plan: grid.plan, name: "bench-raw")
         defer { try? rawPool.shutdown() }
-        let expected = GridWorkload.serialTiling(tiles: tiles)
+        let expected = GridWorkload.serialTiling(tiles: tiles, side: tileSide)
         for _ in 0..<tilingRounds {
             let start = clock.now
-            let value = GridWorkload.serialTiling(tiles: tiles)
+            let value = GridWorkload.serialTiling(tiles: tiles, side: tileSide)
             serialTimes.append(seconds(clock.now - start))
             guard value == expected else { throw BenchFailure("the serial tiling is not deterministic") }
-            let (elapsed, result) = try await timed(GridWorkload.tilingWorkflow(tiles: tiles))
+            let (elapsed, result) = try await timed(GridWorkload.tilingWorkflow(tiles: tiles, side: tileSide))
             guard result.status == .finished, let final = result.tasks.last?.result, final == .double(expected) else {
                 throw BenchFailure("the tiling DAG gave \(String(describing: result.tasks.last?.result)), serial \(expected)")
             }
             gridTimes.append(seconds(elapsed))
             let parallelStart = clock.now
-            let parallel = try await GridWorkload.parallelTiling(tiles: tiles, on: rawPool.executor)
+            let parallel = try await GridWorkload.parallelTiling(tiles: tiles, side: tileSide, on: rawPool.executor)
             parallelTimes.append(seconds(clock.now - parallelStart))
             guard parallel == expected else { throw BenchFailure("the parallel tiling gave \(parallel), serial \(expected)") }
         }
@@ -200,7 +208,7 @@ struct GridBenchCommand: AsyncParsableCommand {
 
         let report = GridBenchReport(
             nodes: nodes, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
-            tiles: tiles, tilingRounds: tilingRounds, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: speedup, tilingSpeedupBest: bestSpeedup,
+            tiles: tiles, tileSide: tileSide, tilingTileMicros: serial / Double(tiles) * 1e6, tilingRounds: tilingRounds, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: speedup, tilingSpeedupBest: bestSpeedup,
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
             tilingParallelSeconds: rawParallel, tilingParallelSpeedup: parallelSpeedup, tilingGridEfficiency: efficiency,
             replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
@@ -245,6 +253,10 @@ struct GridBenchReport: Encodable {
     var noopTasksPerSecond: Double
     var noopBySize: [String: Double]
     var tiles: Int
+    /// The tiles' side in pixels.
+    var tileSide: Int
+    /// One tile's serial time (the median serial run over the tiles), in µs.
+    var tilingTileMicros: Double
     /// Rounds of serial, grid and parallelFor runs, back to back.
     var tilingRounds: Int
     /// Medians of the rounds' times.
@@ -279,7 +291,8 @@ struct GridBenchReport: Encodable {
               start-up                 \(f(startupMs, 2)) ms, RSS \(f(startupRSSMB)) MB (before \(f(rssBeforeStartMB)) MB)   (goal < 50 ms, < 50 MB)
               no-op tasks (\(noopTasks))     \(f(noopTasksPerSecond, 0)) tasks/s   (goal >= 200,000)
                 by job size            \(sizes.joined(separator: ", "))
-              tiling DAG (\(tiles) tiles)   serial \(f(tilingSerialSeconds, 3)) s, grid \(f(tilingGridSeconds, 3)) s, speedup \(f(tilingSpeedup, 2)) (best runs: \(f(tilingSpeedupBest, 2)))   (goal >= 1.8)
+              tiling DAG (\(tiles) tiles of \(tileSide)x\(tileSide), \(f(tilingTileMicros, 0)) µs each serially)
+                serial \(f(tilingSerialSeconds, 3)) s, grid \(f(tilingGridSeconds, 3)) s, speedup \(f(tilingSpeedup, 2)) (best runs: \(f(tilingSpeedupBest, 2)))   (goal >= 1.8)
                 (2*wall - serial) per task \(f(tilingOverheadMicrosPerTask)) µs; same tiles with parallelFor and no grid \(f(tilingParallelSeconds, 3)) s = \(f(tilingParallelSpeedup, 2))x; grid at \(f(tilingGridEfficiency * 100, 0)) % of it
                 (medians over \(tilingRounds) rounds; speedups are medians of each round's ratio)
               journaled no-op          \(f(noopTasksPerSecondJournaled, 0)) tasks/s, cost \(f(journalCost, 2))x   (goal < 2x)

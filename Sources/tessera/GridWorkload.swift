@@ -4,8 +4,10 @@ import Grid
 
 /// The workloads of `tessera bench grid`: no-op tasks and the tiling DAG of reference/peers.md.
 enum GridWorkload {
-    /// Side of a square tile.
+    /// Side of a square tile in the DAG of reference/peers.md.
     static let tileSide = 256
+    /// The sides `--tile-side` and the root's input accept (a 4,096² tile is 64 MiB, twice over).
+    static let tileSides = 2...4096
 
     static func register(in functions: FunctionRegistry) {
         functions.register("bench.noop") { (_: inout TaskContext) in .null }
@@ -15,13 +17,21 @@ enum GridWorkload {
             try await Task.sleep(for: .milliseconds(milliseconds))
             return .null
         }
-        // The root returns the seed spec the tiles are generated from.
-        functions.register("tiling.root") { (_: inout TaskContext) in ["seed": 20_261_128, "side": .int(tileSide)] }
+        // The root returns the seed spec the tiles are generated from: the seed and the tiles' side (its input, 256 when
+        // it has none).
+        functions.register("tiling.root") { (context: inout TaskContext) in
+            var side = tileSide
+            if case .int(let given) = context.input { side = given } else if context.input != .null { throw WorkloadError.badInput }
+            guard tileSides.contains(side) else { throw WorkloadError.badInput }
+            return ["seed": 20_261_128, "side": .int(side)]
+        }
         functions.register("tiling.tile") { (context: inout TaskContext) in
-            guard case .int(let index) = context.input, case .int(let seed)? = context.parentResults.first?.value["seed"] else {
+            guard case .int(let index) = context.input, let spec = context.parentResults.first?.value,
+                case .int(let seed)? = spec["seed"], case .int(let side)? = spec["side"], tileSides.contains(side)
+            else {
                 throw WorkloadError.badInput
             }
-            return .double(tileMean(seed: UInt64(seed), index: index))
+            return .double(tileMean(seed: UInt64(truncatingIfNeeded: seed), index: index, side: side))
         }
         functions.register("tiling.add") { (context: inout TaskContext) in
             .double(context.parentResults.reduce(0) { total, parent in
@@ -34,8 +44,7 @@ enum GridWorkload {
 
     /// Generates tile `index` (uniform values from a seeded xorshift), applies a 3×3 mean filter
     /// (edges reflected, like scipy's `uniform_filter(size=3)`), and returns the filtered mean.
-    static func tileMean(seed: UInt64, index: Int) -> Double {
-        let side = tileSide
+    static func tileMean(seed: UInt64, index: Int, side: Int = tileSide) -> Double {
         var state = seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15) | 1
         var tile = [Float](repeating: 0, count: side * side)
         for i in tile.indices {
@@ -70,9 +79,9 @@ enum GridWorkload {
         return total / 9 / Double(side * side)
     }
 
-    /// The tiling DAG: root → `tiles` tiles → binary-tree reduction (`tiles - 1` adds).
-    static func tilingWorkflow(tiles: Int) -> Workflow {
-        var tasks = [TaskDefinition("root", .function("tiling.root"))]
+    /// The tiling DAG: root → `tiles` tiles of `side`² pixels → binary-tree reduction (`tiles - 1` adds).
+    static func tilingWorkflow(tiles: Int, side: Int = tileSide) -> Workflow {
+        var tasks = [TaskDefinition("root", .function("tiling.root", input: side == tileSide ? .null : .int(side)))]
         var level = (0..<tiles).map { "tile\($0)" }
         for index in 0..<tiles {
             tasks.append(TaskDefinition("tile\(index)", .function("tiling.tile", input: .int(index)), depends: ["root"]))
@@ -96,11 +105,11 @@ enum GridWorkload {
 
     /// The tiles of ``serialTiling(tiles:)`` computed with `parallelFor` on `executor` (one tile per
     /// claim), then the same pairwise reduction: no grid, no tasks.
-    static func parallelTiling(tiles: Int, on executor: PinnedExecutor) async throws -> Double {
+    static func parallelTiling(tiles: Int, side: Int = tileSide, on executor: PinnedExecutor) async throws -> Double {
         let means = Mutex([Double](repeating: 0, count: tiles))
         try await executor.parallelFor(0..<tiles, grain: 1) { range in
             for index in range {
-                let mean = tileMean(seed: 20_261_128, index: index)
+                let mean = tileMean(seed: 20_261_128, index: index, side: side)
                 means.withLock { $0[index] = mean }
             }
         }
@@ -108,8 +117,8 @@ enum GridWorkload {
     }
 
     /// The same work without a grid, on the calling thread.
-    static func serialTiling(tiles: Int) -> Double {
-        pairwiseSum((0..<tiles).map { tileMean(seed: 20_261_128, index: $0) })
+    static func serialTiling(tiles: Int, side: Int = tileSide) -> Double {
+        pairwiseSum((0..<tiles).map { tileMean(seed: 20_261_128, index: $0, side: side) })
     }
 
     /// The binary-tree reduction of the DAG's adds, level by level, so every baseline sums in the
