@@ -109,7 +109,7 @@ import Testing
         let buffer = ReportBuffer()
         let start = MonotonicTime.now()  // nanoseconds
         func end(_ index: Int, attempt: Int = 1) -> NodeReport {
-            .finished(job: JobID(1), index: index, attempt: attempt, node: NodeID(0), assignedNode: NodeID(0), outcome: .success(result: .int(index), variables: nil))
+            .finished(job: JobID(1), index: index, attempt: attempt, node: NodeID(0), assignedNode: NodeID(0), outcome: .success(result: .int(index), variables: nil), ran: 1_000_000)
         }
         _ = buffer.append(.started(job: JobID(1), index: 0, attempt: 1, node: NodeID(0)), at: start)
         let first = buffer.append(end(0), at: start + 1_000_000)
@@ -120,8 +120,8 @@ import Testing
         let other = buffer.append(end(1, attempt: 2), at: start + 3_000_000)
         #expect(other.count == 3 && !other.replaced)
         let batch = buffer.take()
-        guard batch.count == 3, case .finished(_, 0, 1, _, _, _) = batch[0], case .started(_, 1, 1, _) = batch[1],
-            case .finished(_, 1, 2, _, _, _) = batch[2]
+        guard batch.count == 3, case .finished(_, 0, 1, _, _, _, _) = batch[0], case .started(_, 1, 1, _) = batch[1],
+            case .finished(_, 1, 2, _, _, _, _) = batch[2]
         else {
             Issue.record("unexpected batch \(batch)")
             return

@@ -23,6 +23,28 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func taskDurations_areTheNodesMeasure_evenForTasksShorterThanTheReportInterval() async throws {
+        let grid = try await startGrid()
+        // Works (does not sleep) for 30 ms: shorter than the 30 ms report batching plus the pump's look, so its start
+        // and end reach the scheduler in one batch.
+        grid.functions.register("busy") { (_: inout TaskContext) in
+            let clock = ContinuousClock()
+            let end = clock.now + .milliseconds(30)
+            var spins = 0
+            while clock.now < end { spins &+= 1 }
+            return .int(spins)
+        }
+        let result = try await grid.submit(Workflow(name: "timed", tasks: [
+            TaskDefinition("busy", .function("busy")), TaskDefinition("quick", .function("noop"), depends: ["busy"]),
+        ])).result()
+        #expect(result.status == .finished)
+        let busy = try #require(result.tasks.first { $0.name.description == "busy" }?.duration)
+        #expect(busy >= 0.03 && busy < 10, "\(busy) s")
+        let quick = try #require(result.tasks.first { $0.name.description == "quick" }?.duration)
+        #expect(quick > 0 && quick < busy, "\(quick) s")
+        await grid.shutdown()
+    }
+
     @Test func manyNoOpTasks_allFinishAndEventsEndWithTheJob() async throws {
         let grid = try await startGrid()
         let tasks = (0..<2000).map { TaskDefinition("t\($0)", .function("noop")) }

@@ -39,9 +39,9 @@ struct RemoteWireTests {
         }()]),
         .reports([
             .started(job: JobID(7), index: 12, attempt: 2, node: NodeID(1003)),
-            .finished(job: JobID(7), index: 12, attempt: 2, node: NodeID(1002), assignedNode: NodeID(1003), outcome: .success(result: .int(5), variables: ["A": "1"])),
-            .finished(job: JobID(7), index: 13, attempt: 1, node: NodeID(1002), assignedNode: NodeID(1002), outcome: .failure(message: "exit 3")),
-            .finished(job: JobID(7), index: 14, attempt: 1, node: NodeID(1002), assignedNode: NodeID(1002), outcome: .alreadyDone(result: .string("x"), variables: nil, reason: "same inputs")),
+            .finished(job: JobID(7), index: 12, attempt: 2, node: NodeID(1002), assignedNode: NodeID(1003), outcome: .success(result: .int(5), variables: ["A": "1"]), ran: 1_250_000),
+            .finished(job: JobID(7), index: 13, attempt: 1, node: NodeID(1002), assignedNode: NodeID(1002), outcome: .failure(message: "exit 3"), ran: 0),
+            .finished(job: JobID(7), index: 14, attempt: 1, node: NodeID(1002), assignedNode: NodeID(1002), outcome: .alreadyDone(result: .string("x"), variables: nil, reason: "same inputs"), ran: 42),
             .dropped(job: JobID(8), index: 0, attempt: 1, assignedNode: NodeID(1001)),
         ]),
         .log(job: JobID(7), task: TaskInstanceName(task: "tile", replication: 5), stream: 2, bytes: Array("warning\n".utf8)),
@@ -109,7 +109,7 @@ struct RemoteWireTests {
         #expect(throws: RemoteWireError.self) { try RemoteWire.decode([0xFF, 0xFF, 0xFF, 0xFF, 1]) }
         var deep = Value.null
         for _ in 0..<(RemoteWire.maxDepth + 5) { deep = .array([deep]) }
-        let nested = RemoteWire.encode([.reports([.finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(1), assignedNode: NodeID(1), outcome: .success(result: deep, variables: nil))])])[0]
+        let nested = RemoteWire.encode([.reports([.finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(1), assignedNode: NodeID(1), outcome: .success(result: deep, variables: nil), ran: 1)])])[0]
         #expect(throws: RemoteWireError.tooDeep) { try RemoteWire.decode(nested) }
         // Trailing bytes.
         #expect(throws: RemoteWireError.self) { try RemoteWire.decode(valid + [0]) }

@@ -27,7 +27,7 @@ import Testing
         // The pump took the start report and was descheduled; the node sent the end first.
         await scheduler.onReports([.finished(
             job: job, index: assignment.index, attempt: assignment.attempt, node: node.id, assignedNode: node.id,
-            outcome: .success(result: .int(7), variables: nil))])
+            outcome: .success(result: .int(7), variables: nil), ran: 2_500_000_000)])
         await scheduler.onReports([.started(job: job, index: assignment.index, attempt: assignment.attempt, node: node.id)])
         var states: [TaskStatus] = []
         for await event in events where event.job == job {
@@ -38,6 +38,7 @@ import Testing
         let report = try await scheduler.report(job)
         #expect(report.status == .finished)
         #expect(report.tasks.first?.result == .int(7))
+        #expect(report.tasks.first?.duration == 2.5, "the node's measure, not the time between the two reports")
         _ = await scheduler.shutdown()
     }
 
@@ -70,7 +71,7 @@ import Testing
         let node = try await nodeGivenTheChild { job, a in
             [.started(job: job, index: a.index, attempt: a.attempt, node: NodeID(1)),
              .finished(job: job, index: a.index, attempt: a.attempt, node: NodeID(1), assignedNode: NodeID(0),
-                       outcome: .success(result: .null, variables: nil))]
+                       outcome: .success(result: .null, variables: nil), ran: 1)]
         }
         #expect(node == NodeID(1), "node 1 is between tasks: it gets b")
     }
@@ -79,7 +80,7 @@ import Testing
         // What the pump sends for a node inside a task: the last report is a start (here a late one).
         let node = try await nodeGivenTheChild { job, a in
             [.finished(job: job, index: a.index, attempt: a.attempt, node: NodeID(1), assignedNode: NodeID(0),
-                       outcome: .success(result: .null, variables: nil)),
+                       outcome: .success(result: .null, variables: nil), ran: 1),
              .started(job: job, index: a.index, attempt: a.attempt, node: NodeID(1))]
         }
         #expect(node == NodeID(0), "no preference: the first of the tied nodes")

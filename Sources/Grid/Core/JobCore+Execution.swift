@@ -97,19 +97,28 @@ extension JobCore {
     }
 
     /// Execution `attempt` of instance `index` ended on `node`; late or unknown reports are ignored.
-    public mutating func onFinished(_ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration) -> [Effect] {
+    ///
+    /// - Parameter ran: how long the execution ran by the node's clock, when the node measured it. The instance's
+    ///   start is then that long before `now`, so its duration is the node's figure rather than the time between
+    ///   the scheduler's reading of two reports (which a node sends in batches).
+    public mutating func onFinished(
+        _ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration, ran: Duration? = nil
+    ) -> [Effect] {
         var effects: [Effect] = []
-        onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, &effects)
+        onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, ran: ran, &effects)
         return effects
     }
 
-    /// ``onFinished(_:attempt:node:outcome:now:)`` appending its effects to `effects`.
-    mutating func onFinished(_ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration, _ effects: inout [Effect]) {
+    /// ``onFinished(_:attempt:node:outcome:now:ran:)`` appending its effects to `effects`.
+    mutating func onFinished(
+        _ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration, ran: Duration? = nil, _ effects: inout [Effect]
+    ) {
         guard instances.indices.contains(index), instances[index].executions == attempt, instances[index].dispatched,
             instances[index].status == .running || instances[index].status == .pending
         else { return }
         instances[index].dispatched = false
         instances[index].node = node
+        if let ran { instances[index].startedAt = now - ran }
         everStarted = true
         if startedAt == nil { startedAt = now }
         switch outcome {

@@ -22,7 +22,8 @@ public struct TaskInstance: Sendable {
     public internal(set) var alreadyDone: Bool = false
     /// When the instance entered its current state.
     public internal(set) var since: Duration = .zero
-    /// When its current (or last) execution started.
+    /// When its current (or last) execution started: when the scheduler read its start report, then, once it ended,
+    /// its end less the time the node measured it running.
     public internal(set) var startedAt: Duration?
     /// Parent instances (indexes into the job's instances).
     var parents: [Int]

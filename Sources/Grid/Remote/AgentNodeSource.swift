@@ -223,11 +223,12 @@ public actor AgentNodeSource {
 
     /// A finished report whose result came as a shared file, with the value read back.
     static func readingLargeResults(_ report: NodeReport) -> NodeReport {
-        guard case .finished(let job, let index, let attempt, let node, let assigned, let outcome) = report else { return report }
+        guard case .finished(let job, let index, let attempt, let node, let assigned, let outcome, let ran) = report else { return report }
         switch outcome {
         case .success(.object(let members), _) where members[ResultFiles.referenceKey] != nil,
              .alreadyDone(.object(let members), _, _) where members[ResultFiles.referenceKey] != nil:
-            return .finished(job: job, index: index, attempt: attempt, node: node, assignedNode: assigned, outcome: ResultFiles.resolve(outcome))
+            return .finished(
+                job: job, index: index, attempt: attempt, node: node, assignedNode: assigned, outcome: ResultFiles.resolve(outcome), ran: ran)
         default:
             return report
         }

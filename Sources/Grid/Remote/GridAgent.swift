@@ -265,7 +265,7 @@ final class AgentSession: Sendable {
             } catch {
                 unreadable.append(.finished(
                     job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: assignment.assignedNode,
-                    assignedNode: assignment.assignedNode, outcome: .failure(message: error.description)))
+                    assignedNode: assignment.assignedNode, outcome: .failure(message: error.description), ran: 0))
             }
         }
         if !unreadable.isEmpty { send([.reports(unreadable)]) }
@@ -316,20 +316,20 @@ final class AgentSession: Sendable {
         var messages: [RemoteMessage] = []
         // A large result goes to the shared directory (or fails its task): frames stay bounded.
         let reports = batch.map { report -> NodeReport in
-            guard case .finished(let job, let index, let attempt, let node, let assigned, let outcome) = report else { return report }
+            guard case .finished(let job, let index, let attempt, let node, let assigned, let outcome, let ran) = report else { return report }
             switch outcome {
             case .success(let result, _), .alreadyDone(let result, _, _):
                 guard ResultFiles.isLarge(result) else { return report }
                 return .finished(
                     job: job, index: index, attempt: attempt, node: node, assignedNode: assigned,
-                    outcome: ResultFiles.spill(outcome, directory: agent.settings.sharedDirectory))
+                    outcome: ResultFiles.spill(outcome, directory: agent.settings.sharedDirectory), ran: ran)
             case .failure:
                 return report
             }
         }
         for report in reports {
             switch report {
-            case .finished(let job, let index, let attempt, _, _, let outcome):
+            case .finished(let job, let index, let attempt, _, _, let outcome, _):
                 // A function writes a log only through the runner's notes (a failure, self-healing): the others'
                 // files are not looked for.
                 let key = ExecutionControl.Key(job: job, index: index, attempt: attempt)

@@ -80,7 +80,7 @@ final class RemoteHost: Sendable {
                 } catch {
                     failed.append(.finished(
                         job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: assignment.assignedNode,
-                        assignedNode: assignment.assignedNode, outcome: .failure(message: error.description)))
+                        assignedNode: assignment.assignedNode, outcome: .failure(message: error.description), ran: 0))
                 }
             }
             if !kept.isEmpty { ready.append(.assign(kept)) }

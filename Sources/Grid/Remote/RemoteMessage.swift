@@ -213,7 +213,7 @@ enum RemoteWire {
             writer.write(Int64(index))
             writer.write(Int64(attempt))
             writer.write(Int64(node.rawValue))
-        case .finished(let job, let index, let attempt, let node, let assignedNode, let outcome):
+        case .finished(let job, let index, let attempt, let node, let assignedNode, let outcome, let ran):
             writer.write(UInt8(2))
             writer.write(job.rawValue)
             writer.write(Int64(index))
@@ -221,6 +221,7 @@ enum RemoteWire {
             writer.write(Int64(node.rawValue))
             writer.write(Int64(assignedNode.rawValue))
             write(outcome, into: &writer)
+            writer.write(ran)
         case .dropped(let job, let index, let attempt, let assignedNode):
             writer.write(UInt8(3))
             writer.write(job.rawValue)
@@ -459,7 +460,10 @@ enum RemoteWire {
         case 2:
             let node = NodeID(try readInt(&reader, "node"))
             let assigned = NodeID(try readInt(&reader, "assignedNode"))
-            return .finished(job: job, index: index, attempt: attempt, node: node, assignedNode: assigned, outcome: try readOutcome(&reader))
+            let outcome = try readOutcome(&reader)
+            let ran = try reader.read(Int64.self)
+            guard ran >= 0 else { throw .invalidValue(field: "ran", value: UInt64(bitPattern: ran)) }
+            return .finished(job: job, index: index, attempt: attempt, node: node, assignedNode: assigned, outcome: outcome, ran: ran)
         case 3:
             return .dropped(job: job, index: index, attempt: attempt, assignedNode: NodeID(try readInt(&reader, "assignedNode")))
         default:

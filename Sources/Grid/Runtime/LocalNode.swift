@@ -105,11 +105,15 @@ actor LocalNode {
                 continue
             }
             let waiting = reports.append(.started(job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id), at: lastEnd).count
+            // When the execution began, by this node's clock: its end report says how long it ran. An in-process task
+            // begins where the last one ended (no clock read); a subprocess after its start report is sent.
+            var began = lastEnd
             if inProcess {
                 if waiting == 1 { pump.signal() }
             } else {
                 // A subprocess may run for long: say it started now.
                 await pump.send(reports.take(), via: report)
+                began = MonotonicTime.now()
             }
             var function: FunctionRegistry.Function?
             if case .function(let name, _) = assignment.executable {
@@ -124,7 +128,7 @@ actor LocalNode {
             lastEnd = now
             let (count, since, replaced) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
-                assignedNode: assignment.assignedNode, outcome: outcome), at: now)
+                assignedNode: assignment.assignedNode, outcome: outcome, ran: max(1, now - began)), at: now)
             // A batch due by age waits for the next task while another batch is being handed over (unless this node
             // has nothing left to run: then it reports below, as it runs out of work), for at most another interval.
             let age = now - since

@@ -18,7 +18,7 @@ final class ReportBuffer: Sendable {
     func append(_ report: NodeReport, at now: Int64) -> (count: Int, since: Int64, replaced: Bool) {
         state.withLock { state in
             var replaced = false
-            if case .finished(let job, let index, let attempt, _, _, _) = report,
+            if case .finished(let job, let index, let attempt, _, _, _, _) = report,
                 case .started(job, index, attempt, _)? = state.reports.last
             {
                 state.reports[state.reports.count - 1] = report

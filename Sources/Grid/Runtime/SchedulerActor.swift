@@ -397,7 +397,7 @@ actor SchedulerActor {
         // A batch that ends with an end comes from a node between tasks, awake and about to look at its queue: it
         // gets ties (a parked node would need waking). One that ends with a start comes from a node inside a
         // task (sent by the pump, or before a subprocess): no preference.
-        let reporter: NodeID? = if case .finished(_, _, _, let node, _, _)? = reports.last { node } else { nil }
+        let reporter: NodeID? = if case .finished(_, _, _, let node, _, _, _)? = reports.last { node } else { nil }
         dispatch(preferring: reporter)
     }
 
@@ -408,7 +408,7 @@ actor SchedulerActor {
         // What ended or was dropped frees its room on the node, whether or not the job still knows it.
         for report in reports {
             switch report {
-            case .finished(_, _, _, _, let assignedNode, _), .dropped(_, _, _, let assignedNode):
+            case .finished(_, _, _, _, let assignedNode, _, _), .dropped(_, _, _, let assignedNode):
                 core.updateLedger { $0.release(from: assignedNode) }
             case .started:
                 break
@@ -429,7 +429,7 @@ actor SchedulerActor {
                         latency.recordNanoseconds((now - job.instances[index].since).nanoseconds)
                     }
                     job.onStarted(index, attempt: attempt, node: node, now: now, &effects)
-                case .finished(_, let index, let attempt, let node, _, let outcome):
+                case .finished(_, let index, let attempt, let node, _, let outcome, let ran):
                     // An end without its start report implies the start: the task shows RUNNING, then its end. A node
                     // sends a short task's end in place of its start (ReportBuffer); a start the pump took while the
                     // node sent the end first arrives late and is ignored.
@@ -441,7 +441,7 @@ actor SchedulerActor {
                         }
                     }
                     before = effects.count
-                    job.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, &effects)
+                    job.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, ran: ran > 0 ? .nanoseconds(ran) : nil, &effects)
                     // A late or unknown report changes nothing and leaves no record.
                     if journaling, effects.count > before {
                         records.append(.finished(job: id, index: index, attempt: attempt, node: node, outcome: outcome, at: now))

@@ -374,7 +374,7 @@ components:
         executions: {type: integer}
         node: {type: integer}
         host: {type: string, description: The host of its last execution (an agent's cluster address, or the server's host name)}
-        duration: {type: number, description: Seconds its last execution ran, once it ended}
+        duration: {type: number, description: "Seconds its last execution ran, once it ended, by the clock of the node that ran it"}
         message: {type: string}
         alreadyDone: {type: boolean}
         result: {}
