@@ -17,8 +17,8 @@ struct GridBenchCommand: AsyncParsableCommand {
             tilingParallelSpeedup: the same tiles with parallelFor on the same cores and no grid; \
             tilingGridEfficiency: parallelFor time over grid time; tilingTileMicros: one tile's serial time. \
             --tile-side changes the tiles' size (and so how much work each task holds against the grid's cost per \
-            task: the 256x256 tiles take about 0.2-0.5 ms on a 2 GHz Xeon, the reference's numpy tiles about 1 ms). The three tiling runs go back to back in each \
-            of --tiling-rounds rounds, and each speedup is the median of the rounds' own ratios, so that a drift \
+            task: the 256x256 tiles take about 0.2-0.5 ms on a 2 GHz Xeon, the reference's numpy tiles about 1 ms). \
+            The three tiling runs go back to back in each of --tiling-rounds rounds, and each speedup is the median of the rounds' own ratios, so that a drift \
             of the machine's speed between rounds cancels out (the times reported are medians too); \
             tilingSpeedupBest is the fastest serial run over the fastest grid run. \
             replicate2000Ms: a job that replicates one task into 2,000, submit to result. \
