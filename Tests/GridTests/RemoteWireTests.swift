@@ -84,6 +84,20 @@ struct RemoteWireTests {
         #expect(total == 5000)
     }
 
+    @Test func anAnnounceOfAnotherProtocolVersion_isRefusedWithAClearError() throws {
+        let announce = try #require(Self.messages.first)
+        var bytes = RemoteWire.encode([announce])[0]
+        // [count: 4 bytes][tag][version]…
+        #expect(bytes[5] == RemoteWire.protocolVersion)
+        bytes[5] = RemoteWire.protocolVersion - 1
+        do {
+            _ = try RemoteWire.decode(bytes)
+            Issue.record("an announce of protocol \(bytes[5]) was accepted")
+        } catch {
+            #expect("\(error)".contains("same tessera build"), "\(error)")
+        }
+    }
+
     @Test func badBytes_getATypedError() throws {
         var random = SeededRandom.seeded("RemoteWireTests.badBytes")
         let valid = RemoteWire.encode(Self.messages)[0]

@@ -39,6 +39,10 @@ import Testing
         #expect(report.status == .finished)
         #expect(report.tasks.first?.result == .int(7))
         #expect(report.tasks.first?.duration == 2.5, "the node's measure, not the time between the two reports")
+        let summary = await scheduler.summaries().first { $0.job == job }
+        let started = try #require(summary?.started)
+        let ended = try #require(summary?.ended)
+        #expect(ended.timeIntervalSince(started) > 2.49, "the job started when its task did")
         _ = await scheduler.shutdown()
     }
 

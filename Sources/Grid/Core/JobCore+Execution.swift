@@ -118,7 +118,12 @@ extension JobCore {
         else { return }
         instances[index].dispatched = false
         instances[index].node = node
-        if let ran { instances[index].startedAt = now - ran }
+        if let ran {
+            let began = now - ran
+            instances[index].startedAt = began
+            // The job started when its first execution did, which the node's measure dates better than the report.
+            if startedAt.map({ began < $0 }) ?? true { startedAt = began }
+        }
         everStarted = true
         if startedAt == nil { startedAt = now }
         switch outcome {

@@ -80,6 +80,10 @@ public enum RemoteWireError: Error, Sendable, Hashable, CustomStringConvertible 
 enum RemoteWire {
     /// The deepest a value may nest.
     static let maxDepth = 64
+    /// The version of this protocol, the first field of an agent's announce: a server refuses an agent that speaks
+    /// another (the link closes and the server's log says why). 2: a finished report carries the node's measure of
+    /// how long the execution ran.
+    static let protocolVersion: UInt8 = 2
 
     private enum Tag: UInt8 {
         case announce = 1, reports, log, configure, assign, abort, release, maySteal
@@ -161,6 +165,7 @@ enum RemoteWire {
         switch message {
         case .announce(let resources):
             writer.write(Tag.announce.rawValue)
+            writer.write(protocolVersion)
             writer.write(string: resources.hostname)
             writer.write(string: resources.address)
             writer.write(Int64(resources.pid))
@@ -380,6 +385,8 @@ enum RemoteWire {
         switch decoded {
         case .success(let messages): return messages
         case .failure(.invalidValue(let field, _)) where field == "depth": throw .tooDeep
+        case .failure(.invalidValue(let field, _)) where field == "protocol":
+            throw .malformed("the agent speaks another version of the grid protocol than this server (\(protocolVersion)): run the same tessera build on both")
         case .failure(let error): throw .malformed("\(error)")
         }
     }
@@ -389,6 +396,8 @@ enum RemoteWire {
         guard let tag = Tag(rawValue: raw) else { throw .invalidValue(field: "message.type", value: UInt64(raw)) }
         switch tag {
         case .announce:
+            let version = try reader.readByte()
+            guard version == protocolVersion else { throw .invalidValue(field: "protocol", value: UInt64(version)) }
             let hostname = try reader.readString()
             let address = try reader.readString()
             let pid = try readInt(&reader, "pid")

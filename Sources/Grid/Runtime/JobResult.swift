@@ -18,8 +18,8 @@ public struct TaskReport: Sendable, Hashable, Codable {
     public var alreadyDone: Bool
     /// The host of its last execution's node (the grid's host, or an agent's cluster address).
     public var host: String?
-    /// How long its last execution ran, in seconds, once it ended: measured by the node that ran it (a journal's
-    /// replay, which has no such measure, gives the time between the scheduler's reading of its start and end).
+    /// How long its last execution ran, in seconds, once it ended, as the node that ran it measured it (`nil` for an
+    /// execution replayed from the journal after a restart: the journal keeps no such measure).
     public var duration: Double?
 
     /// Makes a task report.
