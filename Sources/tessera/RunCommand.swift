@@ -31,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Allow HIGH and HIGHEST priorities.")
     var admin = false
 
-    @Flag(help: "Print one JSON object: job, state, tasks (name, state, executions).")
+    @Flag(help: "Print one JSON object: job, state, tasks (name, state, executions, duration in seconds).")
     var json = false
 
     func validate() throws {
@@ -109,6 +109,8 @@ struct RunReport: Encodable {
         var executions: Int
         var alreadyDone: Bool
         var message: String?
+        /// Seconds its last execution ran, as its node measured it.
+        var duration: Double?
     }
     var job: UInt64
     var name: String
@@ -121,7 +123,8 @@ struct RunReport: Encodable {
         name = result.name
         state = result.status.rawValue
         tasks = result.tasks.map {
-            Task(name: $0.name.description, state: $0.status.rawValue, executions: $0.executions, alreadyDone: $0.alreadyDone, message: $0.message)
+            Task(name: $0.name.description, state: $0.status.rawValue, executions: $0.executions, alreadyDone: $0.alreadyDone, message: $0.message,
+                 duration: $0.duration)
         }
         logs = result.logDirectory
     }

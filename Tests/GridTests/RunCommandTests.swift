@@ -13,6 +13,7 @@ struct RunCommandTests {
             var state: String
             var executions: Int
             var alreadyDone: Bool
+            var duration: Double?
         }
         var job: Int
         var state: String
@@ -28,6 +29,7 @@ struct RunCommandTests {
         #expect(report.state == "FINISHED")
         #expect(report.tasks.filter { $0.name.hasPrefix("tile") }.map(\.name).sorted() == ["tile", "tile*1", "tile*2"])
         #expect(report.tasks.allSatisfy { !$0.alreadyDone })
+        #expect(report.tasks.filter { $0.state == "FINISHED" }.allSatisfy { ($0.duration ?? -1) >= 0 }, "every task that ran has a duration")
         #expect(report.tasks.first { $0.name == "archive" }?.state == "SKIPPED")
 
         let second = try await runTessera(arguments, in: directory)
