@@ -192,6 +192,9 @@ function stopStreams() {
 
 function formatDuration(seconds) {
   if (seconds === null || seconds === undefined || isNaN(seconds)) return '';
+  // Nodes measure their tasks, so an in-process task of a few microseconds shows as such, not as 0 ms.
+  if (seconds < 0.001) return `${Math.round(seconds * 1e6)} µs`;
+  if (seconds < 0.01) return `${(seconds * 1000).toFixed(1)} ms`;
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 90) return `${seconds.toFixed(1)} s`;
   const minutes = Math.floor(seconds / 60);
