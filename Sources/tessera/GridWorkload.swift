@@ -8,6 +8,8 @@ enum GridWorkload {
     static let tileSide = 256
     /// The sides `--tile-side` and the root's input accept (a 4,096² tile is 64 MiB, twice over).
     static let tileSides = 2...4096
+    /// The seed every tile is generated from (the root's result carries it to the tiles).
+    static let seed = 20_261_128
 
     static func register(in functions: FunctionRegistry) {
         functions.register("bench.noop") { (_: inout TaskContext) in .null }
@@ -23,7 +25,7 @@ enum GridWorkload {
             var side = tileSide
             if case .int(let given) = context.input { side = given } else if context.input != .null { throw WorkloadError.badInput }
             guard tileSides.contains(side) else { throw WorkloadError.badInput }
-            return ["seed": 20_261_128, "side": .int(side)]
+            return ["seed": .int(seed), "side": .int(side)]
         }
         functions.register("tiling.tile") { (context: inout TaskContext) in
             guard case .int(let index) = context.input, let spec = context.parentResults.first?.value,
@@ -109,7 +111,7 @@ enum GridWorkload {
         let means = Mutex([Double](repeating: 0, count: tiles))
         try await executor.parallelFor(0..<tiles, grain: 1) { range in
             for index in range {
-                let mean = tileMean(seed: 20_261_128, index: index, side: side)
+                let mean = tileMean(seed: UInt64(seed), index: index, side: side)
                 means.withLock { $0[index] = mean }
             }
         }
@@ -118,7 +120,7 @@ enum GridWorkload {
 
     /// The same work without a grid, on the calling thread.
     static func serialTiling(tiles: Int, side: Int = tileSide) -> Double {
-        pairwiseSum((0..<tiles).map { tileMean(seed: 20_261_128, index: $0, side: side) })
+        pairwiseSum((0..<tiles).map { tileMean(seed: UInt64(seed), index: $0, side: side) })
     }
 
     /// The binary-tree reduction of the DAG's adds, level by level, so every baseline sums in the

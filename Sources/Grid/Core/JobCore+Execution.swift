@@ -118,14 +118,12 @@ extension JobCore {
         else { return }
         instances[index].dispatched = false
         instances[index].node = node
-        if let ran {
-            let began = now - ran
-            instances[index].startedAt = began
-            // The job started when its first execution did, which the node's measure dates better than the report.
-            if startedAt.map({ began < $0 }) ?? true { startedAt = began }
-        }
+        // When the execution began: the node's measure dates it better than the reports did.
+        let began = ran.map { now - $0 } ?? now
+        if ran != nil { instances[index].startedAt = began }
+        // The job started when its first execution did.
+        if startedAt.map({ began < $0 }) ?? true { startedAt = began }
         everStarted = true
-        if startedAt == nil { startedAt = now }
         switch outcome {
         case .success(let result, let variables):
             succeed(index, result: result, variables: variables, alreadyDone: false, now: now, &effects)
