@@ -102,7 +102,7 @@ struct JournalBenchCommand: AsyncParsableCommand {
             try journal.submitted(.init(id: id, workflow: workflow, variables: [:], admin: false, owner: "bench", at: .milliseconds(job), wall: wall))
             try journal.append((0..<tasks / 2).map { index in
                 .finished(job: id, index: index, attempt: 1, node: NodeID(index % 2), outcome: .success(result: .null, variables: nil),
-                          at: .milliseconds(job) + .microseconds(index))
+                          at: .milliseconds(job) + .microseconds(index), ran: .microseconds(2 + index % 5))
             })
         }
     }

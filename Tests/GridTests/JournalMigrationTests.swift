@@ -6,14 +6,14 @@ import Testing
 /// A journal written by an earlier Tessera opens, migrates and recovers.
 @Suite("Journal: schema migrations", .timeLimit(.minutes(1)))
 struct JournalMigrationTests {
-    /// Turns a current journal back into schema v1 (v1's index on records, neither v2 nor v3 applied). The
+    /// Turns a current journal back into schema v1 (v1's index on records, none of v2 – v4 applied). The
     /// test's records alternate between two jobs, so none of them share a row (v3's runs) and v1 can hold them.
     static func downgradeToV1(_ directory: String) throws {
         let database = try DatabaseQueue(path: directory + "/journal.sqlite")
         try database.write { db in
             try db.execute(sql: """
                 CREATE INDEX record_job ON record(job, seq);
-                DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3');
+                DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3', 'v4');
                 """)
         }
         try database.close()
@@ -50,6 +50,35 @@ struct JournalMigrationTests {
         #expect(try Journal(directory: root).report(JobID(1)) == report)
     }
 
+    @Test func endsWrittenBeforeVersion4_readBack_withoutRunTimes() throws {
+        let root = try makeTemporaryDirectory("journal-v3-ends")
+        do {
+            let journal = try Journal(directory: root)
+            try journal.submitted(.init(
+                id: JobID(1), workflow: Workflow(name: "old", tasks: (0..<3).map { TaskDefinition("t\($0)", .command(["true"])) }),
+                variables: [:], admin: false, owner: "alice", at: .seconds(1), wall: Date()))
+        }
+        // v3's rows: a run of two null-result ends (kind 7: task, attempt, node and time as zigzag varints, no run
+        // time) and a null-result end of its own without a payload (kind 5).
+        let database = try DatabaseQueue(path: root + "/journal.sqlite")
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO record (job, seq, kind, task, attempt, node, at, payload) VALUES
+                    (1, 1, 7, 0, 1, 0, 100, X'0002000002020214'),
+                    (1, 2, 5, 2, 1, 0, 200, NULL);
+                DELETE FROM grdb_migrations WHERE identifier = 'v4';
+                """)
+        }
+        try database.close()
+        let null = TaskOutcome.success(result: .null, variables: nil)
+        let records = try Journal(directory: root).recover().jobs.first?.records
+        #expect(records == [
+            .finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(0), outcome: null, at: .nanoseconds(100)),
+            .finished(job: JobID(1), index: 1, attempt: 1, node: NodeID(1), outcome: null, at: .nanoseconds(110)),
+            .finished(job: JobID(1), index: 2, attempt: 1, node: NodeID(0), outcome: null, at: .nanoseconds(200)),
+        ])
+    }
+
     @Test func aVersion1Journal_isMigrated_recoversItsJobs_andDropsAnEndedJobsRecords() throws {
         let root = try makeTemporaryDirectory("journal-v1")
         do {
@@ -75,7 +104,7 @@ struct JournalMigrationTests {
         #expect(recovery.jobs.map(\.submission.id) == [JobID(1), JobID(2)])
         #expect(recovery.jobs.map(\.records.count) == [5, 5])
         #expect(recovery.jobs.first?.records.compactMap { record in
-            if case .finished(_, let index, _, _, _, _) = record { index } else { nil }
+            if case .finished(_, let index, _, _, _, _, _) = record { index } else { nil }
         } == [0, 2, 4, 6, 8], "each job's records in the order they were written")
 
         // New records continue the sequence; ending job 1 drops its records only.
@@ -93,7 +122,7 @@ struct JournalMigrationTests {
         // Reopened: nothing left to migrate, the same jobs; the store is marked with every migration.
         let reopened = try Journal(directory: root)
         let marks = try DatabaseQueue(path: root + "/journal.sqlite")
-        #expect(try marks.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == ["v1", "v2", "v3"])
+        #expect(try marks.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == ["v1", "v2", "v3", "v4"])
         try marks.close()
         #expect(try reopened.recover().jobs.map(\.submission.id) == [JobID(2)])
     }

@@ -49,6 +49,7 @@ private enum TestFailure: Error { case expected }
             if event.taskStatus("flaky") == .waitingOnError { waiting = true }
             if running == ["slow", "b"] && waiting { break }
         }
+        let before = try await grid.job(job.id).report()
         // The process dies here: nothing more is journaled.
         await grid.shutdown()
         #expect(counter["a"] == 1 && counter["b"] == 1 && counter["flaky"] == 1)
@@ -61,6 +62,11 @@ private enum TestFailure: Error { case expected }
         #expect(recovered.task("a")?.status == .finished)
         #expect(recovered.task("flaky")?.status == .waitingOnError)
         #expect(recovered.task("flaky")?.executions == 1)
+        // The nodes' measures of the finished executions before the restart come back with them.
+        for name in ["a", "b"] {
+            #expect(before.task(name)?.duration != nil)
+            #expect(recovered.task(name)?.duration == before.task(name)?.duration, "\(name)")
+        }
         // Two more executions after an hour each: the retry counter was not reset.
         await second.waitForSleepers()
         second.advance(by: .seconds(3601))
@@ -196,8 +202,10 @@ private enum TestFailure: Error { case expected }
             .success(result: ["k": 1.5, "n": nil], variables: ["A": "2"]), .success(result: .double(3.25), variables: nil),
             .failure(message: "exit 1: \"no\"\n"), .alreadyDone(result: "s", variables: nil, reason: "outputs present"),
         ]
+        // Measured run times on all but the first (an agent's failure to start reports none).
+        let ran: [Duration?] = [nil, .nanoseconds(1), .milliseconds(1500), .nanoseconds(Int64.max)]
         try journal.append(outcomes.enumerated().map { index, outcome in
-            .finished(job: JobID(7), index: index, attempt: 1, node: NodeID(2), outcome: outcome, at: .seconds(13))
+            .finished(job: JobID(7), index: index, attempt: 1, node: NodeID(2), outcome: outcome, at: .seconds(13), ran: ran[index])
         } + [.action(job: JobID(7), .priority(.high, admin: true), at: .seconds(14)), .tick(job: JobID(7), at: .seconds(15))])
 
         let recovery = try journal.recover()
@@ -218,11 +226,12 @@ private enum TestFailure: Error { case expected }
         #expect(job.submission.wall == submitted)
         #expect(job.records.count == 6)
         for (index, outcome) in outcomes.enumerated() {
-            guard case .finished(_, index, 1, NodeID(2), let stored, .seconds(13)) = job.records[index] else {
+            guard case .finished(_, index, 1, NodeID(2), let stored, .seconds(13), let storedRan) = job.records[index] else {
                 Issue.record("record \(index) is \(job.records[index])")
                 continue
             }
             #expect(stored == outcome)
+            #expect(storedRan == ran[index])
         }
         #expect(job.records[4] == .action(job: JobID(7), .priority(.high, admin: true), at: .seconds(14)))
         #expect(recovery.lastTime == .seconds(15) && recovery.lastJob == 7)
@@ -260,23 +269,26 @@ private enum TestFailure: Error { case expected }
             try journal.submitted(.init(id: id, workflow: workflow, variables: [:], admin: false, owner: "", at: .zero, wall: Date()))
         }
         let null = TaskOutcome.success(result: .null, variables: nil)
+        // With their measured run times (none on some: not measured), in runs and in rows of their own.
         let written: [JournalRecord] = [
-            .finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(1)),
+            .finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(1), ran: .microseconds(250)),
             // A later and an earlier time than the run's first, a large node number, a second attempt.
             .finished(job: JobID(1), index: 3, attempt: 2, node: NodeID(1_000_000), outcome: null, at: .nanoseconds(1_000_000_123)),
-            .finished(job: JobID(1), index: 2, attempt: 1, node: NodeID(1), outcome: null, at: .milliseconds(900)),
+            .finished(job: JobID(1), index: 2, attempt: 1, node: NodeID(1), outcome: null, at: .milliseconds(900), ran: .seconds(3600)),
             // Another job's end, then an end with a result: rows of their own, which end the run.
-            .finished(job: JobID(2), index: 0, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(1)),
-            .finished(job: JobID(1), index: 4, attempt: 1, node: NodeID(0), outcome: .success(result: .int(4), variables: nil), at: .seconds(1)),
+            .finished(job: JobID(2), index: 0, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(1), ran: .nanoseconds(7)),
+            .finished(job: JobID(1), index: 4, attempt: 1, node: NodeID(0), outcome: .success(result: .int(4), variables: nil), at: .seconds(1),
+                      ran: .milliseconds(2)),
             .finished(job: JobID(1), index: 5, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(2)),
+            .finished(job: JobID(2), index: 1, attempt: 1, node: NodeID(0), outcome: null, at: .seconds(2), ran: .microseconds(3)),
             .tick(job: JobID(1), at: .seconds(2)),
         ]
         try journal.append(written)
-        #expect(try journal.recordCount() == 5, "rows: job 1's run of three, job 2's end, the result, the last end, the tick")
+        #expect(try journal.recordCount() == 6, "rows: job 1's run of three, job 2's end, the result, job 1's and job 2's last ends, the tick")
         let recovery = try journal.recover()
         #expect(recovery.jobs.map(\.submission.id) == [JobID(1), JobID(2)])
         #expect(recovery.jobs.first?.records == written.filter { $0.job == JobID(1) })
-        #expect(recovery.jobs.last?.records == [written[3]])
+        #expect(recovery.jobs.last?.records == [written[3], written[6]])
         #expect(recovery.lastTime == .seconds(2))
 
         // Ending job 1 drops its rows, runs included.
@@ -284,7 +296,7 @@ private enum TestFailure: Error { case expected }
             job: JobID(1), name: "runs", owner: "", status: .finished, priority: .normal,
             progress: JobProgress(done: 6, total: 6, running: 0, failed: 0), tasks: [], logDirectory: "/logs/1")
         try journal.append([], ended: [ended])
-        #expect(try journal.recordCount() == 1)
+        #expect(try journal.recordCount() == 2)
     }
 
     @Test func aDamagedRunOfEnds_isAClearError() throws {

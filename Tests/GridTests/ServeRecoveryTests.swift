@@ -89,7 +89,7 @@ struct ServeRecoveryTests {
             var stuckFailed = false
             var finished: Set<String> = []
             for record in recovery.jobs.first?.records ?? [] {
-                if case .finished(_, let index, _, _, let outcome, _) = record {
+                if case .finished(_, let index, _, _, let outcome, _, _) = record {
                     if case .success = outcome { finished.insert(names[index]) }
                     if names[index] == "stuck" { stuckFailed = true }
                 }

@@ -88,7 +88,7 @@ public final class Journal: Sendable {
     /// Results whose JSON is larger than this are kept in files.
     public static let inlineLimit = 64 * 1024
     /// The schema version this code writes.
-    public static let schemaVersion = "v3"
+    public static let schemaVersion = "v4"
 
     /// The data directory.
     public let directory: String
@@ -186,6 +186,13 @@ public final class Journal: Sendable {
         // only v2 would fail on the first and read the second as a report without tasks; the migration marks
         // the store so that one refuses it.
         migrator.registerMigration("v3") { _ in }
+        // No table changes: from v4 on an end keeps how long its execution ran by its node's clock, so that a job
+        // rebuilt after a restart shows the durations it showed before. A null-result end with a row of its own holds
+        // it in its payload (a varint), a run of ends is kind 8 (each end with its run time), and an end with a
+        // result has `ran` in its JSON. v3's rows (kind 7 runs, kind 5 without a payload) still read back, without
+        // durations; a Tessera that knows only v3 would fail on kind 8, so the migration marks the store for it to
+        // refuse.
+        migrator.registerMigration("v4") { _ in }
     }
 
     // MARK: - Writing
@@ -267,7 +274,8 @@ public final class Journal: Sendable {
                 sqlite3_bind_int64(statement, 6, Int64(row.node))
                 sqlite3_bind_int64(statement, 7, row.at)
                 let code: Int32
-                if let payload = row.payload {
+                // A null-result end in a row of its own holds its run time alone (runs hold theirs in their payload).
+                if let payload = row.payload ?? (row.kind == .finishedNull && row.ran > 0 ? RunCodec.single(row.ran) : nil) {
                     code = payload.withUnsafeBytes { bytes in
                         sqlite3_bind_blob(statement, 8, bytes.baseAddress, Int32(bytes.count), Journal.transient)
                         return sqlite3_step(statement)
@@ -517,19 +525,25 @@ public final class Journal: Sendable {
         case finished = 2
         case tick = 3
         case action = 4
-        /// Finished with a null result and unchanged variables (most tasks): no payload to write or parse.
+        /// Finished with a null result and unchanged variables (most tasks): the payload, when there is one
+        /// (schema v4), is only the run time (see ``RunCodec/single(_:)``).
         case finishedNull = 5
         /// The execution's node was lost (a remote host died).
         case lost = 6
         /// Consecutive null-result ends of one job, written in one row (schema v3): one insert and one delete
         /// instead of one per task. The payload holds each end's task, attempt, node and time (see ``RunCodec``).
+        /// Read only: v4 writes ``finishedNullTimedRun``.
         case finishedNullRun = 7
+        /// A run of null-result ends whose payload also holds each end's run time (schema v4).
+        case finishedNullTimedRun = 8
     }
 
     /// A finished record's payload: the outcome, with a large result moved to a file.
     private struct Outcome: Codable {
         var outcome: TaskOutcome
         var resultFile: String?
+        /// How long the execution ran, in nanoseconds (schema v4; absent when not measured).
+        var ran: Int64?
     }
 
     /// A report with its large results moved to files (task index → file). Since schema v3 its tasks are in
@@ -578,19 +592,26 @@ public final class Journal: Sendable {
         var node: Int
         var at: Int64
         var payload: [UInt8]? = nil
+        /// A null-result end's run time in nanoseconds, 0 when not measured: written as its payload when it keeps a row of
+        /// its own, or as its part of a run.
+        var ran: Int64 = 0
     }
 
     private func encode(_ record: JournalRecord, files: inout [(path: String, data: Data)]) throws(GridError) -> PendingRecord {
         do {
             switch record {
-            case .finished(let job, let index, let attempt, let node, .success(.null, nil), let at):
-                return PendingRecord(job: Int64(job.rawValue), kind: .finishedNull, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds)
-            case .finished(let job, let index, let attempt, let node, let outcome, let at):
+            case .finished(let job, let index, let attempt, let node, .success(.null, nil), let at, let ran):
+                // Its payload (the run time alone) is made only if it keeps a row of its own (see ``add(_:to:)``).
+                return PendingRecord(
+                    job: Int64(job.rawValue), kind: .finishedNull, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds,
+                    ran: max(0, ran?.nanoseconds ?? 0))
+            case .finished(let job, let index, let attempt, let node, let outcome, let at, let ran):
                 var json = JournalJSON()
+                let nanoseconds = ran.map { max(0, $0.nanoseconds) }
                 if let result = outcome.result, let file = try large(result, job: job, files: &files) {
-                    json.outcome(outcome.replacingResult(.null), resultFile: file)
+                    json.outcome(outcome.replacingResult(.null), resultFile: file, ran: nanoseconds)
                 } else {
-                    json.outcome(outcome, resultFile: nil)
+                    json.outcome(outcome, resultFile: nil, ran: nanoseconds)
                 }
                 return PendingRecord(
                     job: Int64(job.rawValue), kind: .finished, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds,
@@ -615,7 +636,7 @@ public final class Journal: Sendable {
     /// holds (or starts one with it). Only neighbours are folded, so the records keep their order.
     private static func add(_ row: PendingRecord, to rows: inout [PendingRecord]) {
         guard row.kind == .finishedNull, let last = rows.indices.last, rows[last].job == row.job,
-            rows[last].kind == .finishedNull || rows[last].kind == .finishedNullRun
+            rows[last].kind == .finishedNull || rows[last].kind == .finishedNullTimedRun
         else {
             rows.append(row)
             return
@@ -624,19 +645,22 @@ public final class Journal: Sendable {
         var payload = rows[last].payload ?? []
         rows[last].payload = nil
         if rows[last].kind == .finishedNull {
-            rows[last].kind = .finishedNullRun
-            RunCodec.append(task: rows[last].task, attempt: rows[last].attempt, node: rows[last].node, at: rows[last].at, after: rows[last].at, to: &payload)
+            rows[last].kind = .finishedNullTimedRun
+            RunCodec.append(
+                task: rows[last].task, attempt: rows[last].attempt, node: rows[last].node, at: rows[last].at, ran: rows[last].ran,
+                after: rows[last].at, to: &payload)
         }
-        RunCodec.append(task: row.task, attempt: row.attempt, node: row.node, at: row.at, after: rows[last].at, to: &payload)
+        RunCodec.append(task: row.task, attempt: row.attempt, node: row.node, at: row.at, ran: row.ran, after: rows[last].at, to: &payload)
         rows[last].payload = payload
     }
 
     private func decode(_ row: Row, decoder: JSONDecoder, into records: inout [JournalRecord]) throws {
         let job = JobID(UInt64(row["job"] as Int64))
-        if Kind(rawValue: row["kind"]) == .finishedNullRun {
+        let kind = Kind(rawValue: row["kind"])
+        if kind == .finishedNullRun || kind == .finishedNullTimedRun {
             let at: Int64 = row["at"]
             guard let payload: Data = row["payload"] else { throw GridError.journal("a run of ends of job \(job) has no payload") }
-            try RunCodec.decode([UInt8](payload), job: job, after: at, into: &records)
+            try RunCodec.decode([UInt8](payload), job: job, after: at, timed: kind == .finishedNullTimedRun, into: &records)
             return
         }
         records.append(try decode(row, decoder: decoder))
@@ -652,11 +676,21 @@ public final class Journal: Sendable {
             let stored = try decoder.decode(Outcome.self, from: payload)
             var outcome = stored.outcome
             if let file = stored.resultFile { outcome = outcome.replacingResult(try loadResult(file, job: job)) }
-            return .finished(job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]), outcome: outcome, at: at)
+            return .finished(
+                job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]), outcome: outcome, at: at,
+                ran: try Journal.ran(stored.ran, job: job))
         case .finishedNull:
+            // A v4 row holds the run time in its payload; a v3 row has none.
+            var ran: Int64?
+            if let payload {
+                guard let value = RunCodec.single([UInt8](payload)) else {
+                    throw GridError.journal("an end of job \(job) holds a damaged run time")
+                }
+                ran = value
+            }
             return .finished(
                 job: job, index: row["task"], attempt: row["attempt"], node: NodeID(row["node"]),
-                outcome: .success(result: .null, variables: nil), at: at)
+                outcome: .success(result: .null, variables: nil), at: at, ran: try Journal.ran(ran, job: job))
         case .tick:
             return .tick(job: job, at: at)
         case .lost:
@@ -664,11 +698,18 @@ public final class Journal: Sendable {
         case .action:
             guard let payload else { throw GridError.journal("an action record of job \(job) has no action") }
             return .action(job: job, try decoder.decode(JobAction.self, from: payload), at: at)
-        case .finishedNullRun:
+        case .finishedNullRun, .finishedNullTimedRun:
             throw GridError.journal("a run of ends of job \(job) read as one record")
         case nil:
             throw GridError.journal("job \(job) has a record of unknown kind \(row["kind"] as Int)")
         }
+    }
+
+    /// A stored run time: none when absent or 0 (not measured), an error when negative.
+    private static func ran(_ nanoseconds: Int64?, job: JobID) throws(GridError) -> Duration? {
+        guard let nanoseconds, nanoseconds != 0 else { return nil }
+        guard nanoseconds > 0 else { throw .journal("an end of job \(job) ran for a negative time (\(nanoseconds) ns)") }
+        return .nanoseconds(nanoseconds)
     }
 
     private func encode(_ report: JobResult, files: inout [(path: String, data: Data)]) throws(GridError) -> Data {

@@ -308,7 +308,7 @@ extension JournalJSON {
         object.end(&self)
     }
 
-    mutating func outcome(_ outcome: TaskOutcome, resultFile: String?) {
+    mutating func outcome(_ outcome: TaskOutcome, resultFile: String?, ran: Int64? = nil) {
         var object = Object(&self)
         object.field("outcome", &self)
         switch outcome {
@@ -327,6 +327,7 @@ extension JournalJSON {
             }
         }
         if let resultFile { object.field("resultFile", &self); string(resultFile) }
+        if let ran { object.field("ran", &self); int(ran) }
         object.end(&self)
     }
 

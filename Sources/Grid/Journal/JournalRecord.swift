@@ -2,8 +2,9 @@
 /// fresh ``JobCore`` built from its workflow rebuilds exactly the state it had (the core is a pure value:
 /// the same inputs at the same times give the same state).
 public enum JournalRecord: Sendable, Hashable {
-    /// Execution `attempt` of instance `index` ended on `node`.
-    case finished(job: JobID, index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, at: Duration)
+    /// Execution `attempt` of instance `index` ended on `node`, after running for `ran` by the node's clock
+    /// (`nil` when the node did not measure it).
+    case finished(job: JobID, index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, at: Duration, ran: Duration? = nil)
     /// The job's timers were due (retry delays, START_AT).
     case tick(job: JobID, at: Duration)
     /// A user's action.
@@ -14,14 +15,14 @@ public enum JournalRecord: Sendable, Hashable {
     /// The job it is about.
     public var job: JobID {
         switch self {
-        case .finished(let job, _, _, _, _, _), .tick(let job, _), .action(let job, _, _), .lost(let job, _, _, _, _): job
+        case .finished(let job, _, _, _, _, _, _), .tick(let job, _), .action(let job, _, _), .lost(let job, _, _, _, _): job
         }
     }
 
     /// When it happened, in grid time.
     public var at: Duration {
         switch self {
-        case .finished(_, _, _, _, _, let at), .tick(_, let at), .action(_, _, let at), .lost(_, _, _, _, let at): at
+        case .finished(_, _, _, _, _, let at, _), .tick(_, let at), .action(_, _, let at), .lost(_, _, _, _, let at): at
         }
     }
 }
@@ -34,9 +35,9 @@ extension JobCore {
     /// neither dispatches nor starts: what had not finished is simply dispatched again).
     public mutating func replay(_ record: JournalRecord) {
         switch record {
-        case .finished(_, let index, let attempt, let node, let outcome, let at):
+        case .finished(_, let index, let attempt, let node, let outcome, let at, let ran):
             guard redispatch(index, attempt: attempt, node: node) else { return }
-            _ = onFinished(index, attempt: attempt, node: node, outcome: outcome, now: at)
+            _ = onFinished(index, attempt: attempt, node: node, outcome: outcome, now: at, ran: ran)
         case .tick(_, let at):
             _ = onTick(now: at)
         case .action(_, let action, let at):

@@ -18,8 +18,8 @@ public struct TaskReport: Sendable, Hashable, Codable {
     public var alreadyDone: Bool
     /// The host of its last execution's node (the grid's host, or an agent's cluster address).
     public var host: String?
-    /// How long its last execution ran, in seconds, once it ended, as the node that ran it measured it (`nil` for an
-    /// execution replayed from the journal after a restart: the journal keeps no such measure).
+    /// How long its last execution ran, in seconds, once it ended, as the node that ran it measured it (`nil` when the
+    /// node did not measure it, and for an execution replayed from a journal written before schema v4).
     public var duration: Double?
 
     /// Makes a task report.

@@ -441,10 +441,11 @@ actor SchedulerActor {
                         }
                     }
                     before = effects.count
-                    job.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, ran: ran > 0 ? .nanoseconds(ran) : nil, &effects)
+                    let measured: Duration? = ran > 0 ? .nanoseconds(ran) : nil
+                    job.onFinished(index, attempt: attempt, node: node, outcome: outcome, now: now, ran: measured, &effects)
                     // A late or unknown report changes nothing and leaves no record.
                     if journaling, effects.count > before {
-                        records.append(.finished(job: id, index: index, attempt: attempt, node: node, outcome: outcome, at: now))
+                        records.append(.finished(job: id, index: index, attempt: attempt, node: node, outcome: outcome, at: now, ran: measured))
                     }
                 case .dropped(_, let index, let attempt, _):
                     job.undispatch(index, attempt: attempt, &effects)
@@ -525,7 +526,7 @@ actor SchedulerActor {
         for (_, records) in recovery.jobs {
             for record in records {
                 switch record {
-                case .finished(_, _, _, let node, _, _), .lost(_, _, _, let node, _): highest = max(highest, node.rawValue)
+                case .finished(_, _, _, let node, _, _, _), .lost(_, _, _, let node, _): highest = max(highest, node.rawValue)
                 case .tick, .action: break
                 }
             }
