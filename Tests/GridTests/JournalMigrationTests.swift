@@ -50,6 +50,20 @@ struct JournalMigrationTests {
         #expect(try Journal(directory: root).report(JobID(1)) == report)
     }
 
+    @Test func aJournalOfANewerTessera_isRefused() throws {
+        let root = try makeTemporaryDirectory("journal-newer")
+        _ = try Journal(directory: root)
+        let database = try DatabaseQueue(path: root + "/journal.sqlite")
+        try database.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v5')") }
+        try database.close()
+        #expect {
+            _ = try Journal(directory: root)
+        } throws: { error in
+            guard case .journal(let reason) = error as? GridError else { return false }
+            return reason.contains("written by a newer Tessera")
+        }
+    }
+
     @Test func endsWrittenBeforeVersion4_readBack_withoutRunTimes() throws {
         let root = try makeTemporaryDirectory("journal-v3-ends")
         do {

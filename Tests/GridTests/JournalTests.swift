@@ -203,7 +203,7 @@ private enum TestFailure: Error { case expected }
             .failure(message: "exit 1: \"no\"\n"), .alreadyDone(result: "s", variables: nil, reason: "outputs present"),
         ]
         // Measured run times on all but the first (an agent's failure to start reports none).
-        let ran: [Duration?] = [nil, .nanoseconds(1), .milliseconds(1500), .nanoseconds(Int64.max)]
+        let ran: [Duration?] = [nil, .nanoseconds(1), .milliseconds(1500), JobCore.longestRun]
         try journal.append(outcomes.enumerated().map { index, outcome in
             .finished(job: JobID(7), index: index, attempt: 1, node: NodeID(2), outcome: outcome, at: .seconds(13), ran: ran[index])
         } + [.action(job: JobID(7), .priority(.high, admin: true), at: .seconds(14)), .tick(job: JobID(7), at: .seconds(15))])
@@ -318,6 +318,78 @@ private enum TestFailure: Error { case expected }
             guard case .journal(let reason) = error as? GridError else { return false }
             return reason.contains("a run of ends of job 1 is damaged")
         }
+    }
+
+    @Test func damagedRunTimes_areClearErrors() throws {
+        let damaged: [(what: String, kind: Int, payload: String)] = [
+            ("a lone end's run time followed by garbage", 5, "X'0400'"),
+            ("a lone end's run time cut short", 5, "X'80'"),
+            ("a negative run time in an outcome", 2, "CAST('{\"outcome\":{\"failure\":{\"message\":\"x\"}},\"ran\":-5}' AS BLOB)"),
+            ("a run time of 292 years in an outcome", 2,
+             "CAST('{\"outcome\":{\"failure\":{\"message\":\"x\"}},\"ran\":9223372036854775807}' AS BLOB)"),
+        ]
+        func journal(with kind: Int, _ payload: String) throws -> Journal {
+            let root = try makeTemporaryDirectory("journal-damaged-ran")
+            do {
+                let journal = try Journal(directory: root)
+                let workflow = Workflow(name: "ran", tasks: [TaskDefinition("a", .function("f"))])
+                try journal.submitted(.init(id: JobID(1), workflow: workflow, variables: [:], admin: false, owner: "", at: .zero, wall: Date()))
+            }
+            let database = try DatabaseQueue(path: root + "/journal.sqlite")
+            try database.write { db in
+                try db.execute(sql: "INSERT INTO record (job, seq, kind, task, attempt, node, at, payload) VALUES (1, 1, \(kind), 0, 1, 0, 5, \(payload))")
+            }
+            try database.close()
+            return try Journal(directory: root)
+        }
+        // The same rows with sound run times read back (so the damaged ones fail on their run times alone).
+        let failure = TaskOutcome.failure(message: "x")
+        #expect(try journal(with: 5, "X'04'").recover().jobs.first?.records == [
+            .finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(0), outcome: .success(result: .null, variables: nil), at: .nanoseconds(5),
+                      ran: .nanoseconds(2)),
+        ])
+        #expect(try journal(with: 2, "CAST('{\"outcome\":{\"failure\":{\"message\":\"x\"}},\"ran\":5}' AS BLOB)").recover().jobs.first?.records == [
+            .finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(0), outcome: failure, at: .nanoseconds(5), ran: .nanoseconds(5)),
+        ])
+        for (what, kind, payload) in damaged {
+            let journal = try journal(with: kind, payload)
+            #expect("\(what)", performing: { _ = try journal.recover() }, throws: { error in
+                guard case .journal(let reason) = error as? GridError else { return false }
+                return reason.contains("job 1")
+            })
+        }
+    }
+
+    @Test func replayedEnds_withoutRunTimes_haveNoDuration_notAnEarlierExecutionsStart() throws {
+        let workflow = Workflow(name: "retry", tasks: [TaskDefinition("a", .function("f"), maxNumberOfExecution: 2)])
+        let failed = TaskOutcome.failure(message: "boom")
+        let records: [JournalRecord] = [
+            .finished(job: JobID(1), index: 0, attempt: 1, node: NodeID(0), outcome: failed, at: .seconds(10), ran: .seconds(2)),
+            // The second execution's end carries no measure (an agent that could not start it reports none).
+            .finished(job: JobID(1), index: 0, attempt: 2, node: NodeID(1), outcome: failed, at: .seconds(70)),
+        ]
+        var job = try JobCore(id: JobID(1), workflow: workflow, variables: [:], now: .zero, wallNow: Date())
+        _ = job.start(now: .zero)
+        job.replay(records[0])
+        #expect(job.instances[0].status == .waitingOnError)
+        #expect(job.instances[0].startedAt == .seconds(8))
+        // (The retry delay's tick, as journaled live.)
+        job.replay(.tick(job: JobID(1), at: .seconds(69)))
+        job.replay(records[1])
+        #expect(job.instances[0].status == .faulty && job.instances[0].executions == 2)
+        #expect(job.instances[0].startedAt == nil, "unknown, not the first execution's start 62 s before")
+        #expect(job.startedAt == .seconds(8))
+
+        // Live, a run time beyond a century is not a measure (it would overflow the grid's time arithmetic).
+        var live = try JobCore(id: JobID(2), workflow: Workflow(name: "one", tasks: [TaskDefinition("a", .function("f"))]),
+                               variables: [:], now: .zero, wallNow: Date())
+        _ = live.start(now: .zero)
+        _ = live.dispatch(0, to: NodeID(0))
+        _ = live.onStarted(0, attempt: 1, node: NodeID(0), now: .seconds(1))
+        _ = live.onFinished(0, attempt: 1, node: NodeID(0), outcome: .success(result: .null, variables: nil), now: .seconds(3),
+                            ran: JobCore.longestRun + .seconds(1))
+        #expect(live.instances[0].status == .finished)
+        #expect(live.instances[0].startedAt == .seconds(1), "the start report's time stays")
     }
 
     @Test func aLostNode_isJournaled_andReplaysProActivesNodeFailureRule() throws {

@@ -23,7 +23,8 @@ struct RunCodecTests {
         let base: Int64 = 5_000_000_000
         // A run time of 0 is none (not measured).
         let ends: [(index: Int, attempt: Int, node: Int, at: Int64, ran: Int64)] = [
-            (0, 1, 0, base, 0), (1, 2, -1, base + 1, 1), (63, 64, 64, base - 1, 250_000), (Int.max, Int.max, Int.max, .max, .max),
+            (0, 1, 0, base, 0), (1, 2, -1, base + 1, 1), (63, 64, 64, base - 1, 250_000),
+            (Int.max, Int.max, Int.max, .max, JobCore.longestRun.nanoseconds),
             (Int.max - 1, 0, Int.min, .min, 0), (8_191, 127, 128, 0, 63),
         ]
         var payload: [UInt8] = []
@@ -31,7 +32,7 @@ struct RunCodecTests {
             RunCodec.append(task: end.index, attempt: end.attempt, node: end.node, at: end.at, ran: end.ran, after: base, to: &payload)
         }
         #expect(try decode(payload, after: base) == ends.map { end($0.index, attempt: $0.attempt, node: $0.node, at: $0.at, ran: $0.ran) })
-        // Small numbers take one byte each: a typical end is 7 – 11 bytes.
+        // Small numbers take one byte each (a typical end, with its time and run time in nanoseconds, is 7 – 11 bytes).
         var small: [UInt8] = []
         RunCodec.append(task: 63, attempt: 1, node: 1, at: base + 40, ran: 63, after: base, to: &small)
         #expect(small.count == 5)
@@ -63,6 +64,8 @@ struct RunCodecTests {
             ("a tenth byte wider than 64 bits", [UInt8](repeating: 0x80, count: 9) + [0x02, 0x02, 0x00, 0x00, 0x00]),
             ("a negative task index", [0x01, 0x02, 0x00, 0x00, 0x00]),
             ("a negative run time", [0x00, 0x02, 0x00, 0x00, 0x01]),
+            // 2⁶³ − 1 ns, zigzag-encoded: about 292 years.
+            ("a run time over a century", [0x00, 0x02, 0x00, 0x00] + [UInt8](repeating: 0xFF, count: 9) + [0x01]),
             ("a valid end followed by garbage", valid + [0xFF]),
         ]
         for (what, payload) in damaged {

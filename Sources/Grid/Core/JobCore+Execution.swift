@@ -100,7 +100,8 @@ extension JobCore {
     ///
     /// - Parameter ran: how long the execution ran by the node's clock, when the node measured it. The instance's
     ///   start is then that long before `now`, so its duration is the node's figure rather than the time between
-    ///   the scheduler's reading of two reports (which a node sends in batches).
+    ///   the scheduler's reading of two reports (which a node sends in batches). A negative one, or one longer than
+    ///   ``longestRun``, is taken as not measured.
     public mutating func onFinished(
         _ index: Int, attempt: Int, node: NodeID, outcome: TaskOutcome, now: Duration, ran: Duration? = nil
     ) -> [Effect] {
@@ -119,8 +120,9 @@ extension JobCore {
         instances[index].dispatched = false
         instances[index].node = node
         // When the execution began: the node's measure dates it better than the reports did.
-        let began = ran.map { now - $0 } ?? now
-        if ran != nil { instances[index].startedAt = began }
+        let measured = ran.flatMap { $0 >= .zero && $0 <= JobCore.longestRun ? $0 : nil }
+        let began = measured.map { now - $0 } ?? now
+        if measured != nil { instances[index].startedAt = began }
         // The job started when its first execution did.
         if startedAt.map({ began < $0 }) ?? true { startedAt = began }
         everStarted = true

@@ -7,6 +7,10 @@ import Foundation
 /// (abort an execution, wake up later, publish a change). Replication and loops add instances as the
 /// job runs; instance indexes never change, so they are stable handles for the shell and a journal.
 public struct JobCore: Sendable {
+    /// The longest run time a node may report for one execution (a century): a longer one is not a measure, and
+    /// would overflow the arithmetic on grid times. The agents' wire and the journal refuse it.
+    public static let longestRun: Duration = .seconds(100 * 365 * 86_400)
+
     /// What the shell must do after an event.
     public enum Effect: Sendable, Equatable {
         /// Instance `index` changed state: publish it.

@@ -604,10 +604,10 @@ public final class Journal: Sendable {
                 // Its payload (the run time alone) is made only if it keeps a row of its own (see ``add(_:to:)``).
                 return PendingRecord(
                     job: Int64(job.rawValue), kind: .finishedNull, task: index, attempt: attempt, node: node.rawValue, at: at.nanoseconds,
-                    ran: max(0, ran?.nanoseconds ?? 0))
+                    ran: Journal.storable(ran) ?? 0)
             case .finished(let job, let index, let attempt, let node, let outcome, let at, let ran):
                 var json = JournalJSON()
-                let nanoseconds = ran.map { max(0, $0.nanoseconds) }
+                let nanoseconds = Journal.storable(ran)
                 if let result = outcome.result, let file = try large(result, job: job, files: &files) {
                     json.outcome(outcome.replacingResult(.null), resultFile: file, ran: nanoseconds)
                 } else {
@@ -705,10 +705,20 @@ public final class Journal: Sendable {
         }
     }
 
-    /// A stored run time: none when absent or 0 (not measured), an error when negative.
+    /// A run time as the journal stores it, in nanoseconds: none for what ``JobCore/onFinished(_:attempt:node:outcome:now:ran:)``
+    /// takes as not measured (negative or too long) and for zero (stored as 0, which reads back as none).
+    private static func storable(_ ran: Duration?) -> Int64? {
+        guard let ran, ran > .zero, ran <= JobCore.longestRun else { return nil }
+        return ran.nanoseconds
+    }
+
+    /// A stored run time: none when absent or 0 (not measured), an error when negative or longer than
+    /// ``JobCore/longestRun``.
     private static func ran(_ nanoseconds: Int64?, job: JobID) throws(GridError) -> Duration? {
         guard let nanoseconds, nanoseconds != 0 else { return nil }
-        guard nanoseconds > 0 else { throw .journal("an end of job \(job) ran for a negative time (\(nanoseconds) ns)") }
+        guard nanoseconds > 0, nanoseconds <= JobCore.longestRun.nanoseconds else {
+            throw .journal("an end of job \(job) holds an impossible run time (\(nanoseconds) ns)")
+        }
         return .nanoseconds(nanoseconds)
     }
 

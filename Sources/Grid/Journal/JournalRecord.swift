@@ -37,6 +37,9 @@ extension JobCore {
         switch record {
         case .finished(_, let index, let attempt, let node, let outcome, let at, let ran):
             guard redispatch(index, attempt: attempt, node: node) else { return }
+            // Without the node's measure (not measured, or written before schema v4) the journal does not know when the
+            // execution began: its duration is unknown rather than an earlier execution's start.
+            if ran == nil { instances[index].startedAt = nil }
             _ = onFinished(index, attempt: attempt, node: node, outcome: outcome, now: at, ran: ran)
         case .tick(_, let at):
             _ = onTick(now: at)

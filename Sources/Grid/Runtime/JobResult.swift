@@ -18,8 +18,10 @@ public struct TaskReport: Sendable, Hashable, Codable {
     public var alreadyDone: Bool
     /// The host of its last execution's node (the grid's host, or an agent's cluster address).
     public var host: String?
-    /// How long its last execution ran, in seconds, once it ended, as the node that ran it measured it (`nil` when the
-    /// node did not measure it, and for an execution replayed from a journal written before schema v4).
+    /// How long its last execution ran, in seconds, once it ended, as the node that ran it measured it. Where the node
+    /// did not measure it (an agent that could not start it), the time between the scheduler's reading of its start and
+    /// its end; `nil` for such an execution replayed from the journal after a restart, and for any replayed from a
+    /// journal written before schema v4.
     public var duration: Double?
 
     /// Makes a task report.
