@@ -42,6 +42,12 @@ func processIsGone(_ pid: Int32) -> Bool {
     tessera_wait_gone(pid, 10_000) == 1
 }
 
+/// Whether `error` is a `GridError.journal` whose reason contains `text`.
+func isJournalError(_ error: any Error, containing text: String) -> Bool {
+    guard case .journal(let reason) = error as? GridError else { return false }
+    return reason.contains(text)
+}
+
 extension GridEvent {
     /// The task state this event reports, if it is a task event for `name`.
     func taskStatus(_ name: String) -> TaskStatus? {

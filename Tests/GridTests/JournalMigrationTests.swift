@@ -58,10 +58,7 @@ struct JournalMigrationTests {
         try database.close()
         #expect {
             _ = try Journal(directory: root)
-        } throws: { error in
-            guard case .journal(let reason) = error as? GridError else { return false }
-            return reason.contains("written by a newer Tessera")
-        }
+        } throws: { isJournalError($0, containing: "written by a newer Tessera") }
     }
 
     @Test func endsWrittenBeforeVersion4_readBack_withoutRunTimes() throws {

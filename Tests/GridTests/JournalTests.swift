@@ -164,10 +164,7 @@ private enum TestFailure: Error { case expected }
             .write(to: URL(fileURLWithPath: root + "/journal.sqlite"))
         #expect {
             _ = try Journal(directory: root)
-        } throws: { error in
-            guard case .journal(let reason) = error as? GridError else { return false }
-            return reason.contains("journal.sqlite")
-        }
+        } throws: { isJournalError($0, containing: "journal.sqlite") }
     }
 
     @Test func everyWorkflowField_outcomeAndReport_roundTripThroughTheStore() throws {
@@ -314,10 +311,7 @@ private enum TestFailure: Error { case expected }
         try database.close()
         #expect {
             _ = try Journal(directory: root).recover()
-        } throws: { error in
-            guard case .journal(let reason) = error as? GridError else { return false }
-            return reason.contains("a run of ends of job 1 is damaged")
-        }
+        } throws: { isJournalError($0, containing: "a run of ends of job 1 is damaged") }
     }
 
     @Test func damagedRunTimes_areClearErrors() throws {
@@ -353,10 +347,7 @@ private enum TestFailure: Error { case expected }
         ])
         for (what, kind, payload) in damaged {
             let journal = try journal(with: kind, payload)
-            #expect("\(what)", performing: { _ = try journal.recover() }, throws: { error in
-                guard case .journal(let reason) = error as? GridError else { return false }
-                return reason.contains("job 1")
-            })
+            #expect("\(what)", performing: { _ = try journal.recover() }, throws: { isJournalError($0, containing: "job 1") })
         }
     }
 
