@@ -9,7 +9,9 @@ import Foundation
 public struct JobCore: Sendable {
     /// The longest run time a node may report for one execution (a century): a longer one is not a measure, and
     /// would overflow the arithmetic on grid times. The agents' wire and the journal refuse it.
-    public static let longestRun: Duration = .seconds(100 * 365 * 86_400)
+    public static let longestRun: Duration = .nanoseconds(longestRunNanoseconds)
+    /// ``longestRun`` in nanoseconds, as reports and the journal carry run times.
+    static let longestRunNanoseconds: Int64 = 100 * 365 * 86_400 * 1_000_000_000
 
     /// What the shell must do after an event.
     public enum Effect: Sendable, Equatable {

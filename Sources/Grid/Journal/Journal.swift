@@ -716,7 +716,7 @@ public final class Journal: Sendable {
     /// ``JobCore/longestRun``.
     private static func ran(_ nanoseconds: Int64?, job: JobID) throws(GridError) -> Duration? {
         guard let nanoseconds, nanoseconds != 0 else { return nil }
-        guard nanoseconds > 0, nanoseconds <= JobCore.longestRun.nanoseconds else {
+        guard nanoseconds > 0, nanoseconds <= JobCore.longestRunNanoseconds else {
             throw .journal("an end of job \(job) holds an impossible run time (\(nanoseconds) ns)")
         }
         return .nanoseconds(nanoseconds)

@@ -21,7 +21,7 @@ enum RunCodec {
             let start = offset
             guard let task = read(payload, &offset), let attempt = read(payload, &offset), let node = read(payload, &offset),
                 let delta = read(payload, &offset), let ran = timed ? read(payload, &offset) : 0, ran >= 0,
-                ran <= JobCore.longestRun.nanoseconds,
+                ran <= JobCore.longestRunNanoseconds,
                 let index = Int(exactly: task), index >= 0, let execution = Int(exactly: attempt), let nodeID = Int(exactly: node)
             else {
                 throw .journal("a run of ends of job \(job) is damaged at byte \(start) of \(payload.count)")

@@ -471,7 +471,7 @@ enum RemoteWire {
             let assigned = NodeID(try readInt(&reader, "assignedNode"))
             let outcome = try readOutcome(&reader)
             let ran = try reader.read(Int64.self)
-            guard ran >= 0, ran <= JobCore.longestRun.nanoseconds else { throw .invalidValue(field: "ran", value: UInt64(bitPattern: ran)) }
+            guard ran >= 0, ran <= JobCore.longestRunNanoseconds else { throw .invalidValue(field: "ran", value: UInt64(bitPattern: ran)) }
             return .finished(job: job, index: index, attempt: attempt, node: node, assignedNode: assigned, outcome: outcome, ran: ran)
         case 3:
             return .dropped(job: job, index: index, attempt: attempt, assignedNode: NodeID(try readInt(&reader, "assignedNode")))
