@@ -16,7 +16,9 @@ public final class MachineTopology: @unchecked Sendable {
     public let topology: Topology
     let handle: hwloc_topology_t
 
-    /// Loads the topology of the machine this process runs on.
+    /// Loads the topology of the machine this process runs on, restricted to the CPUs the process is
+    /// bound to (`taskset`, `numactl --physcpubind`, a batch system's binding); cgroup cpusets are
+    /// honoured as well, by hwloc itself.
     ///
     /// - Throws: `TopologyError.hwlocFailed` when hwloc cannot read the machine, or
     ///   `TopologyError.empty` when it finds no core.
@@ -38,11 +40,21 @@ public final class MachineTopology: @unchecked Sendable {
         guard hwloc_topology_init(&maybeHandle) == 0, let handle = maybeHandle else {
             throw .hwlocFailed(operation: "topology_init", errno: errno)
         }
-        if case .synthetic(let text) = source {
+        switch source {
+        case .synthetic(let text):
             guard hwloc_topology_set_synthetic(handle, text) == 0 else {
                 let code = errno
                 hwloc_topology_destroy(handle)
                 throw .hwlocFailed(operation: "topology_set_synthetic('\(text)')", errno: code)
+            }
+        case .machine:
+            // Only the cores this process may run on: a grid started under `taskset`, `numactl
+            // --physcpubind` or a batch system's CPU binding places its workers inside that binding.
+            let flags = HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM.rawValue | HWLOC_TOPOLOGY_FLAG_RESTRICT_TO_CPUBINDING.rawValue
+            guard hwloc_topology_set_flags(handle, UInt(flags)) == 0 else {
+                let code = errno
+                hwloc_topology_destroy(handle)
+                throw .hwlocFailed(operation: "topology_set_flags", errno: code)
             }
         }
         guard hwloc_topology_load(handle) == 0 else {

@@ -104,7 +104,7 @@ extension PlacementError: CustomStringConvertible {
     public var description: String {
         switch self {
         case let .tooManyWorkers(requested, available):
-            "\(requested) workers requested but only \(available) slots are free; "
+            "\(requested) workers requested but only \(available) \(available == 1 ? "slot is" : "slots are") free; "
                 + "ask for oversubscription to share slots"
         case let .invalidWorkerCount(count):
             "the worker count must be at least 1 (got \(count))"

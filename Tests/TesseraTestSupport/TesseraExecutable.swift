@@ -20,15 +20,21 @@ public struct MissingExecutable: Error, CustomStringConvertible {
 /// side by side on Swift's cooperative pool (as many threads as cores), and a test blocked in `waitUntilExit`
 /// would starve the others.
 ///
-/// With `namespace`, it runs inside that network namespace (`ip netns exec`, root only).
+/// With `namespace`, it runs inside that network namespace (`ip netns exec`, root only); with `launcher`, under
+/// that command (`["taskset", "-c", "1"]`), looked up on PATH.
 ///
 /// - Throws: `MissingExecutable`, or the errors of starting the process and reading its output.
-public func runTessera(_ arguments: [String], in directory: String, namespace: String? = nil) async throws -> (status: Int32, out: String, err: String) {
+public func runTessera(
+    _ arguments: [String], in directory: String, namespace: String? = nil, launcher: [String] = []
+) async throws -> (status: Int32, out: String, err: String) {
     guard let binary = tesseraBinary else { throw MissingExecutable() }
     let process = Process()
     if let namespace {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace, binary] + arguments
+        process.arguments = ["ip", "netns", "exec", namespace] + launcher + [binary] + arguments
+    } else if !launcher.isEmpty {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = launcher + [binary] + arguments
     } else {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import TesseraTestSupport
+
+/// `tessera topology` on the real machine: the placement stays inside the CPUs the process is bound to.
+@Suite(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"), .timeLimit(.minutes(1)))
+struct TopologyCommandTests {
+    private struct Plan: Decodable {
+        struct Worker: Decodable {
+            var core: Int
+            var processingUnits: [Int]
+        }
+        var cores: Int
+        var processingUnits: Int
+        var workers: [Worker]
+    }
+
+    private func plan(_ arguments: [String], launcher: [String] = []) async throws -> Plan {
+        let result = try await runTessera(arguments + ["--json"], in: try makeTemporaryDirectory("topology"), launcher: launcher)
+        #expect(result.status == 0, "stderr: \(result.err)")
+        return try JSONDecoder().decode(Plan.self, from: Data(result.out.utf8))
+    }
+
+    @Test func aProcessBoundToSomeCPUs_placesItsWorkersOnThoseAlone() async throws {
+        let whole = try await plan(["topology"])
+        let units = whole.workers.compactMap(\.processingUnits.first)
+        guard units.count >= 2, let last = units.last else {
+            print("TopologyCommandTests: this machine has one core; binding to a part of it is not checked")
+            return
+        }
+        // Bound to the last core's first PU, the machine has one core, and the worker sits on that PU.
+        let bound = try await plan(["topology"], launcher: ["taskset", "-c", String(last)])
+        #expect(bound.cores == 1)
+        #expect(bound.processingUnits == 1)
+        #expect(bound.workers.map(\.processingUnits) == [[last]])
+
+        // Asking for more workers than the binding holds is refused, or shares the bound core when allowed.
+        let refused = try await runTessera(["topology", "--workers", "2"], in: try makeTemporaryDirectory("topology"),
+                                           launcher: ["taskset", "-c", String(last)])
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("only 1 slot is free"), "\(refused.err)")
+        let shared = try await plan(["topology", "--workers", "2", "--oversubscribe"], launcher: ["taskset", "-c", String(last)])
+        #expect(shared.workers.map(\.processingUnits) == [[last], [last]])
+
+        // Bound to the first two cores' first PUs, the plan holds exactly those two.
+        let pair = try await plan(["topology"], launcher: ["taskset", "-c", "\(units[0]),\(units[1])"])
+        #expect(pair.cores == 2)
+        #expect(pair.workers.map(\.processingUnits) == [[units[0]], [units[1]]])
+    }
+}
