@@ -25,7 +25,10 @@ struct GridBenchCommand: AsyncParsableCommand {
             scriptTasksPerSecond: `bash -c true` command tasks. noopTasksPerSecondJournaled: the no-op job on a \
             second grid with the SQLite journal on, in the same run; journalCost is the ratio of the two rates. \
             Each figure is the median of --repeats runs. With TESSERA_BENCH_TRACE set, every run's times \
-            (submission and total per job; serial, grid and parallelFor per tiling run) go to standard error.
+            (submission and total per job; serial, grid and parallelFor per tiling run) go to standard error; \
+            with TESSERA_BENCH_TRACE=phases, each grid run of the tiling DAG also gives when the tiles' ends \
+            reached the scheduler and when the job ended (from the grid-wide event stream, which the run then \
+            feeds), and how long the nodes ran its tasks against the nodes times the wall time.
             """
     )
 
@@ -53,6 +56,9 @@ struct GridBenchCommand: AsyncParsableCommand {
     @Option(help: "Nodes of the embedded grid.")
     var nodes: Int = 2
 
+    @Option(help: "How long a busy node holds its reports back, in milliseconds (default: the grid's choice, 30 on 2 nodes).")
+    var reportIntervalMs: Double?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -64,6 +70,9 @@ struct GridBenchCommand: AsyncParsableCommand {
             throw ValidationError("--repeats, --noop-tasks, --tiling-rounds, --script-tasks and --nodes must be at least 1, --tiles at least 2")
         }
         guard noopSizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--noop-sizes must be positive") }
+        if let reportIntervalMs, !(reportIntervalMs >= 0.01 && reportIntervalMs <= 10_000) {
+            throw ValidationError("--report-interval-ms must be between 0.01 and 10000")
+        }
         guard GridWorkload.tileSides.contains(tileSide) else {
             throw ValidationError("--tile-side must be between \(GridWorkload.tileSides.lowerBound) and \(GridWorkload.tileSides.upperBound)")
         }
@@ -79,6 +88,7 @@ struct GridBenchCommand: AsyncParsableCommand {
         settings.dataDirectory = data
         settings.workingDirectory = data
         settings.persistHealing = false
+        if let reportIntervalMs { settings.reportInterval = .microseconds(Int64((reportIntervalMs * 1000).rounded())) }
         settings.logger.logLevel = .warning
         let functions = FunctionRegistry()
         BuiltinFunctions.register(in: functions)
@@ -89,6 +99,7 @@ struct GridBenchCommand: AsyncParsableCommand {
         let grid = try await Grid.start(settings: settings, functions: functions)
         let startupMs = milliseconds(clock.now - started)
         let startupRSS = residentMegabytes()
+        let gridReportInterval = grid.settings.reportInterval ?? .zero
 
         func timed(_ workflow: Workflow) async throws -> (Duration, JobResult) {
             let start = clock.now
@@ -132,16 +143,22 @@ struct GridBenchCommand: AsyncParsableCommand {
         let rawPool = try WorkerPool(plan: grid.plan, name: "bench-raw")
         defer { try? rawPool.shutdown() }
         let expected = GridWorkload.serialTiling(tiles: tiles, side: tileSide)
+        let tracePhases = ProcessInfo.processInfo.environment["TESSERA_BENCH_TRACE"] == "phases"
         for _ in 0..<tilingRounds {
             let start = clock.now
             let value = GridWorkload.serialTiling(tiles: tiles, side: tileSide)
             serialTimes.append(seconds(clock.now - start))
             guard value == expected else { throw BenchFailure("the serial tiling is not deterministic") }
+            let phases = tracePhases ? TilingPhases.collect(from: grid.events) : nil
             let (elapsed, result) = try await timed(GridWorkload.tilingWorkflow(tiles: tiles, side: tileSide))
             guard result.status == .finished, let final = result.tasks.last?.result, final == .double(expected) else {
                 throw BenchFailure("the tiling DAG gave \(String(describing: result.tasks.last?.result)), serial \(expected)")
             }
             gridTimes.append(seconds(elapsed))
+            if let phases {
+                let line = TilingPhases.describe(events: await phases.value, result: result, nodes: nodes, wall: elapsed)
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
             let parallelStart = clock.now
             let parallel = try await GridWorkload.parallelTiling(tiles: tiles, side: tileSide, on: rawPool.executor)
             parallelTimes.append(seconds(clock.now - parallelStart))
@@ -207,7 +224,8 @@ struct GridBenchCommand: AsyncParsableCommand {
         }
 
         let report = GridBenchReport(
-            nodes: nodes, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
+            nodes: nodes, reportIntervalMs: Double(gridReportInterval.components.seconds) * 1000
+                + Double(gridReportInterval.components.attoseconds / 1_000_000_000) / 1e6, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
             tiles: tiles, tileSide: tileSide, tilingTileMicros: serial / Double(tiles) * 1e6, tilingRounds: tilingRounds, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: speedup, tilingSpeedupBest: bestSpeedup,
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
             tilingParallelSeconds: rawParallel, tilingParallelSpeedup: parallelSpeedup, tilingGridEfficiency: efficiency,
@@ -249,6 +267,8 @@ func residentMegabytes() -> Double {
 /// The figures of `tessera bench grid`.
 struct GridBenchReport: Encodable {
     var nodes: Int
+    /// How long a busy node held its reports back (GridSettings.reportInterval), in ms.
+    var reportIntervalMs: Double
     var noopTasks: Int
     var noopTasksPerSecond: Double
     var noopBySize: [String: Double]
@@ -287,7 +307,7 @@ struct GridBenchReport: Encodable {
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         let sizes = noopBySize.keys.compactMap(Int.init).sorted().map { "\($0): \(f(noopBySize[String($0)] ?? 0, 0))/s" }
         return """
-            grid benchmarks (\(nodes) nodes)
+            grid benchmarks (\(nodes) nodes, reports held up to \(f(reportIntervalMs)) ms)
               start-up                 \(f(startupMs, 2)) ms, RSS \(f(startupRSSMB)) MB (before \(f(rssBeforeStartMB)) MB)   (goal < 50 ms, < 50 MB)
               no-op tasks (\(noopTasks))     \(f(noopTasksPerSecond, 0)) tasks/s   (goal >= 200,000)
                 by job size            \(sizes.joined(separator: ", "))
@@ -299,5 +319,54 @@ struct GridBenchReport: Encodable {
               replicate 2,000          \(f(replicate2000Ms, 2)) ms   (goal < 50)
               bash -c true (\(scriptTasks))   \(f(scriptTasksPerSecond, 0)) tasks/s
             """
+    }
+}
+
+/// Where a grid run of the tiling DAG spends its time, for `TESSERA_BENCH_TRACE=phases`.
+enum TilingPhases {
+    /// Collects the grid-wide events until the first job that ends (the one submitted next).
+    static func collect(from stream: AsyncStream<GridEvent>) -> Task<[GridEvent], Never> {
+        Task {
+            var events: [GridEvent] = []
+            for await event in stream {
+                events.append(event)
+                if event.isFinal { break }
+            }
+            return events
+        }
+    }
+
+    /// One line: when the tiles' ends reached the scheduler and when the job ended (ms after the job's first event),
+    /// and how long the nodes ran its tasks (their own measure) against the nodes × the wall time.
+    static func describe(events: [GridEvent], result: JobResult, nodes: Int, wall: Duration) -> String {
+        let mine = events.filter { $0.job == result.job }
+        guard let origin = mine.first?.time else { return "phases: no events" }
+        func ms(_ time: Duration?) -> String {
+            guard let time else { return "-" }
+            let value = time - origin
+            return String(format: "%.2f", Double(value.components.seconds) * 1e3 + Double(value.components.attoseconds) / 1e15)
+        }
+        // Nodes report a task's start with its end (in batches), so only the ends' arrival times tell anything.
+        let tileEnds = mine.compactMap { event -> Duration? in
+            guard case .task(let name, .finished, _, _, _) = event.change, name.description.hasPrefix("tile") else { return nil }
+            return event.time
+        }
+        let jobEnd = mine.last(where: \.isFinal)?.time
+        var busy: [NodeID: (tasks: Int, seconds: Double)] = [:]
+        for task in result.tasks {
+            guard let node = task.node else { continue }
+            busy[node, default: (0, 0)].tasks += 1
+            busy[node, default: (0, 0)].seconds += task.duration ?? 0
+        }
+        let seconds = busy.values.map(\.seconds)
+        let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+        let total = seconds.reduce(0, +)
+        return "phases ms: tiles' ends reached the scheduler from \(ms(tileEnds.min())) to \(ms(tileEnds.max())), "
+            + "the job ended at \(ms(jobEnd)); "
+            + String(format: "nodes ran tasks %.1f ms in all (%.1f %% of %d × wall), per node %.1f – %.1f ms and %d – %d of the %d tasks",
+                     total * 1e3, total / (Double(nodes) * wallSeconds) * 100, nodes,
+                     (seconds.min() ?? 0) * 1e3, (seconds.max() ?? 0) * 1e3,
+                     busy.count < nodes ? 0 : busy.values.map(\.tasks).min() ?? 0, busy.values.map(\.tasks).max() ?? 0,
+                     busy.values.map(\.tasks).reduce(0, +))
     }
 }

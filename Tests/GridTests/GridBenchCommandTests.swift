@@ -16,16 +16,36 @@ struct GridBenchCommandTests {
         for key in ["noopTasksPerSecond", "tilingSpeedup", "replicate2000Ms", "scriptTasksPerSecond", "startupMs", "startupRSSMB"] {
             #expect(((object[key] as? Double) ?? 0) > 0, "\(key): \(String(describing: object[key]))")
         }
+        #expect(object["reportIntervalMs"] as? Double == 30, "2 nodes: the grid's choice")
         #expect(object["tileSide"] as? Int == 16)
         #expect(object["tiles"] as? Int == 8)
         #expect(((object["tilingTileMicros"] as? Double) ?? 0) > 0)
     }
 
-    @Test(arguments: ["1", "4097", "x"])
-    func benchGrid_refusesATileSideOutOfRange(side: String) async throws {
-        let result = try await runTessera(["bench", "grid", "--tile-side", side], in: try makeTemporaryDirectory("bench-grid-bad"))
+    @Test func benchGrid_tracesTheTilingPhases_whenAsked() async throws {
+        let result = try await runTessera(
+            ["bench", "grid", "--json", "--repeats", "1", "--noop-tasks", "10", "--noop-sizes", "10", "--tiles", "8",
+             "--tile-side", "16", "--tiling-rounds", "2", "--script-tasks", "1", "--skip-journal", "--report-interval-ms", "5"],
+            in: try makeTemporaryDirectory("bench-grid-phases"), environment: ["TESSERA_BENCH_TRACE": "phases"])
+        #expect(result.status == 0, "stderr: \(result.err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
+        #expect(object["reportIntervalMs"] as? Double == 5)
+        let phases = result.err.split(separator: "\n").filter { $0.hasPrefix("phases ms: ") }
+        #expect(phases.count == 2, "\(result.err)")
+        for line in phases {
+            #expect(line.contains("tiles' ends reached the scheduler from "), "\(line)")
+            #expect(line.contains("of 2 × wall"), "\(line)")
+            // 1 root, 8 tiles and 7 adds ran on the 2 nodes.
+            #expect(line.hasSuffix(" of the 16 tasks"), "\(line)")
+        }
+    }
+
+    @Test(arguments: [["--tile-side", "1"], ["--tile-side", "4097"], ["--tile-side", "x"], ["--report-interval-ms", "0"],
+                      ["--report-interval-ms", "20000"], ["--report-interval-ms", "nan"]])
+    func benchGrid_refusesBadValues(arguments: [String]) async throws {
+        let result = try await runTessera(["bench", "grid"] + arguments, in: try makeTemporaryDirectory("bench-grid-bad"))
         #expect(result.status == 64)
-        #expect(result.err.contains("tile-side"), "\(result.err)")
+        #expect(result.err.contains(arguments[0].dropFirst(2)), "\(result.err)")
     }
 
     @Test func tilingFunctions_runFromAWorkflow_andRefuseABadSide() async throws {

@@ -45,6 +45,29 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func theReportInterval_followsTheNodeCount_unlessItIsSet() async throws {
+        #expect(GridSettings.reportInterval(forNodes: 0) == .milliseconds(30))
+        #expect(GridSettings.reportInterval(forNodes: 1) == .milliseconds(30))
+        #expect(GridSettings.reportInterval(forNodes: 2) == .milliseconds(30))
+        #expect(GridSettings.reportInterval(forNodes: 3) == .milliseconds(20))
+        #expect(GridSettings.reportInterval(forNodes: 8) == .microseconds(7_500))
+        #expect(GridSettings.reportInterval(forNodes: 16) == .microseconds(3_750))
+        #expect(GridSettings.reportInterval(forNodes: 32) == .milliseconds(2))
+        #expect(GridSettings.reportInterval(forNodes: 1_000) == .milliseconds(2))
+
+        let chosen = try await startGrid(nodes: 4)
+        #expect(chosen.settings.reportInterval == .milliseconds(15))
+        await chosen.shutdown()
+        let set = try await startGrid(nodes: 4) { $0.reportInterval = .milliseconds(1) }
+        #expect(set.settings.reportInterval == .milliseconds(1))
+        // A job runs to its end with reports sent every millisecond.
+        let result = try await set.submit(Workflow(name: "fast-reports", tasks: (0..<200).map {
+            TaskDefinition("t\($0)", .function("noop"))
+        })).result()
+        #expect(result.status == .finished)
+        await set.shutdown()
+    }
+
     @Test func manyNoOpTasks_allFinishAndEventsEndWithTheJob() async throws {
         let grid = try await startGrid()
         let tasks = (0..<2000).map { TaskDefinition("t\($0)", .function("noop")) }

@@ -21,14 +21,18 @@ public struct MissingExecutable: Error, CustomStringConvertible {
 /// would starve the others.
 ///
 /// With `namespace`, it runs inside that network namespace (`ip netns exec`, root only); with `launcher`, under
-/// that command (`["taskset", "-c", "1"]`), looked up on PATH.
+/// that command (`["taskset", "-c", "1"]`), looked up on PATH; `environment` is added to this process's.
 ///
 /// - Throws: `MissingExecutable`, or the errors of starting the process and reading its output.
 public func runTessera(
-    _ arguments: [String], in directory: String, namespace: String? = nil, launcher: [String] = []
+    _ arguments: [String], in directory: String, namespace: String? = nil, launcher: [String] = [],
+    environment: [String: String] = [:]
 ) async throws -> (status: Int32, out: String, err: String) {
     guard let binary = tesseraBinary else { throw MissingExecutable() }
     let process = Process()
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     if let namespace {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["ip", "netns", "exec", namespace] + launcher + [binary] + arguments

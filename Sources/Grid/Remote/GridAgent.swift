@@ -224,7 +224,7 @@ final class AgentSession: Sendable {
         gridSettings.reportInterval = agent.settings.reportInterval
         let nodes = ids.prefix(agent.resources.workers).map { LocalNode(id: $0, runner: agent.runner, control: control, settings: gridSettings) }
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
-        let pump = ReportPump(buffers: nodes.map(\.reports), interval: gridSettings.reportInterval)
+        let pump = ReportPump(buffers: nodes.map(\.reports), interval: agent.settings.reportInterval)
         var loops = nodes.map { node in
             Task(executorPreference: agent.pool.executor) { [self] in
                 await node.run(pump: pump) { reports in self.report(reports) }

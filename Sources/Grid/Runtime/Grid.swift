@@ -59,6 +59,7 @@ public final class Grid: Sendable {
     ///
     /// - Throws: `GridError.startFailed` when the topology, placement, threads or data directory fail.
     public static func start(settings: GridSettings = .init(), functions: FunctionRegistry = .init()) async throws(GridError) -> Grid {
+        var settings = settings
         let plan: PlacementPlan
         let pool: WorkerPool
         do {
@@ -74,6 +75,9 @@ public final class Grid: Sendable {
             pool = try WorkerPool(plan: plan, name: "grid", settings: actorSettings)
         } catch {
             throw .startFailed("\(error)")
+        }
+        if settings.reportInterval == nil {
+            settings.reportInterval = GridSettings.reportInterval(forNodes: settings.localNodes ? plan.slots.count : 1)
         }
         do {
             try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
@@ -103,7 +107,8 @@ public final class Grid: Sendable {
             ? plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, control: control, settings: settings) } : []
         let hostName = ProcessInfo.processInfo.hostName
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
-        let pump = ReportPump(buffers: nodes.map(\.reports), interval: settings.reportInterval)
+        let pump = ReportPump(
+            buffers: nodes.map(\.reports), interval: settings.reportInterval ?? GridSettings.reportInterval(forNodes: nodes.count))
         var loops = nodes.map { node in
             Task(executorPreference: pool.executor) {
                 await node.run(pump: pump) { reports in await scheduler.onReports(reports) }

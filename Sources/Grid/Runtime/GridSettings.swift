@@ -37,12 +37,26 @@ public struct GridSettings: Sendable {
     public var reportBatch: Int = 256 {
         willSet { precondition(newValue >= 1, "reportBatch must be at least 1") }
     }
-    /// The longest a node holds reports back while busy (a node out of work reports at once).
+    /// The longest a node holds reports back while busy (a node out of work reports at once); `nil` (the default)
+    /// lets ``Grid/start(settings:functions:)`` choose by its number of local nodes
+    /// (``reportInterval(forNodes:)``), and the started grid's ``Grid/settings`` shows the choice.
     ///
     /// Longer means fewer scheduler turns on the nodes' threads; shorter means a busy node's progress shows,
-    /// and the tasks its ends release are placed, sooner. 30 ms rather than 10 ms gave the tiling DAG about 1 to
-    /// 2 % more of the no-grid ceiling on 2 cores (interleaved runs, README), and 100 ms no more than 30 ms.
-    public var reportInterval: Duration = .milliseconds(30)
+    /// and the tasks its ends release are placed, sooner.
+    public var reportInterval: Duration?
+
+    /// The report interval of a grid of `nodes` local nodes: 60 ms shared by the nodes, within 2 – 30 ms (30 ms on 2
+    /// nodes, 7.5 ms on 8, 3.75 ms on 16).
+    ///
+    /// On 2 cores, 30 ms rather than 10 ms gave the tiling DAG about 1 to 2 % more of the no-grid ceiling
+    /// (interleaved runs, README), and 100 ms no more than 30 ms. With more nodes the whole DAG lasts about one
+    /// such interval, and the adds its tiles release waited for the nodes to run out of work: on a 16-core machine
+    /// the grid held 77 – 80 % of the ceiling with 30 ms and 83 – 85 % with 1 – 10 ms, on 8 cores 92 % with 30 ms
+    /// and 95 % with 5 ms (docs/grid-measurements.md, 2026-12-04).
+    public static func reportInterval(forNodes nodes: Int) -> Duration {
+        let milliseconds = min(30, max(2, 60 / Double(max(1, nodes))))
+        return .microseconds(Int64((milliseconds * 1000).rounded()))
+    }
     /// The most assignments one steal takes.
     public var maxStealBatch: Int = 128 {
         willSet { precondition(newValue >= 1, "maxStealBatch must be at least 1") }

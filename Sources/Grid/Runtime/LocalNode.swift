@@ -76,7 +76,7 @@ actor LocalNode {
         var lastFunction: (name: String, generation: UInt64, function: FunctionRegistry.Function)?
         // When the last task ended: the time of the next start report (one clock read per task).
         var lastEnd = MonotonicTime.now()
-        let interval = settings.reportInterval.nanoseconds
+        let interval = (settings.reportInterval ?? GridSettings.reportInterval(forNodes: 1)).nanoseconds
         while true {
             guard let assignment = queue.pop() ?? steal() else {
                 let batch = reports.take()
