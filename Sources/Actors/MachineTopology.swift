@@ -17,8 +17,8 @@ public final class MachineTopology: @unchecked Sendable {
     let handle: hwloc_topology_t
 
     /// Loads the topology of the machine this process runs on, restricted to the CPUs the process is
-    /// bound to (`taskset`, `numactl --physcpubind`, a batch system's binding); cgroup cpusets are
-    /// honoured as well, by hwloc itself.
+    /// bound to (`taskset`, `numactl --physcpubind`, a batch system's binding: the main thread's affinity);
+    /// cgroup cpusets are honoured as well, by hwloc itself.
     ///
     /// - Throws: `TopologyError.hwlocFailed` when hwloc cannot read the machine, or
     ///   `TopologyError.empty` when it finds no core.
@@ -40,27 +40,25 @@ public final class MachineTopology: @unchecked Sendable {
         guard hwloc_topology_init(&maybeHandle) == 0, let handle = maybeHandle else {
             throw .hwlocFailed(operation: "topology_init", errno: errno)
         }
-        switch source {
-        case .synthetic(let text):
+        if case .synthetic(let text) = source {
             guard hwloc_topology_set_synthetic(handle, text) == 0 else {
                 let code = errno
                 hwloc_topology_destroy(handle)
                 throw .hwlocFailed(operation: "topology_set_synthetic('\(text)')", errno: code)
-            }
-        case .machine:
-            // Only the cores this process may run on: a grid started under `taskset`, `numactl
-            // --physcpubind` or a batch system's CPU binding places its workers inside that binding.
-            let flags = HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM.rawValue | HWLOC_TOPOLOGY_FLAG_RESTRICT_TO_CPUBINDING.rawValue
-            guard hwloc_topology_set_flags(handle, UInt(flags)) == 0 else {
-                let code = errno
-                hwloc_topology_destroy(handle)
-                throw .hwlocFailed(operation: "topology_set_flags", errno: code)
             }
         }
         guard hwloc_topology_load(handle) == 0 else {
             let code = errno
             hwloc_topology_destroy(handle)
             throw .hwlocFailed(operation: "topology_load", errno: code)
+        }
+        if source == .machine {
+            do {
+                try Self.restrictToProcessBinding(handle)
+            } catch {
+                hwloc_topology_destroy(handle)
+                throw error
+            }
         }
         let topology = Self.describe(handle, source: source)
         guard !topology.cores.isEmpty else {
@@ -77,6 +75,22 @@ public final class MachineTopology: @unchecked Sendable {
 
     /// Whether this is the running machine, whose OS indexes can be bound to.
     public var isMachine: Bool { topology.source == .machine }
+
+    /// Keeps only the PUs the process may run on (``ThreadAffinity/process()``, the binding the worker pools check
+    /// too): a grid started under `taskset`, `numactl --physcpubind` or a batch system's CPU binding places its
+    /// workers inside that binding. Nothing changes when the binding covers the whole machine.
+    private static func restrictToProcessBinding(_ handle: hwloc_topology_t) throws(TopologyError) {
+        let allowed = ThreadAffinity.process()
+        guard !allowed.isEmpty, let whole = hwloc_topology_get_topology_cpuset(handle), let set = hwloc_bitmap_alloc() else {
+            return
+        }
+        defer { hwloc_bitmap_free(set) }
+        for unit in allowed { hwloc_bitmap_set(set, UInt32(unit)) }
+        guard hwloc_bitmap_isincluded(whole, set) == 0 else { return }
+        guard hwloc_topology_restrict(handle, set, 0) == 0 else {
+            throw .hwlocFailed(operation: "topology_restrict", errno: errno)
+        }
+    }
 
     /// Reads hwloc's tree into plain values.
     private static func describe(_ handle: hwloc_topology_t, source: Topology.Source) -> Topology {
