@@ -363,7 +363,7 @@ enum TilingPhases {
         let total = seconds.reduce(0, +)
         return "phases ms: tiles' ends reached the scheduler from \(ms(tileEnds.min())) to \(ms(tileEnds.max())), "
             + "the job ended at \(ms(jobEnd)); "
-            + String(format: "nodes ran tasks %.1f ms in all (%.1f %% of %d × wall), per node %.1f – %.1f ms and %d – %d of the %d tasks",
+            + String(format: "nodes ran tasks %.1f ms in all (%.1f %% of %ld × wall), per node %.1f – %.1f ms and %ld – %ld of the %ld tasks",
                      total * 1e3, total / (Double(nodes) * wallSeconds) * 100, nodes,
                      (seconds.min() ?? 0) * 1e3, (seconds.max() ?? 0) * 1e3,
                      busy.count < nodes ? 0 : busy.values.map(\.tasks).min() ?? 0, busy.values.map(\.tasks).max() ?? 0,

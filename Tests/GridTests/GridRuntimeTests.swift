@@ -1,6 +1,7 @@
+import Actors
 import Synchronization
 import Foundation
-import Grid
+@testable import Grid
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct GridRuntimeTests {
@@ -45,21 +46,26 @@ import Testing
         await grid.shutdown()
     }
 
-    @Test func theReportInterval_followsTheNodeCount_unlessItIsSet() async throws {
-        #expect(GridSettings.reportInterval(forNodes: 0) == .milliseconds(30))
-        #expect(GridSettings.reportInterval(forNodes: 1) == .milliseconds(30))
-        #expect(GridSettings.reportInterval(forNodes: 2) == .milliseconds(30))
-        #expect(GridSettings.reportInterval(forNodes: 3) == .milliseconds(20))
-        #expect(GridSettings.reportInterval(forNodes: 8) == .microseconds(7_500))
-        #expect(GridSettings.reportInterval(forNodes: 16) == .microseconds(3_750))
-        #expect(GridSettings.reportInterval(forNodes: 32) == .milliseconds(2))
-        #expect(GridSettings.reportInterval(forNodes: 1_000) == .milliseconds(2))
+    @Test func theReportInterval_followsTheCores_unlessItIsSet() async throws {
+        #expect(GridSettings.reportInterval(forCores: 0) == .milliseconds(30))
+        #expect(GridSettings.reportInterval(forCores: 1) == .milliseconds(30))
+        #expect(GridSettings.reportInterval(forCores: 2) == .milliseconds(30))
+        #expect(GridSettings.reportInterval(forCores: 3) == .milliseconds(20))
+        #expect(GridSettings.reportInterval(forCores: 8) == .microseconds(7_500))
+        #expect(GridSettings.reportInterval(forCores: 16) == .microseconds(3_750))
+        #expect(GridSettings.reportInterval(forCores: 32) == .milliseconds(2))
+        #expect(GridSettings.reportInterval(forCores: 1_000) == .milliseconds(2))
 
+        // The cores the nodes run on count, not the nodes: oversubscribed nodes share them.
         let chosen = try await startGrid(nodes: 4)
-        #expect(chosen.settings.reportInterval == .milliseconds(15))
+        let shared = Set(chosen.plan.slots.map(\.core)).count
+        #expect(chosen.settings.reportInterval == GridSettings.reportInterval(forCores: shared))
+        #expect(chosen.pump.interval == chosen.settings.reportInterval, "the pump uses the grid's choice")
         await chosen.shutdown()
+
         let set = try await startGrid(nodes: 4) { $0.reportInterval = .milliseconds(1) }
         #expect(set.settings.reportInterval == .milliseconds(1))
+        #expect(set.pump.interval == .milliseconds(1))
         // A job runs to its end with reports sent every millisecond.
         let result = try await set.submit(Workflow(name: "fast-reports", tasks: (0..<200).map {
             TaskDefinition("t\($0)", .function("noop"))

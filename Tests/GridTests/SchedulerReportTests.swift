@@ -15,7 +15,7 @@ import Testing
         let runner = TaskRunner(
             functions: FunctionRegistry(), healing: HealingStore(path: nil), clock: settings.clock,
             dataDirectory: settings.dataDirectory, workingDirectory: settings.dataDirectory)
-        let node = LocalNode(id: NodeID(0), runner: runner, control: ExecutionControl(), settings: settings)
+        let node = LocalNode(id: NodeID(0), runner: runner, control: ExecutionControl(), settings: settings, reportInterval: .milliseconds(30))
         await scheduler.addNodes([(node, ResourceLedger.Entry(
             id: node.id, source: "local", state: .free, locked: false, labels: [], token: nil, capacity: 8, assigned: 0,
             host: "test"))])
@@ -56,7 +56,9 @@ import Testing
         let runner = TaskRunner(
             functions: FunctionRegistry(), healing: HealingStore(path: nil), clock: settings.clock,
             dataDirectory: settings.dataDirectory, workingDirectory: settings.dataDirectory)
-        let nodes = (0..<2).map { LocalNode(id: NodeID($0), runner: runner, control: ExecutionControl(), settings: settings) }
+        let nodes = (0..<2).map {
+            LocalNode(id: NodeID($0), runner: runner, control: ExecutionControl(), settings: settings, reportInterval: .milliseconds(30))
+        }
         await scheduler.addNodes(nodes.map { node in
             (node, ResourceLedger.Entry(
                 id: node.id, source: "local", state: .free, locked: false, labels: [], token: nil, capacity: 8, assigned: 0, host: "test"))

@@ -221,8 +221,9 @@ final class AgentSession: Sendable {
         gridSettings.labels = agent.settings.labels
         gridSettings.token = agent.settings.token
         gridSettings.reportBatch = agent.settings.reportBatch
-        gridSettings.reportInterval = agent.settings.reportInterval
-        let nodes = ids.prefix(agent.resources.workers).map { LocalNode(id: $0, runner: agent.runner, control: control, settings: gridSettings) }
+        let nodes = ids.prefix(agent.resources.workers).map {
+            LocalNode(id: $0, runner: agent.runner, control: control, settings: gridSettings, reportInterval: agent.settings.reportInterval)
+        }
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
         let pump = ReportPump(buffers: nodes.map(\.reports), interval: agent.settings.reportInterval)
         var loops = nodes.map { node in

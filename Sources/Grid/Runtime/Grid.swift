@@ -76,9 +76,9 @@ public final class Grid: Sendable {
         } catch {
             throw .startFailed("\(error)")
         }
-        if settings.reportInterval == nil {
-            settings.reportInterval = GridSettings.reportInterval(forNodes: settings.localNodes ? plan.slots.count : 1)
-        }
+        let reportInterval = settings.reportInterval
+            ?? GridSettings.reportInterval(forCores: settings.localNodes ? Set(plan.slots.map(\.core)).count : 1)
+        settings.reportInterval = reportInterval
         do {
             try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         } catch {
@@ -104,11 +104,12 @@ public final class Grid: Sendable {
         let scheduler = SchedulerActor(hub: hub, settings: settings, journal: journal) { runner.logDirectory(job: $0) }
         let control = ExecutionControl()
         let nodes = settings.localNodes
-            ? plan.slots.map { slot in LocalNode(id: NodeID(slot.worker), runner: runner, control: control, settings: settings) } : []
+            ? plan.slots.map { slot in
+                LocalNode(id: NodeID(slot.worker), runner: runner, control: control, settings: settings, reportInterval: reportInterval)
+            } : []
         let hostName = ProcessInfo.processInfo.hostName
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
-        let pump = ReportPump(
-            buffers: nodes.map(\.reports), interval: settings.reportInterval ?? GridSettings.reportInterval(forNodes: nodes.count))
+        let pump = ReportPump(buffers: nodes.map(\.reports), interval: reportInterval)
         var loops = nodes.map { node in
             Task(executorPreference: pool.executor) {
                 await node.run(pump: pump) { reports in await scheduler.onReports(reports) }

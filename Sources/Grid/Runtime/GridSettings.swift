@@ -37,24 +37,30 @@ public struct GridSettings: Sendable {
     public var reportBatch: Int = 256 {
         willSet { precondition(newValue >= 1, "reportBatch must be at least 1") }
     }
-    /// The longest a node holds reports back while busy (a node out of work reports at once); `nil` (the default)
-    /// lets ``Grid/start(settings:functions:)`` choose by its number of local nodes
-    /// (``reportInterval(forNodes:)``), and the started grid's ``Grid/settings`` shows the choice.
+    /// The longest a local node holds reports back while busy (a node out of work reports at once); `nil` (the
+    /// default) lets ``Grid/start(settings:functions:)`` choose by the cores its local nodes run on
+    /// (``reportInterval(forCores:)``), and the started grid's ``Grid/settings`` shows the choice. Agents' nodes
+    /// have their own (``AgentSettings/reportInterval``, 5 ms).
     ///
     /// Longer means fewer scheduler turns on the nodes' threads; shorter means a busy node's progress shows,
     /// and the tasks its ends release are placed, sooner.
-    public var reportInterval: Duration?
+    public var reportInterval: Duration? {
+        willSet { precondition(newValue.map { $0 > .zero } ?? true, "reportInterval must be positive") }
+    }
 
-    /// The report interval of a grid of `nodes` local nodes: 60 ms shared by the nodes, within 2 – 30 ms (30 ms on 2
-    /// nodes, 7.5 ms on 8, 3.75 ms on 16).
+    /// The report interval the grid chooses when its local nodes run on `cores` cores: 60 ms shared by the cores,
+    /// within 2 – 30 ms (30 ms on 2 cores, 7.5 ms on 8, 3.75 ms on 16).
     ///
     /// On 2 cores, 30 ms rather than 10 ms gave the tiling DAG about 1 to 2 % more of the no-grid ceiling
-    /// (interleaved runs, README), and 100 ms no more than 30 ms. With more nodes the whole DAG lasts about one
+    /// (interleaved runs, README), and 100 ms no more than 30 ms. On more cores the whole DAG lasts about one
     /// such interval, and the adds its tiles release waited for the nodes to run out of work: on a 16-core machine
-    /// the grid held 77 – 80 % of the ceiling with 30 ms and 83 – 85 % with 1 – 10 ms, on 8 cores 92 % with 30 ms
-    /// and 95 % with 5 ms (docs/grid-measurements.md, 2026-12-04).
-    public static func reportInterval(forNodes nodes: Int) -> Duration {
-        let milliseconds = min(30, max(2, 60 / Double(max(1, nodes))))
+    /// the grid held 77 – 80 % of the ceiling with 30 ms and 81 – 86 % with 1 – 10 ms; on 8 cores 30 ms and
+    /// 5 – 7.5 ms were alike within the noise (docs/grid-measurements.md, 2026-12-04).
+    ///
+    /// - Parameter cores: the distinct cores the local nodes run on (nodes sharing a core count it once).
+    /// - Returns: the interval, in whole microseconds.
+    public static func reportInterval(forCores cores: Int) -> Duration {
+        let milliseconds = min(30, max(2, 60 / Double(max(1, cores))))
         return .microseconds(Int64((milliseconds * 1000).rounded()))
     }
     /// The most assignments one steal takes.

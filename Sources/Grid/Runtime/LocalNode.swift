@@ -21,9 +21,12 @@ actor LocalNode {
     private nonisolated let maySteal = Atomic<Bool>(true)
     /// The executions in flight on every node of the grid, and the aborts that must reach them.
     private nonisolated let control: ExecutionControl
+    /// The longest this node holds reports back while busy.
+    nonisolated let reportInterval: Duration
 
-    init(id: NodeID, runner: TaskRunner, control: ExecutionControl, settings: GridSettings) {
+    init(id: NodeID, runner: TaskRunner, control: ExecutionControl, settings: GridSettings, reportInterval: Duration) {
         self.id = id
+        self.reportInterval = reportInterval
         self.queue = NodeQueue(node: id)
         self.runner = runner
         self.control = control
@@ -76,7 +79,7 @@ actor LocalNode {
         var lastFunction: (name: String, generation: UInt64, function: FunctionRegistry.Function)?
         // When the last task ended: the time of the next start report (one clock read per task).
         var lastEnd = MonotonicTime.now()
-        let interval = (settings.reportInterval ?? GridSettings.reportInterval(forNodes: 1)).nanoseconds
+        let interval = reportInterval.nanoseconds
         while true {
             guard let assignment = queue.pop() ?? steal() else {
                 let batch = reports.take()

@@ -78,7 +78,8 @@ final class ReportPump: Sendable {
     }
     private let state = Mutex(State())
     private let buffers: [ReportBuffer]
-    private let interval: Duration
+    /// How long a report may wait in a buffer before the pump takes it.
+    let interval: Duration
     /// Batches being handed to the scheduler now, by nodes or the pump.
     private let sending = Atomic<Int>(0)
 
