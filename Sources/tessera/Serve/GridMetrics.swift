@@ -11,7 +11,7 @@ struct GridMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        submissions = registry.makeCounter(name: "tessera_rest_submissions_total", help: "Jobs submitted through the REST API")
+        submissions = registry.makeCounter(descriptor: Self.metric("tessera_rest_submissions_total", "Jobs submitted through the REST API"))
     }
 
     /// Makes the registry the process's swift-metrics backend (call once, before the grid starts).
@@ -22,6 +22,11 @@ struct GridMetrics: Sendable {
     }
 
     func submitted() { submissions.increment() }
+
+    /// A metric's full name and help text (the name's parts are not split: they are already joined).
+    private static func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
 
     /// The metrics in Prometheus' text format, with the gauges refreshed from the grid.
     func render(grid: Grid) async -> String {
@@ -39,19 +44,19 @@ struct GridMetrics: Sendable {
             total += job.progress.total
         }
         for state in JobStatus.allCases {
-            registry.makeGauge(name: "tessera_jobs", labels: [("state", state.rawValue)], help: "Jobs in memory by state")
+            registry.makeGauge(descriptor: Self.metric("tessera_jobs", "Jobs in memory by state"), labels: [("state", state.rawValue)])
                 .set(Double(byState[state] ?? 0))
         }
         let tasks: [(String, Int)] = [("running", running), ("done", done), ("failed", failed), ("waiting", total - done - running)]
         for (state, count) in tasks {
-            registry.makeGauge(name: "tessera_tasks", labels: [("state", state)], help: "Task instances of the jobs in memory")
+            registry.makeGauge(descriptor: Self.metric("tessera_tasks", "Task instances of the jobs in memory"), labels: [("state", state)])
                 .set(Double(count))
         }
-        registry.makeGauge(name: "tessera_queue_length", help: "Task instances not started yet in alive jobs")
+        registry.makeGauge(descriptor: Self.metric("tessera_queue_length", "Task instances not started yet in alive jobs"))
             .set(Double(jobs.filter(\.status.isAlive).reduce(0) { $0 + $1.progress.total - $1.progress.done - $1.progress.running }))
         let nodes = await grid.nodes()
         for state in NodeState.allCases {
-            registry.makeGauge(name: "tessera_nodes", labels: [("state", state.rawValue)], help: "Nodes by state")
+            registry.makeGauge(descriptor: Self.metric("tessera_nodes", "Nodes by state"), labels: [("state", state.rawValue)])
                 .set(Double(nodes.filter { $0.state == state }.count))
         }
         return registry.emitToString()
