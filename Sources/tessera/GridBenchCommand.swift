@@ -342,9 +342,7 @@ enum TilingPhases {
         let mine = events.filter { $0.job == result.job }
         guard let origin = mine.first?.time else { return "phases: no events" }
         func ms(_ time: Duration?) -> String {
-            guard let time else { return "-" }
-            let value = time - origin
-            return String(format: "%.2f", Double(value.components.seconds) * 1e3 + Double(value.components.attoseconds) / 1e15)
+            time.map { String(format: "%.2f", milliseconds($0 - origin)) } ?? "-"
         }
         // Nodes report a task's start with its end (in batches), so only the ends' arrival times tell anything.
         let tileEnds = mine.compactMap { event -> Duration? in
@@ -358,14 +356,13 @@ enum TilingPhases {
             busy[node, default: (0, 0)].tasks += 1
             busy[node, default: (0, 0)].seconds += task.duration ?? 0
         }
-        let seconds = busy.values.map(\.seconds)
-        let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-        let total = seconds.reduce(0, +)
+        let perNode = busy.values.map(\.seconds)
+        let total = perNode.reduce(0, +)
         return "phases ms: tiles' ends reached the scheduler from \(ms(tileEnds.min())) to \(ms(tileEnds.max())), "
             + "the job ended at \(ms(jobEnd)); "
             + String(format: "nodes ran tasks %.1f ms in all (%.1f %% of %ld × wall), per node %.1f – %.1f ms and %ld – %ld of the %ld tasks",
-                     total * 1e3, total / (Double(nodes) * wallSeconds) * 100, nodes,
-                     (seconds.min() ?? 0) * 1e3, (seconds.max() ?? 0) * 1e3,
+                     total * 1e3, total / (Double(nodes) * seconds(wall)) * 100, nodes,
+                     (perNode.min() ?? 0) * 1e3, (perNode.max() ?? 0) * 1e3,
                      busy.count < nodes ? 0 : busy.values.map(\.tasks).min() ?? 0, busy.values.map(\.tasks).max() ?? 0,
                      busy.values.map(\.tasks).reduce(0, +))
     }
