@@ -99,7 +99,10 @@ struct GridBenchCommand: AsyncParsableCommand {
         let grid = try await Grid.start(settings: settings, functions: functions)
         let startupMs = milliseconds(clock.now - started)
         let startupRSS = residentMegabytes()
-        let gridReportInterval = grid.settings.reportInterval ?? .zero
+        // Whole microseconds as exact milliseconds (7.5, not 7.500000000000001): from the components, not seconds().
+        let reportInterval = grid.settings.reportInterval ?? .zero
+        let heldMilliseconds = Double(reportInterval.components.seconds) * 1000
+            + Double(reportInterval.components.attoseconds / 1_000_000_000) / 1e6
 
         func timed(_ workflow: Workflow) async throws -> (Duration, JobResult) {
             let start = clock.now
@@ -224,8 +227,7 @@ struct GridBenchCommand: AsyncParsableCommand {
         }
 
         let report = GridBenchReport(
-            nodes: nodes, reportIntervalMs: Double(gridReportInterval.components.seconds) * 1000
-                + Double(gridReportInterval.components.attoseconds / 1_000_000_000) / 1e6, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
+            nodes: nodes, reportIntervalMs: heldMilliseconds, noopTasks: noopTasks, noopTasksPerSecond: median(noopRates), noopBySize: bySize,
             tiles: tiles, tileSide: tileSide, tilingTileMicros: serial / Double(tiles) * 1e6, tilingRounds: tilingRounds, tilingSerialSeconds: serial, tilingGridSeconds: wall, tilingSpeedup: speedup, tilingSpeedupBest: bestSpeedup,
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
             tilingParallelSeconds: rawParallel, tilingParallelSpeedup: parallelSpeedup, tilingGridEfficiency: efficiency,
