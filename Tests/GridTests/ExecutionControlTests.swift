@@ -72,7 +72,7 @@ import Testing
         let path = directory + "/healing.json"
         let store = HealingStore(path: path)
         DispatchQueue.concurrentPerform(iterations: 64) { index in
-            store.record(key: "job/t\(index)", fingerprint: UInt64(index), outputs: ["out.txt"], in: directory, result: .int(index), variables: nil)
+            _ = try? store.record(key: "job/t\(index)", fingerprint: UInt64(index), outputs: ["out.txt"], in: directory, result: .int(index), variables: nil)
         }
         let reloaded = HealingStore(path: path)
         let missing = (0..<64).filter { index in

@@ -9,8 +9,11 @@ struct JobHarness {
     /// Every assignment made so far, in order.
     var assignments: [TaskAssignment] = []
 
-    init(_ workflow: Workflow, variables: [String: String] = [:], wallNow: Date = Date(timeIntervalSince1970: 1_800_000_000)) throws {
-        core = try JobCore(id: JobID(1), workflow: workflow, variables: variables, now: .zero, wallNow: wallNow)
+    init(
+        _ workflow: Workflow, variables: [String: String] = [:], wallNow: Date = Date(timeIntervalSince1970: 1_800_000_000),
+        limits: InputLimits = .default
+    ) throws {
+        core = try JobCore(id: JobID(1), workflow: workflow, variables: variables, now: .zero, wallNow: wallNow, limits: limits)
         effects += core.start(now: now)
     }
 

@@ -48,7 +48,7 @@ extension JobCore {
         }
         let constraints = constraints(of: index)
         return TaskAssignment(
-            job: id, jobName: workflow.name, index: index, assignedNode: node, attempt: instances[index].executions, name: name,
+            job: id, jobName: workflow.name, owner: owner, index: index, assignedNode: node, attempt: instances[index].executions, name: name,
             executable: executable, variables: variables, parentResults: parentResults,
             walltime: definitionWalltimes[definition],
             outputs: outputs, fingerprint: fingerprint, selection: constraints.selection,
@@ -304,6 +304,7 @@ extension JobCore {
 
     /// A `WALLTIME` generic information value (`ss`, `mm:ss`, `hh:mm:ss`, `90s`…); invalid text means none.
     static func walltime(_ text: String?) -> Duration? {
-        text.flatMap { Duration(workflowText: $0) }.flatMap { $0 > .zero ? $0 : nil }
+        // Bounded again here: a job journaled before the limits existed must not overflow the clocks' arithmetic.
+        text.flatMap { Duration(workflowText: $0) }.flatMap { $0 > .zero ? min($0, InputLimits.durationCeiling) : nil }
     }
 }

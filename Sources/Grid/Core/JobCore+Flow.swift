@@ -48,6 +48,15 @@ extension JobCore {
             guard let count, count >= 0 else {
                 throw FlowError(description: "replicate of \(instance.name) needs runs as an integer ≥ 0, got \(runs.jsonText)")
             }
+            guard count <= limits.replicateRuns else {
+                throw FlowError(
+                    description: "replicate of \(instance.name) asks for \(count) runs; at most \(limits.replicateRuns) (limit replicateRuns)")
+            }
+            if count > 1 {
+                let definition = instance.definition
+                let body = reachable(from: instance.children, within: plan.replicateBody[definition] ?? [], following: \.children).count
+                try checkInstances(adding: body * (count - 1), by: "replicate of \(instance.name)")
+            }
             // Optional per-replica variables: {"runs": N, "variables": [{NAME: value}, …]} (one object per replica).
             var perReplica: [[String: String]] = []
             if let list = value["variables"] {
@@ -64,13 +73,24 @@ extension JobCore {
             return .replicate(runs: count, variables: perReplica)
         case .loop:
             let loop = value["loop"] ?? value
+            let again: Bool
             switch loop {
-            case .bool(let again): return .loop(again: again)
+            case .bool(let value): again = value
             case .string(let text) where ["true", "false"].contains(text.lowercased().trimmingCharacters(in: .whitespaces)):
-                return .loop(again: text.lowercased().trimmingCharacters(in: .whitespaces) == "true")
+                again = text.lowercased().trimmingCharacters(in: .whitespaces) == "true"
             default:
                 throw FlowError(description: "loop of \(instance.name) needs loop as true or false, got \(loop.jsonText)")
             }
+            if again {
+                // Iterations count from 0: the one about to start is iteration + 1, the (iteration + 2)th.
+                guard instance.name.iteration + 2 <= limits.loopIterations else {
+                    throw FlowError(
+                        description: "loop of \(instance.name) would run iteration \(instance.name.iteration + 2); at most "
+                            + "\(limits.loopIterations) (limit loopIterations)")
+                }
+                try checkInstances(adding: plan.loopBody[instance.definition]?.count ?? 0, by: "loop of \(instance.name)")
+            }
+            return .loop(again: again)
         case .branch:
             let branch = value["branch"] ?? value
             if case .string(let text) = branch {
@@ -82,6 +102,15 @@ extension JobCore {
             }
             throw FlowError(description: "if of \(instance.name) needs branch as \"if\" or \"else\", got \(branch.jsonText)")
         }
+    }
+
+    /// Fails a flow decision that would take the job past ``InputLimits/instancesPerJob``.
+    func checkInstances(adding added: Int, by what: String) throws(FlowError) {
+        let (total, overflow) = instances.count.addingReportingOverflow(added)
+        guard overflow || total > limits.instancesPerJob else { return }
+        throw FlowError(
+            description: "\(what) would make the job \(overflow ? "more than \(Int.max)" : "\(total)") task instances; at most "
+                + "\(limits.instancesPerJob) (limit instancesPerJob)")
     }
 
     mutating func apply(_ decision: FlowDecision, of index: Int, now: Duration, _ effects: inout [Effect]) {

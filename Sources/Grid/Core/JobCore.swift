@@ -35,6 +35,8 @@ public struct JobCore: Sendable {
     public let isAdmin: Bool
     /// Who submitted it (a user name from the users file; empty for the embedded API).
     public let owner: String
+    /// The bounds on what its flow controls may make (replicate runs, loop iterations, instances).
+    let limits: InputLimits
     /// Its priority; higher runs first.
     public internal(set) var priority: JobPriority
     /// Its state.
@@ -83,21 +85,25 @@ public struct JobCore: Sendable {
     ///   - isAdmin: whether HIGH and HIGHEST are allowed.
     ///   - now: the grid's time.
     ///   - wallNow: the wall-clock time, to turn `START_AT` into grid time.
-    /// - Throws: `GridError.priorityNeedsAdmin`, `GridError.badStartAt`.
+    ///   - limits: the bounds on `START_AT` and on what the flow controls may make.
+    /// - Throws: `GridError.priorityNeedsAdmin`, `GridError.badStartAt`, `GridError.limitExceeded`.
     public init(
         id: JobID, workflow: Workflow, variables overrides: [String: String] = [:], isAdmin: Bool = false,
-        owner: String = "", now: Duration, wallNow: Date
+        owner: String = "", now: Duration, wallNow: Date, limits: InputLimits = .default
     ) throws(GridError) {
-        try self.init(id: id, workflow: workflow, variables: overrides, isAdmin: isAdmin, owner: owner, now: now, wallNow: wallNow, plan: nil)
+        try self.init(
+            id: id, workflow: workflow, variables: overrides, isAdmin: isAdmin, owner: owner, now: now, wallNow: wallNow, plan: nil,
+            limits: limits)
     }
 
     /// Makes the job's instances with the flow plan its validation built (`nil`: built here).
     init(
         id: JobID, workflow: Workflow, variables overrides: [String: String], isAdmin: Bool, owner: String, now: Duration,
-        wallNow: Date, plan: FlowPlan?
+        wallNow: Date, plan: FlowPlan?, limits: InputLimits
     ) throws(GridError) {
         if workflow.priority.needsAdmin && !isAdmin { throw .priorityNeedsAdmin(workflow.priority) }
         self.id = id
+        self.limits = limits
         self.workflow = workflow
         self.isAdmin = isAdmin
         self.owner = owner
@@ -108,7 +114,7 @@ public struct JobCore: Sendable {
         self.jobVariables = VariableSubstitution.jobValues(workflow.variables, overrides: overrides) { system[$0] }
         let jobToken = workflow.genericInfo["NODE_ACCESS_TOKEN"]
         let jobWalltime = JobCore.walltime(workflow.genericInfo["WALLTIME"])  // parsed once, not per task
-        let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow)
+        let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow, longest: limits.longestDuration)
         let tasks = workflow.tasks
         var digests: [UInt64] = []
         var selections: [Selection] = []
@@ -133,7 +139,8 @@ public struct JobCore: Sendable {
                 // A task's own WALLTIME text replaces the job's, even when it does not parse.
                 let walltimeText = info.isEmpty ? nil : info["WALLTIME"]
                 walltimes.append(tasks[index].walltime ?? (walltimeText == nil ? jobWalltime : JobCore.walltime(walltimeText)))
-                let notBefore = try JobCore.startAt(info.isEmpty ? nil : info["START_AT"], now: now, wallNow: wallNow) ?? jobStart
+                let notBefore = try JobCore.startAt(
+                    info.isEmpty ? nil : info["START_AT"], now: now, wallNow: wallNow, longest: limits.longestDuration) ?? jobStart
                 let parents = plan.parents[index]
                 // The plan's lists of children are shared until an instance changes its own (replicates and loops
                 // do), instead of one append per edge here.
@@ -287,10 +294,14 @@ public struct JobCore: Sendable {
         effects.append(.jobChanged(new))
     }
 
-    static func startAt(_ text: String?, now: Duration, wallNow: Date) throws(GridError) -> Duration? {
+    static func startAt(_ text: String?, now: Duration, wallNow: Date, longest: Duration) throws(GridError) -> Duration? {
         guard let text else { return nil }
-        guard let date = try? Date(text, strategy: .iso8601) else { throw .badStartAt(text) }
+        guard let date = try? Date(text, strategy: .iso8601) else { throw .badStartAt(String(text.prefix(64))) }
         let delay = date.timeIntervalSince(wallNow)
+        let longestSeconds = Double(longest.components.seconds)
+        guard delay.isFinite, delay <= longestSeconds else {
+            throw .limitExceeded("START_AT \(text) is more than \(longest) ahead (limit longestDuration)")
+        }
         return delay > 0 ? now + .milliseconds(Int64(delay * 1000)) : nil
     }
 

@@ -63,22 +63,38 @@ final class HealingStore: Sendable {
         records = Mutex((loaded, 0))
     }
 
-    static func key(workflow: String, task: TaskInstanceName) -> String { "\(workflow)/\(task)" }
+    /// The key of a task's record: its owner, its workflow's name and its instance name.
+    ///
+    /// The owner is part of it: two users' workflows of the same name never see, skip on or overwrite each other's
+    /// records (records written before owners were part of the key match no job, so those tasks run once more).
+    static func key(owner: String, workflow: String, task: TaskInstanceName) -> String {
+        owner.isEmpty ? "\(workflow)/\(task)" : "\(owner)\u{1F}\(workflow)/\(task)"
+    }
 
     /// Whether the task with this fingerprint and these output patterns is already done.
-    func check(key: String, fingerprint: UInt64, outputs: [String], in directory: String) -> Verdict {
+    func check(key: String, fingerprint: UInt64, outputs: [String], in directory: String, glob: OutputGlob = .unconfined) -> Verdict {
         guard let record = records.withLock({ $0.all[key] }) else { return .mustRun("no earlier run recorded") }
         guard record.fingerprint == fingerprint else { return .mustRun("its inputs changed since the last run") }
-        let current = HealingStore.stamps(outputs, in: directory)
+        let current: [FileStamp]
+        do {
+            current = try HealingStore.stamps(outputs, in: directory, glob: glob)
+        } catch {
+            return .mustRun("\(error)")
+        }
         guard !current.isEmpty else { return .mustRun("its outputs are missing") }
         guard Set(current) == Set(record.outputs) else { return .mustRun("its outputs changed since the last run") }
         return .alreadyDone(record)
     }
 
     /// Records a successful run; returns the files recorded (none means nothing was produced).
+    ///
+    /// - Throws: ``OutputGlob/Problem`` when the outputs leave a confined directory or match past a bound.
     @discardableResult
-    func record(key: String, fingerprint: UInt64, outputs: [String], in directory: String, result: Value, variables: [String: String]?) -> [FileStamp] {
-        let stamps = HealingStore.stamps(outputs, in: directory)
+    func record(
+        key: String, fingerprint: UInt64, outputs: [String], in directory: String, result: Value, variables: [String: String]?,
+        glob: OutputGlob = .unconfined
+    ) throws(OutputGlob.Problem) -> [FileStamp] {
+        let stamps = try HealingStore.stamps(outputs, in: directory, glob: glob)
         guard !stamps.isEmpty else { return [] }
         records.withLock { records in
             records.all[key] = Record(fingerprint: fingerprint, outputs: stamps, result: result, variables: variables)
@@ -100,24 +116,16 @@ final class HealingStore: Sendable {
     }
 
     /// The files matching `patterns` (globs, relative to `directory`), stamped, sorted by path.
-    static func stamps(_ patterns: [String], in directory: String) -> [FileStamp] {
+    static func stamps(_ patterns: [String], in directory: String, glob: OutputGlob) throws(OutputGlob.Problem) -> [FileStamp] {
         var found: [FileStamp] = []
-        for pattern in patterns {
-            let absolute = pattern.hasPrefix("/") ? pattern : directory + "/" + pattern
-            var matches = glob_t()
-            defer { globfree(&matches) }
-            guard Glibc.glob(absolute, 0, nil, &matches) == 0 else { continue }
-            for index in 0..<Int(matches.gl_pathc) {
-                guard let cPath = matches.gl_pathv[index] else { continue }
-                let path = String(cString: cPath)
-                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                    let modified = attributes[.modificationDate] as? Date
-                else { continue }
-                found.append(FileStamp(
-                    path: path, size: (attributes[.size] as? NSNumber)?.int64Value ?? -1,
-                    modifiedNanoseconds: Int64((modified.timeIntervalSince1970 * 1e9).rounded()),
-                    inode: (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0))
-            }
+        for path in try glob.matches(patterns, in: directory) {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                let modified = attributes[.modificationDate] as? Date
+            else { continue }
+            found.append(FileStamp(
+                path: path, size: (attributes[.size] as? NSNumber)?.int64Value ?? -1,
+                modifiedNanoseconds: Int64((modified.timeIntervalSince1970 * 1e9).rounded()),
+                inode: (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0))
         }
         return found.sorted { $0.path < $1.path }
     }

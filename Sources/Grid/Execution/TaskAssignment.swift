@@ -4,6 +4,9 @@ public struct TaskAssignment: Sendable {
     public var job: JobID
     /// The job's name.
     public var jobName: String
+    /// The user who submitted the job (empty for an embedded grid's single user): self-healing records are theirs
+    /// alone, and an isolating node runs the execution under their account.
+    public var owner: String = ""
     /// The instance's index in the job.
     public var index: Int
     /// The node the scheduler gave it to (another node may steal it; the report names both).

@@ -10,6 +10,8 @@ struct TaskRunner: Sendable {
     let dataDirectory: String
     /// The working directory of subprocesses when the workflow sets none.
     let workingDirectory: String
+    /// How `outputs` are matched: bounded, and confined to the working directory on a multi-user server.
+    var outputGlob: OutputGlob = .unconfined
 
     /// The directory of a job's log files.
     func logDirectory(job: JobID) -> String { "\(dataDirectory)/jobs/\(job)/logs" }
@@ -29,9 +31,9 @@ struct TaskRunner: Sendable {
     ) async -> TaskOutcome {
         let directory = assignment.workingDirectory ?? workingDirectory
         // Only self-healing tasks (with outputs, so with a fingerprint) need their key.
-        let healingKey = assignment.fingerprint == nil ? "" : HealingStore.key(workflow: assignment.jobName, task: assignment.name)
+        let healingKey = assignment.fingerprint == nil ? "" : HealingStore.key(owner: assignment.owner, workflow: assignment.jobName, task: assignment.name)
         if let fingerprint = assignment.fingerprint {
-            switch healing.check(key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory) {
+            switch healing.check(key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory, glob: outputGlob) {
             case .alreadyDone(let record):
                 let reason = "already done: inputs fingerprint \(String(fingerprint, radix: 16)) matches the last run and its "
                     + "\(record.outputs.count) output file(s) are unchanged (\(record.outputs.map(\.path).joined(separator: ", ")))"
@@ -41,20 +43,25 @@ struct TaskRunner: Sendable {
                 note("runs: \(why)", assignment)
             }
         }
-        let outcome: TaskOutcome
+        var outcome: TaskOutcome
         switch assignment.executable {
         case .function(let name, let input):
             outcome = await runFunction(name, input: input, assignment, node: node, function: function)
         case .script, .command:
             outcome = await runProcess(assignment, in: directory, started: started)
         }
+        if let fingerprint = assignment.fingerprint, case .success(let result, let variables) = outcome {
+            do {
+                let recorded = try healing.record(
+                    key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory, result: result,
+                    variables: variables, glob: outputGlob)
+                if recorded.isEmpty { note("no output matched \(assignment.outputs); nothing recorded for self-healing", assignment) }
+            } catch {
+                outcome = .failure(message: "\(error)")
+            }
+        }
         if case .failure(let message) = outcome {
             note("failed: \(message)", assignment)
-        }
-        if let fingerprint = assignment.fingerprint, case .success(let result, let variables) = outcome {
-            let recorded = healing.record(
-                key: healingKey, fingerprint: fingerprint, outputs: assignment.outputs, in: directory, result: result, variables: variables)
-            if recorded.isEmpty { note("no output matched \(assignment.outputs); nothing recorded for self-healing", assignment) }
         }
         return outcome
     }
@@ -97,6 +104,10 @@ struct TaskRunner: Sendable {
         var context = context
         do {
             let result = try await function(&context)
+            // The journal and the REST API decode no deeper than this: such a result would be stored but never read back.
+            if result.depth(upTo: Value.maximumDepth) > Value.maximumDepth {
+                return .failure(message: "\(name) returned a value nested deeper than \(Value.maximumDepth) levels")
+            }
             return .success(result: result, variables: context.variables == declared ? nil : context.variables)
         } catch {
             return .failure(message: "\(name) threw: \(error)")

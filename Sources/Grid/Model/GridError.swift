@@ -6,6 +6,8 @@ public enum GridError: Error, Sendable, Hashable, CustomStringConvertible {
     case priorityNeedsAdmin(JobPriority)
     /// A `START_AT` value is not an ISO-8601 date.
     case badStartAt(String)
+    /// A value past one of the grid's ``InputLimits`` (the message names the limit).
+    case limitExceeded(String)
     /// No job with this identifier.
     case jobNotFound(JobID)
     /// No task instance with this name in the job.
@@ -30,6 +32,7 @@ public enum GridError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidWorkflow(let problems): "invalid workflow:\n" + problems.map { "  " + $0 }.joined(separator: "\n")
         case .priorityNeedsAdmin(let priority): "priority \(priority) needs an administrator"
         case .badStartAt(let text): "START_AT '\(text)' is not an ISO-8601 date (such as 2026-11-28T12:00:00Z)"
+        case .limitExceeded(let reason): reason
         case .jobNotFound(let job): "no job \(job)"
         case .taskNotFound(let job, let task): "job \(job) has no task '\(task)'"
         case .actionNotAllowed(let action, let target, let state): "cannot \(action) \(target) while it is \(state)"

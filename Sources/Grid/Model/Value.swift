@@ -73,6 +73,12 @@ public enum Value: Sendable, Hashable {
 
 extension Value: Codable {
     public init(from decoder: any Decoder) throws {
+        // Bounded here, for every decoder (REST bodies, the agents' wire, the journal, results): a value nested
+        // too deep is refused with a typed error instead of exhausting the stack or Foundation's own limit.
+        guard decoder.codingPath.count <= Value.maximumDepth else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "a value nests deeper than \(Value.maximumDepth) levels"))
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null

@@ -78,12 +78,12 @@ public enum RemoteWireError: Error, Sendable, Hashable, CustomStringConvertible 
 /// fields, big-endian, strings as length and UTF-8. Decoding checks every length and count against the bytes
 /// left, never traps, and fails with ``RemoteWireError``.
 enum RemoteWire {
-    /// The deepest a value may nest.
-    static let maxDepth = 64
+    /// The deepest a value may nest: the same bound as every JSON decoder's.
+    static let maxDepth = Value.maximumDepth
     /// The version of this protocol, the first field of an agent's announce: a server refuses an agent that speaks
     /// another (the link closes and the server's log says why). 2: a finished report carries the node's measure of
-    /// how long the execution ran.
-    static let protocolVersion: UInt8 = 2
+    /// how long the execution ran. 3: an assignment carries its job's owner.
+    static let protocolVersion: UInt8 = 3
 
     private enum Tag: UInt8 {
         case announce = 1, reports, log, configure, assign, abort, release, maySteal
@@ -256,6 +256,7 @@ enum RemoteWire {
     static func write(_ assignment: TaskAssignment, into writer: inout WireWriter) {
         writer.write(assignment.job.rawValue)
         writer.write(string: assignment.jobName)
+        writer.write(string: assignment.owner)
         writer.write(Int64(assignment.index))
         writer.write(Int64(assignment.assignedNode.rawValue))
         writer.write(Int64(assignment.attempt))
@@ -500,6 +501,7 @@ enum RemoteWire {
     private static func readAssignment(_ reader: inout WireReader) throws(WireError) -> TaskAssignment {
         let job = JobID(try reader.read(UInt64.self))
         let jobName = try reader.readString()
+        let owner = try reader.readString()
         let index = try readIndex(&reader, "index")
         let node = NodeID(try readInt(&reader, "assignedNode"))
         let attempt = try readInt(&reader, "attempt")
@@ -544,7 +546,7 @@ enum RemoteWire {
         for _ in 0..<excludedCount { excluded.insert(NodeID(try readInt(&reader, "excluded"))) }
         let directory = try readOptionalString(&reader)
         return TaskAssignment(
-            job: job, jobName: jobName, index: index, assignedNode: node, attempt: attempt, name: name, executable: executable,
+            job: job, jobName: jobName, owner: owner, index: index, assignedNode: node, attempt: attempt, name: name, executable: executable,
             variables: variables, parentResults: parents, walltime: walltime, outputs: outputs, fingerprint: fingerprint,
             selection: Selection(labels: labels, token: token), excludedNodes: excluded, workingDirectory: directory)
     }

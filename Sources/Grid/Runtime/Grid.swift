@@ -99,7 +99,7 @@ public final class Grid: Sendable {
         }
         let runner = TaskRunner(
             functions: functions, healing: healing, clock: settings.clock, dataDirectory: settings.dataDirectory,
-            workingDirectory: settings.workingDirectory)
+            workingDirectory: settings.workingDirectory, outputGlob: OutputGlob(confined: settings.confineOutputs, limits: settings.limits))
         let hub = EventHub()
         let scheduler = SchedulerActor(hub: hub, settings: settings, journal: journal) { runner.logDirectory(job: $0) }
         let control = ExecutionControl()
@@ -160,7 +160,7 @@ public final class Grid: Sendable {
     private func validate(_ workflow: Workflow) throws(GridError) -> FlowPlan {
         let plan: FlowPlan
         do {
-            plan = try workflow.validatedPlan()
+            plan = try workflow.validatedPlan(limits: settings.limits)
         } catch {
             throw .invalidWorkflow(error.problems.map(\.description))
         }

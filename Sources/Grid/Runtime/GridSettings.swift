@@ -67,6 +67,13 @@ public struct GridSettings: Sendable {
     public var maxStealBatch: Int = 128 {
         willSet { precondition(newValue >= 1, "maxStealBatch must be at least 1") }
     }
+    /// The bounds every submission is held to: durations, nesting, YAML aliases, names, replicate runs, loop
+    /// iterations and instances per job (``InputLimits``, each with its default).
+    public var limits: InputLimits = .default
+    /// Whether a task's `outputs` must lie in its working directory (relative, no `..`, no link entered); `tessera
+    /// serve` with a users file sets it, so that no user's outputs reach another's files. Off, absolute outputs
+    /// (`${OUT}/tile.tif`) are matched too; either way the matches and entries read are bounded by ``limits``.
+    public var confineOutputs: Bool = false
     /// Where job logs, per-execution files and the self-healing records go.
     public var dataDirectory: String = FileManager.default.temporaryDirectory.path + "/tessera-\(ProcessInfo.processInfo.processIdentifier)"
     /// The working directory of subprocess tasks when a workflow sets none.

@@ -18,6 +18,8 @@ actor SchedulerActor {
     /// When each LOST node was lost (it leaves the node list after ``GridSettings/keepLostNodes``).
     private var lostAt: [(node: NodeID, at: Duration)] = []
     private let keepLostNodes: Duration
+    /// The bounds submissions and their flow controls are held to.
+    let limits: InputLimits
     private var nextJob: UInt64 = 0
     private var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
@@ -56,6 +58,7 @@ actor SchedulerActor {
         self.logger = settings.logger
         self.removeEndedJobsAfter = settings.removeEndedJobsAfter
         self.keepLostNodes = settings.keepLostNodes
+        self.limits = settings.limits
         logger[metadataKey: "grid.component"] = "scheduler"
     }
 
@@ -255,7 +258,9 @@ actor SchedulerActor {
         let id = JobID(nextJob + 1)
         let now = self.now
         let wall = wallClock()
-        var job = try JobCore(id: id, workflow: workflow, variables: variables, isAdmin: admin, owner: owner, now: now, wallNow: wall, plan: plan)
+        var job = try JobCore(
+            id: id, workflow: workflow, variables: variables, isAdmin: admin, owner: owner, now: now, wallNow: wall, plan: plan,
+            limits: limits)
         try journal?.submitted(
             .init(id: id, workflow: workflow, variables: variables, admin: admin, owner: owner, at: now, wall: wall), encoded: encoded)
         nextJob += 1
@@ -501,7 +506,7 @@ actor SchedulerActor {
             do {
                 job = try JobCore(
                     id: submission.id, workflow: submission.workflow, variables: submission.variables, isAdmin: submission.admin,
-                    owner: submission.owner, now: submission.at, wallNow: submission.wall)
+                    owner: submission.owner, now: submission.at, wallNow: submission.wall, plan: nil, limits: limits)
             } catch {
                 logger.error("job cannot be rebuilt", metadata: ["grid.job.id": "\(submission.id)", "grid.error": "\(error)"])
                 continue

@@ -77,7 +77,7 @@ extension Workflow {
     ///   - variables: values given at submission for job variables; `${NAME}` in the scheduling
     ///     attributes (priority, onTaskError, maxNumberOfExecution, taskRetryDelay, restartTaskOnError)
     ///     resolves with them, then with the variables' defaults, as in ProActive.
-    public init(yaml text: String, file: String? = nil, variables: [String: String] = [:]) throws(WorkflowError) {
+    public init(yaml text: String, file: String? = nil, variables: [String: String] = [:], limits: InputLimits = .default) throws(WorkflowError) {
         let root: Node?
         var reader: WorkflowYAMLReader
         switch WorkflowYAMLReader.compose(text) {
@@ -93,12 +93,15 @@ extension Workflow {
                 file: file
             )
         }
+        if let problem = WorkflowYAMLReader.sizeProblem(of: root, limits: limits) {
+            throw WorkflowError(problems: [problem], file: file)
+        }
         guard case .mapping = root else {
             reader.reportWrongType(root, "", expected: "a mapping with `name`, `tasks` and the other workflow keys")
             throw WorkflowError(problems: reader.problems, file: file)
         }
         let workflow = reader.readWorkflow(root)
-        let validation = workflow.validationProblems().filter { !reader.isShadowed($0.path) }
+        let validation = workflow.validationProblems(limits: limits).filter { !reader.isShadowed($0.path) }
         let problems = (reader.problems + validation).sortedByLocation()
         guard problems.isEmpty else { throw WorkflowError(problems: problems, file: file) }
         self = workflow
@@ -109,7 +112,7 @@ extension Workflow {
     /// - Parameter path: The file's path; messages name it.
     /// - Throws: ``WorkflowError`` with an ``WorkflowProblem/Code/unreadableFile`` problem when the file
     ///   cannot be read, or the problems ``init(yaml:file:)`` finds.
-    public init(contentsOfFile path: String, variables: [String: String] = [:]) throws(WorkflowError) {
+    public init(contentsOfFile path: String, variables: [String: String] = [:], limits: InputLimits = .default) throws(WorkflowError) {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -119,7 +122,7 @@ extension Workflow {
                 file: path
             )
         }
-        try self.init(yaml: text, file: path, variables: variables)
+        try self.init(yaml: text, file: path, variables: variables, limits: limits)
     }
 }
 

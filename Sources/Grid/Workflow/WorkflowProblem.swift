@@ -54,7 +54,8 @@ public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
         case noTasks
         /// Two tasks have the same name.
         case duplicateTask
-        /// A task name is empty, longer than 255 characters, or holds `#`, `*`, `/` or whitespace.
+        /// A task name is empty, longer than ``InputLimits/nameLength``, or holds `#`, `*`, `/`, whitespace or a
+        /// control character.
         case invalidTaskName
         /// Two variables of the same scope have the same name.
         case duplicateVariable
@@ -80,6 +81,9 @@ public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
         case invalidWalltime
         /// A negative `taskRetryDelay`.
         case invalidRetryDelay
+        /// A value past one of the grid's ``InputLimits``: a duration, a nesting depth, a name's length, a count
+        /// of replicate runs, YAML aliases or nodes. The message names the limit.
+        case limitExceeded
 
         // MARK: Flow control
         /// A `loop` or `if` names a task that does not exist.

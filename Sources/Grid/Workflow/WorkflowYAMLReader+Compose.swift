@@ -119,3 +119,70 @@ extension WorkflowYAMLReader {
         return SourceLocation(line: line, column: prefix[lineStart...].unicodeScalars.count + 1)
     }
 }
+
+extension WorkflowYAMLReader {
+    /// What a composed document holds once its aliases are expanded, counted without expanding them.
+    struct Extent {
+        /// Alias references (nodes met again at the mark where they were first read).
+        var aliases = 0
+        /// Nodes after expansion (up to the point where counting stopped).
+        var nodes = 0
+        /// The deepest nesting (up to the point where counting stopped).
+        var depth = 0
+    }
+
+    /// The problem with the document's size, or `nil` when it is within `limits`.
+    ///
+    /// Yams resolves an alias to the node its anchor named, so an alias is the same node, at the same mark,
+    /// met again: each collection's expanded size is computed once and reused, and a billion-laughs document
+    /// is refused after reading its few hundred bytes, before any part of the reader expands it.
+    static func sizeProblem(of root: Node, limits: InputLimits) -> WorkflowProblem? {
+        var extent = Extent()
+        var sizes: [Int: Int] = [:]
+        var seen: Set<Int> = []
+        let deepest = Value.maximumDepth
+        // A block mapping starts where its first key does: the kind is part of the identity.
+        func key(_ mark: Mark?, _ kind: Int) -> Int? { mark.map { $0.line << 26 | $0.column << 2 | kind } }
+        func visit(_ node: Node, depth: Int) -> Int {
+            extent.depth = max(extent.depth, depth)
+            let id: Int?
+            let children: [Node]
+            switch node {
+            case .scalar(let scalar): id = key(scalar.mark, 0); children = []
+            case .alias(let alias): id = key(alias.mark, 1); children = []
+            case .sequence(let sequence): id = key(sequence.mark, 2); children = Array(sequence)
+            case .mapping(let mapping):
+                id = key(mapping.mark, 3)
+                children = mapping.flatMap { [$0.key, $0.value] }
+            }
+            if let id, !seen.insert(id).inserted {
+                extent.aliases += 1
+                if let size = sizes[id] { return size }
+            }
+            guard !children.isEmpty else { return 1 }
+            var size = 1
+            for child in children {
+                guard extent.aliases <= limits.yamlAliases, size <= limits.yamlNodes, depth < deepest else { break }
+                size += visit(child, depth: depth + 1)
+            }
+            if let id { sizes[id] = size }
+            return size
+        }
+        extent.nodes = visit(root, depth: 0)
+        if extent.aliases > limits.yamlAliases {
+            return WorkflowProblem(
+                .limitExceeded, path: "",
+                message: "the document uses more than \(limits.yamlAliases) YAML aliases (limit yamlAliases)")
+        }
+        if extent.nodes > limits.yamlNodes {
+            return WorkflowProblem(
+                .limitExceeded, path: "",
+                message: "the document holds more than \(limits.yamlNodes) nodes once its aliases are expanded (limit yamlNodes)")
+        }
+        if extent.depth >= deepest {
+            return WorkflowProblem(
+                .limitExceeded, path: "", message: "the document nests deeper than \(deepest) levels")
+        }
+        return nil
+    }
+}

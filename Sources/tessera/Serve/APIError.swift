@@ -26,6 +26,7 @@ struct APIError: HTTPResponseError {
         case .invalidWorkflow: self.init(.unprocessableContent, "invalid_workflow", error.description)
         case .priorityNeedsAdmin: self.init(.forbidden, "needs_admin", error.description)
         case .badStartAt: self.init(.unprocessableContent, "bad_start_at", error.description)
+        case .limitExceeded: self.init(.unprocessableContent, "limit_exceeded", error.description)
         case .jobNotFound: self.init(.notFound, "job_not_found", error.description)
         case .taskNotFound: self.init(.notFound, "task_not_found", error.description)
         case .actionNotAllowed: self.init(.conflict, "action_not_allowed", error.description)

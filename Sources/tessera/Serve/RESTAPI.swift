@@ -169,7 +169,7 @@ struct RESTAPI: Sendable {
         }
         let workflow: Workflow
         do {
-            workflow = try Workflow(yaml: yaml, file: "request", variables: variables)
+            workflow = try Workflow(yaml: yaml, file: "request", variables: variables, limits: grid.settings.limits)
         } catch {
             throw APIError(.unprocessableContent, "invalid_workflow", "\(error)")
         }

@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel, clusterBind, keyFile, clusterId, agents, agentWorkers, healInterval, localNodes, sharedDir (flags win).")
+    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel, clusterBind, keyFile, clusterId, agents, agentWorkers, healInterval, localNodes, sharedDir, limits (a mapping; flags win).")
     var config: String?
 
     @Option(name: .customLong("data"), help: "The data directory (journal, logs, results); default $XDG_DATA_HOME/tessera.")
@@ -96,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         var healInterval: Double?
         var localNodes = true
         var sharedDir: String?
+        var limits = InputLimits()
     }
 
     func settings() throws -> Settings {
@@ -111,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard let values = (loaded ?? [String: Any]()) as? [String: Any] else { throw ValidationError("\(config): expected a mapping of settings") }
             let known: Set<String> = [
                 "data", "listen", "users", "nodes", "keepInMemory", "keepDays", "durability", "logLevel", "clusterBind", "keyFile",
-                "clusterId", "agents", "agentWorkers", "healInterval", "localNodes", "sharedDir",
+                "clusterId", "agents", "agentWorkers", "healInterval", "localNodes", "sharedDir", "limits",
             ]
             let unknown = Set(values.keys).subtracting(known)
             guard unknown.isEmpty else {
@@ -151,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
                 resolved.localNodes = flag
             }
             if let value = try text("sharedDir") { resolved.sharedDir = value }
+            if let value = values["limits"] { resolved.limits = try ServeCommand.limits(from: value, config: config) }
         }
         if let dataFlag { resolved.data = dataFlag }
         if let listenFlag { resolved.listen = listenFlag }
@@ -241,6 +243,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.journalDurability = Journal.Durability(rawValue: durability) ?? .normal
         settings.removeEndedJobsAfter = .seconds(keepInMemory)
         settings.logger = logger
+        settings.limits = resolved.limits
         try FileManager.default.createDirectory(atPath: settings.workingDirectory, withIntermediateDirectories: true)
         let functions = FunctionRegistry()
         BuiltinFunctions.register(in: functions)
