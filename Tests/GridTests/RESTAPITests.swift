@@ -18,6 +18,7 @@ struct RESTAPITests {
             bob   user \(bob)
             root  admin \(RESTAPITests.root)
             """.write(toFile: users, atomically: true, encoding: .utf8)
+        chmod(users, 0o600)  // a multi-user server refuses a users file the tasks' accounts could read
         return (try await ServerProcess.start(data: root + "/data", arguments: ["--users", users]), root)
     }
 
@@ -237,6 +238,7 @@ struct RESTAPITests {
 
         // A config file: its users file applies (tokens needed), a flag wins over it, unknown settings are refused.
         try "alice user \(Self.alice)\n".write(toFile: root + "/users", atomically: true, encoding: .utf8)
+        chmod(root + "/users", 0o600)
         try "users: \(root)/users\nkeepDays: 3\nlisten: 10.0.0.1:1\n".write(toFile: root + "/serve.yaml", atomically: true, encoding: .utf8)
         let configured = try await ServerProcess.start(data: root + "/data2", arguments: ["--config", root + "/serve.yaml"])
         #expect(try await configured.call("GET", "/api/v1/jobs").status == 401)

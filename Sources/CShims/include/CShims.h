@@ -57,6 +57,31 @@ static inline void tessera_cpu_relax(void) {
 int tessera_spawn(const char *const argv[], const char *const envp[], const char *cwd,
                   const char *stdout_path, const char *stderr_path);
 
+/// One resource limit for `tessera_spawn_isolated`: a `RLIMIT_*` resource and the value set as both the soft and
+/// the hard limit (so the task cannot raise it again).
+typedef struct {
+    int resource;
+    uint64_t value;
+} tessera_rlimit;
+
+/// The resources `tessera_rlimit` names (glibc's RLIMIT_* are macros over an enum Swift does not see).
+enum {
+    TESSERA_RLIMIT_FSIZE = 1,
+    TESSERA_RLIMIT_NPROC = 6,
+    TESSERA_RLIMIT_NOFILE = 7,
+    TESSERA_RLIMIT_AS = 9,
+};
+
+/// Like `tessera_spawn`, for a task that must not reach the server: `path` is the program's absolute path (looked
+/// up by the caller), every descriptor above 2 is closed, the limits are set, `PR_SET_NO_NEW_PRIVS` forbids
+/// set-uid programs, and when `uid` is not -1 the process takes `gid`, the `ngroups` supplementary `groups` and
+/// `uid` before it changes to `cwd` (so the directory is checked against the task's rights, not the server's)
+/// and runs. stdout and stderr are opened first, by the server's account. Returns the pid or -errno (the
+/// failing step's, exec's included).
+int tessera_spawn_isolated(const char *path, const char *const argv[], const char *const envp[], const char *cwd,
+                           const char *stdout_path, const char *stderr_path, int64_t uid, int64_t gid,
+                           const uint32_t *groups, int ngroups, const tessera_rlimit *limits, int nlimits);
+
 /// Waits for `pid` to end (retrying on EINTR). Returns its exit code (0-255), 128 + the signal number
 /// when a signal ended it, or -errno when waiting failed.
 int tessera_wait(int pid);

@@ -31,11 +31,14 @@ enum ProcessLauncher {
     ///
     /// - Parameters:
     ///   - started: called with the pid (= the process group id) once it runs, so it can be aborted.
+    ///   - confinement: for a task of an isolated grid, the account it runs as (`nil`: the server's) and its limits.
     nonisolated(nonsending) static func run(
         _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String,
-        walltime: Duration?, clock: any GridClock, started: (Int32) -> Void
+        walltime: Duration?, clock: any GridClock, confinement: Confinement? = nil, started: (Int32) -> Void
     ) async -> ProcessExit {
-        let pid = spawn(argv, environment: environment, workingDirectory: workingDirectory, stdout: stdout, stderr: stderr)
+        let pid = confinement.map {
+            spawnIsolated(argv, environment: environment, workingDirectory: workingDirectory, stdout: stdout, stderr: stderr, $0)
+        } ?? spawn(argv, environment: environment, workingDirectory: workingDirectory, stdout: stdout, stderr: stderr)
         guard pid > 0 else { return .spawnFailed(-pid) }
         tessera_reaper_track(pid, 1)
         defer { tessera_reaper_track(pid, 0) }
@@ -75,6 +78,50 @@ enum ProcessLauncher {
                 return tessera_spawn(argvPointers, envPointers, nil, stdout, stderr)
             }
         }
+    }
+
+    /// The account and limits of an isolated task's process.
+    struct Confinement: Sendable {
+        /// The account; `nil` keeps the server's (an administrator's task).
+        var account: UnixAccount?
+        /// The resource limits.
+        var resources: ResourceLimits
+    }
+
+    static func spawnIsolated(
+        _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String,
+        _ confinement: Confinement
+    ) -> Int32 {
+        guard let program = argv.first, !program.isEmpty else { return -22 }
+        guard let path = resolve(program, path: environment["PATH"] ?? "") else { return -ENOENT }
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        let limits = confinement.resources.rlimits.map { tessera_rlimit(resource: $0.resource, value: $0.value) }
+        let uid = confinement.account.map { Int64($0.uid) } ?? -1
+        let gid = confinement.account.map { Int64($0.gid) } ?? -1
+        let groups = confinement.account?.groups ?? []
+        return withCStrings(argv) { argvPointers in
+            withCStrings(env) { envPointers in
+                groups.withUnsafeBufferPointer { groupPointer in
+                    limits.withUnsafeBufferPointer { limitPointer in
+                        tessera_spawn_isolated(
+                            path, argvPointers, envPointers, workingDirectory, stdout, stderr, uid, gid, groupPointer.baseAddress,
+                            Int32(groups.count), limitPointer.baseAddress, Int32(limits.count))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The absolute path of `program`: itself when it has a slash, else the first executable regular file of that
+    /// name in the directories of `path`.
+    static func resolve(_ program: String, path: String) -> String? {
+        if program.contains("/") { return program }
+        for directory in path.split(separator: ":") where directory.hasPrefix("/") {
+            let candidate = "\(directory)/\(program)"
+            var info = stat()
+            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_mode & 0o111 != 0 { return candidate }
+        }
+        return nil
     }
 
     /// Waits on a Dispatch thread (blocking in `waitpid` there, not on a pinned worker).

@@ -12,6 +12,16 @@ struct TaskRunner: Sendable {
     let workingDirectory: String
     /// How `outputs` are matched: bounded, and confined to the working directory on a multi-user server.
     var outputGlob: OutputGlob = .unconfined
+    /// The accounts, folders and limits of subprocess tasks on a multi-user grid; `nil` runs them as the grid's
+    /// own account with its environment (a single user's grid).
+    var isolation: TaskIsolation?
+
+    /// The working directory of an execution: the workflow's, else (isolated) its job's own folder, else the grid's.
+    func directory(for assignment: TaskAssignment) -> String {
+        if let directory = assignment.workingDirectory { return directory }
+        if let isolation { return ProcessLayout.workFolder(job: assignment.job, isolation) }
+        return workingDirectory
+    }
 
     /// The directory of a job's log files.
     func logDirectory(job: JobID) -> String { "\(dataDirectory)/jobs/\(job)/logs" }
@@ -29,7 +39,7 @@ struct TaskRunner: Sendable {
     nonisolated(nonsending) func run(
         _ assignment: TaskAssignment, on node: NodeID, function: FunctionRegistry.Function? = nil, started: (Int32) -> Void
     ) async -> TaskOutcome {
-        let directory = assignment.workingDirectory ?? workingDirectory
+        let directory = directory(for: assignment)
         // Only self-healing tasks (with outputs, so with a fingerprint) need their key.
         let healingKey = assignment.fingerprint == nil ? "" : HealingStore.key(owner: assignment.owner, workflow: assignment.jobName, task: assignment.name)
         if let fingerprint = assignment.fingerprint {
@@ -115,14 +125,23 @@ struct TaskRunner: Sendable {
     }
 
     private nonisolated(nonsending) func runProcess(_ assignment: TaskAssignment, in directory: String, started: (Int32) -> Void) async -> TaskOutcome {
-        let runDirectory = "\(dataDirectory)/jobs/\(assignment.job)/run/\(assignment.name).\(assignment.attempt)"
         let logs = logPaths(job: assignment.job, task: assignment.name)
+        let layout: ProcessLayout
         do {
-            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: logDirectory(job: assignment.job), withIntermediateDirectories: true)
+            if let isolation {
+                layout = try ProcessLayout.isolated(assignment, in: directory, isolation)
+            } else {
+                let runDirectory = "\(dataDirectory)/jobs/\(assignment.job)/run/\(assignment.name).\(assignment.attempt)"
+                try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+                layout = ProcessLayout(run: runDirectory, environment: ProcessInfo.processInfo.environment, confinement: nil)
+            }
+        } catch let error as ProcessLayout.Failure {
+            return .failure(message: error.description)
         } catch {
-            return .failure(message: "cannot create \(runDirectory): \(error)")
+            return .failure(message: "cannot create the folders of \(assignment.name): \(error)")
         }
+        let runDirectory = layout.run
         let resultFile = runDirectory + "/result"
         let variablesFile = runDirectory + "/variables"
         let parentsFile = runDirectory + "/parents.json"
@@ -135,7 +154,7 @@ struct TaskRunner: Sendable {
             switch script.source {
             case .code(let code):
                 let path = runDirectory + "/script"
-                guard FileManager.default.createFile(atPath: path, contents: Data(code.utf8)) else {
+                guard layout.write(Data(code.utf8), to: path) else {
                     return .failure(message: "cannot write the script to \(path)")
                 }
                 argv = [program, path] + script.arguments
@@ -147,8 +166,11 @@ struct TaskRunner: Sendable {
         }
         var parents: [String: Value] = [:]
         for parent in assignment.parentResults { parents[parent.name.description] = parent.value }
-        if let data = try? JSONEncoder().encode(parents) { _ = FileManager.default.createFile(atPath: parentsFile, contents: data) }
-        var environment = ProcessInfo.processInfo.environment
+        if let data = try? JSONEncoder().encode(parents) { _ = layout.write(data, to: parentsFile) }
+        guard layout.prepareOutputFile(resultFile), layout.prepareOutputFile(variablesFile) else {
+            return .failure(message: "cannot prepare the result files in \(runDirectory)")
+        }
+        var environment = layout.environment
         for (name, value) in assignment.variables where TaskRunner.isEnvironmentName(name) {
             environment[name] = value
             environment["variables_" + name] = value
@@ -161,12 +183,12 @@ struct TaskRunner: Sendable {
         if assignment.attempt > 1 { note("execution \(assignment.attempt)", assignment) }
         let exit = await ProcessLauncher.run(
             argv, environment: environment, workingDirectory: directory, stdout: logs.out, stderr: logs.err,
-            walltime: assignment.walltime, clock: clock, started: started)
+            walltime: assignment.walltime, clock: clock, confinement: layout.confinement, started: started)
         switch exit {
         case .exited(0):
             let result = (try? String(contentsOfFile: resultFile, encoding: .utf8)).map(Value.init(parsingResult:)) ?? .null
             var variables: [String: String]?
-            if let text = try? String(contentsOfFile: variablesFile, encoding: .utf8) {
+            if let text = try? String(contentsOfFile: variablesFile, encoding: .utf8), !text.isEmpty {
                 var updated = assignment.variables
                 for line in text.split(whereSeparator: \.isNewline) {
                     guard let equals = line.firstIndex(of: "=") else { continue }

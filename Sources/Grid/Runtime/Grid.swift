@@ -84,6 +84,10 @@ public final class Grid: Sendable {
         } catch {
             throw .startFailed("cannot create \(settings.dataDirectory): \(error)")
         }
+        // Isolated tasks run as other accounts: the journal, logs and records must be the grid's alone.
+        if settings.isolation != nil, chmod(settings.dataDirectory, 0o700) != 0 {
+            throw .startFailed("cannot make \(settings.dataDirectory) private (chmod 0700): \(String(cString: strerror(errno)))")
+        }
         var journal: Journal?
         var recovery: Journal.Recovery?
         if settings.journal {
@@ -99,7 +103,9 @@ public final class Grid: Sendable {
         }
         let runner = TaskRunner(
             functions: functions, healing: healing, clock: settings.clock, dataDirectory: settings.dataDirectory,
-            workingDirectory: settings.workingDirectory, outputGlob: OutputGlob(confined: settings.confineOutputs, limits: settings.limits))
+            workingDirectory: settings.workingDirectory,
+            outputGlob: OutputGlob(confined: settings.confineOutputs || settings.isolation != nil, limits: settings.limits),
+            isolation: settings.isolation)
         let hub = EventHub()
         let scheduler = SchedulerActor(hub: hub, settings: settings, journal: journal) { runner.logDirectory(job: $0) }
         let control = ExecutionControl()

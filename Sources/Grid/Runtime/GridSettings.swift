@@ -74,6 +74,10 @@ public struct GridSettings: Sendable {
     /// serve` with a users file sets it, so that no user's outputs reach another's files. Off, absolute outputs
     /// (`${OUT}/tile.tif`) are matched too; either way the matches and entries read are bounded by ``limits``.
     public var confineOutputs: Bool = false
+    /// The accounts, folders and limits that keep one user's subprocess tasks from another's data and from the grid
+    /// (``TaskIsolation``); `nil`, the default, runs them as the grid's own account with its environment, as a
+    /// single user's grid does. Setting it also confines outputs.
+    public var isolation: TaskIsolation?
     /// Where job logs, per-execution files and the self-healing records go.
     public var dataDirectory: String = FileManager.default.temporaryDirectory.path + "/tessera-\(ProcessInfo.processInfo.processIdentifier)"
     /// The working directory of subprocess tasks when a workflow sets none.

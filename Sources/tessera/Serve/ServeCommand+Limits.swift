@@ -44,3 +44,47 @@ extension ServeCommand {
         return limits
     }
 }
+
+extension ServeCommand {
+    /// Whether `host` is a loopback address: 127.0.0.0/8, ::1 or localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in UInt8(part).map { String($0) == part } ?? false }
+    }
+
+    /// `FIRST-LAST` as a range of uids above 999 (the system's own accounts are below).
+    static func uidRange(_ text: String) throws -> ClosedRange<UInt32> {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, let first = UInt32(parts[0]), let last = UInt32(parts[1]), first >= 1000, first <= last,
+            last < UInt32.max
+        else { throw ValidationError("--task-uids expects FIRST-LAST, uids from 1000 with FIRST ≤ LAST, got '\(text)'") }
+        return first...last
+    }
+
+    /// The config file's `taskLimits` mapping: processes, openFiles, fileSizeBytes, addressSpaceBytes (0 lifts one).
+    static func taskLimits(from value: Any, config: String) throws -> ResourceLimits {
+        guard let values = value as? [String: Any] else { throw ValidationError("\(config): taskLimits must be a mapping") }
+        let known: Set<String> = ["processes", "openFiles", "fileSizeBytes", "addressSpaceBytes"]
+        let unknown = Set(values.keys).subtracting(known)
+        guard unknown.isEmpty else {
+            throw ValidationError("\(config): unknown task limit(s) \(unknown.sorted().joined(separator: ", ")); known: \(known.sorted().joined(separator: ", "))")
+        }
+        var limits = ResourceLimits()
+        for key in known.sorted() {
+            guard let raw = values[key] else { continue }
+            guard let number = raw as? Int, number >= 0 else {
+                throw ValidationError("\(config): taskLimits.\(key) must be a whole number ≥ 0 (0: no limit)")
+            }
+            let limit: UInt64? = number == 0 ? nil : UInt64(number)
+            switch key {
+            case "processes": limits.processes = limit
+            case "openFiles": limits.openFiles = limit
+            case "fileSizeBytes": limits.fileSize = limit
+            default: limits.addressSpace = limit
+            }
+        }
+        return limits
+    }
+}

@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel, clusterBind, keyFile, clusterId, agents, agentWorkers, healInterval, localNodes, sharedDir, limits (a mapping; flags win).")
+    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel, clusterBind, keyFile, clusterId, agents, agentWorkers, healInterval, localNodes, sharedDir, limits and taskLimits (mappings), taskRoot, taskUids (flags win).")
     var config: String?
 
     @Option(name: .customLong("data"), help: "The data directory (journal, logs, results); default $XDG_DATA_HOME/tessera.")
@@ -72,6 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-local-nodes"), help: "Run no local nodes: every task goes to agents.")
     var noLocalNodesFlag = false
 
+    @Option(name: .customLong("task-root"), help: "With --users: where each job's private working folder is made (default DATA.tasks; every folder above it must be o+x).")
+    var taskRootFlag: String?
+
+    @Option(name: .customLong("task-uids"), help: "With --users: the uids FIRST-LAST given to users without unix= (default \(ServeIsolation.defaultUIDs.lowerBound)-\(ServeIsolation.defaultUIDs.upperBound)).")
+    var taskUIDsFlag: String?
+
     @Option(name: .customLong("shared-dir"), help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there (default with --agents: DATA/shared).")
     var sharedDirFlag: String?
 
@@ -97,6 +103,9 @@ struct ServeCommand: AsyncParsableCommand {
         var localNodes = true
         var sharedDir: String?
         var limits = InputLimits()
+        var taskRoot: String?
+        var taskUIDs = ServeIsolation.defaultUIDs
+        var taskLimits = ResourceLimits()
     }
 
     func settings() throws -> Settings {
@@ -112,7 +121,8 @@ struct ServeCommand: AsyncParsableCommand {
             guard let values = (loaded ?? [String: Any]()) as? [String: Any] else { throw ValidationError("\(config): expected a mapping of settings") }
             let known: Set<String> = [
                 "data", "listen", "users", "nodes", "keepInMemory", "keepDays", "durability", "logLevel", "clusterBind", "keyFile",
-                "clusterId", "agents", "agentWorkers", "healInterval", "localNodes", "sharedDir", "limits",
+                "clusterId", "agents", "agentWorkers", "healInterval", "localNodes", "sharedDir", "limits", "taskRoot", "taskUids",
+                "taskLimits",
             ]
             let unknown = Set(values.keys).subtracting(known)
             guard unknown.isEmpty else {
@@ -153,6 +163,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if let value = try text("sharedDir") { resolved.sharedDir = value }
             if let value = values["limits"] { resolved.limits = try ServeCommand.limits(from: value, config: config) }
+            if let value = try text("taskRoot") { resolved.taskRoot = value }
+            if let value = try text("taskUids") { resolved.taskUIDs = try ServeCommand.uidRange(value) }
+            if let value = values["taskLimits"] { resolved.taskLimits = try ServeCommand.taskLimits(from: value, config: config) }
         }
         if let dataFlag { resolved.data = dataFlag }
         if let listenFlag { resolved.listen = listenFlag }
@@ -170,6 +183,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let healIntervalFlag { resolved.healInterval = healIntervalFlag }
         if noLocalNodesFlag { resolved.localNodes = false }
         if let sharedDirFlag { resolved.sharedDir = sharedDirFlag }
+        if let taskRootFlag { resolved.taskRoot = taskRootFlag }
+        if let taskUIDsFlag { resolved.taskUIDs = try ServeCommand.uidRange(taskUIDsFlag) }
         return resolved
     }
 
@@ -225,7 +240,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         } else {
-            guard ["127.0.0.1", "::1", "localhost"].contains(host) else {
+            guard ServeCommand.isLoopback(host) else {
                 FileHandle.standardError.write(Data("tessera serve: without --users the server listens on loopback only; \(host) is not loopback\n".utf8))
                 throw ExitCode(2)
             }
@@ -244,6 +259,21 @@ struct ServeCommand: AsyncParsableCommand {
         settings.removeEndedJobsAfter = .seconds(keepInMemory)
         settings.logger = logger
         settings.limits = resolved.limits
+        if let userList, let users {
+            let taskRoot = resolved.taskRoot.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? settings.dataDirectory + ".tasks"
+            do {
+                settings.isolation = try ServeIsolation.make(
+                    users: userList, usersFile: users, keyFile: resolved.keyFile, data: settings.dataDirectory, taskRoot: taskRoot,
+                    range: resolved.taskUIDs, resources: resolved.taskLimits)
+            } catch {
+                FileHandle.standardError.write(Data("tessera serve: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            logger.notice("tasks isolated", metadata: [
+                "grid.task.root": "\(taskRoot)",
+                "grid.task.accounts": "\(settings.isolation?.accounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.uid)" }.joined(separator: ",") ?? "")",
+            ])
+        }
         try FileManager.default.createDirectory(atPath: settings.workingDirectory, withIntermediateDirectories: true)
         let functions = FunctionRegistry()
         BuiltinFunctions.register(in: functions)

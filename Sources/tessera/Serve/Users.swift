@@ -3,14 +3,20 @@ import Foundation
 
 /// Who may use the REST API: a name, a role and a bearer token per user.
 ///
-/// The users file has one user per line, `NAME ROLE TOKEN` separated by blanks, where ROLE is `user` or
-/// `admin`; blank lines and lines starting with `#` are ignored. Tokens are compared by their SHA-256 in
-/// constant time.
+/// The users file has one user per line, `NAME ROLE TOKEN [unix=ACCOUNT]` separated by blanks, where ROLE is
+/// `user` or `admin` and ACCOUNT the Unix account the user's tasks run as (without it, a user's tasks run as a
+/// uid of the server's range, an administrator's as the server's own account); blank lines and lines starting with
+/// `#` are ignored. Tokens are compared by their SHA-256 in constant time.
 struct Users: Sendable {
     struct User: Sendable, Hashable {
         var name: String
         var admin: Bool
+        /// The Unix account named by `unix=`, if any.
+        var unix: String? = nil
     }
+
+    /// Every user, in file order.
+    let all: [User]
 
     /// Why a users file was refused.
     struct FileError: Error, CustomStringConvertible {
@@ -32,11 +38,24 @@ struct Users: Sendable {
     init(text: String, source: String) throws(FileError) {
         var users: [Data: User] = [:]
         var names: Set<String> = []
+        var ordered: [User] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let first = fields.first, !first.hasPrefix("#") else { continue }
             let location = "\(source):\(number + 1)"
-            guard fields.count == 3 else { throw FileError(description: "\(location): expected NAME ROLE TOKEN") }
+            guard fields.count == 3 || fields.count == 4 else {
+                throw FileError(description: "\(location): expected NAME ROLE TOKEN [unix=ACCOUNT], got \(fields.count) fields")
+            }
+            var unix: String?
+            if fields.count == 4 {
+                guard fields[3].hasPrefix("unix="), fields[3].count > 5 else {
+                    throw FileError(description: "\(location): the fourth field must be unix=ACCOUNT, not '\(fields[3].prefix(40))'")
+                }
+                unix = String(fields[3].dropFirst(5))
+            }
+            guard fields[0].utf8.count <= 64, fields[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                throw FileError(description: "\(location): a user name is 1 to 64 letters, digits, '.', '_' or '-'")
+            }
             guard fields[1] == "user" || fields[1] == "admin" else {
                 throw FileError(description: "\(location): the role must be user or admin, not '\(fields[1])'")
             }
@@ -44,10 +63,13 @@ struct Users: Sendable {
             guard names.insert(fields[0]).inserted else { throw FileError(description: "\(location): user \(fields[0]) appears twice") }
             let digest = Users.digest(fields[2])
             guard users[digest] == nil else { throw FileError(description: "\(location): two users share a token") }
-            users[digest] = User(name: fields[0], admin: fields[1] == "admin")
+            let user = User(name: fields[0], admin: fields[1] == "admin", unix: unix)
+            users[digest] = user
+            ordered.append(user)
         }
         guard !users.isEmpty else { throw FileError(description: "\(source) lists no user") }
         byDigest = users
+        all = ordered
     }
 
     /// The user holding `token`, if any.
