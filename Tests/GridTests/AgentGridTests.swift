@@ -237,9 +237,15 @@ struct AgentGridTests {
         try "1 \(String(repeating: "ab", count: 32))\n".write(toFile: wrongKeys, atomically: true, encoding: .utf8)
         let intruder = Process()
         intruder.executableURL = URL(fileURLWithPath: try #require(tesseraBinary))
-        intruder.arguments = ["agent", "--join", cluster, "--bind", "127.0.0.9:0", "--key-file", wrongKeys, "--workers", "1", "--no-bind", "--data", root + "/intruder"]
+        intruder.arguments = [
+            "agent", "--join", cluster, "--bind", "127.0.0.9:0", "--key-file", wrongKeys, "--workers", "1", "--no-bind", "--data",
+            root + "/intruder", "--join-timeout", "3",
+        ]
         intruder.standardOutput = FileHandle.nullDevice
-        intruder.standardError = FileHandle.nullDevice
+        let intruderLog = root + "/intruder.stderr"
+        _ = FileManager.default.createFile(atPath: intruderLog, contents: nil)
+        intruder.standardError = try #require(FileHandle(forWritingAtPath: intruderLog))
+        let intruderExit = ProcessExit(intruder)
         try intruder.run()
         defer { if intruder.isRunning { kill(intruder.processIdentifier, SIGKILL) } }
         let deadline = ContinuousClock.now + .seconds(90)
@@ -250,6 +256,10 @@ struct AgentGridTests {
             refused = Self.counter(String(decoding: metrics, as: UTF8.self), "cluster_packets_rejected", label: "reason=\"badMAC\"")
         }
         #expect(refused > 0, "the wrong key's packets are counted as refused")
+        // Unanswered, the intruder gives up and says why, instead of waiting for ever.
+        #expect(await intruderExit.status() == 3)
+        let said = (try? String(contentsOfFile: intruderLog, encoding: .utf8)) ?? ""
+        #expect(said.contains("the key file or --cluster-id probably differs"), "\(said)")
 
         // Garbage and an oversized frame on an agent's cluster port close those connections only.
         let agentHost = try #require(nodes.first?["host"] as? String)

@@ -207,7 +207,10 @@ struct RESTAPITests {
         // The OpenAPI document and the metrics.
         let openapi = try await server.call("GET", "/openapi.yaml")
         #expect(openapi.status == 200 && String(decoding: openapi.body, as: UTF8.self).hasPrefix("openapi: 3"))
-        let metrics = String(decoding: try await server.call("GET", "/metrics").body, as: UTF8.self)
+        // With users, the metrics (every tenant's counts) need an administrator's token.
+        #expect(try await server.call("GET", "/metrics").status == 401)
+        #expect(try await server.call("GET", "/metrics", token: Self.alice).status == 403)
+        let metrics = String(decoding: try await server.call("GET", "/metrics", token: Self.root).body, as: UTF8.self)
         #expect(metrics.contains("tessera_jobs{state=\"FINISHED\"}") && metrics.contains("tessera_dispatch_latency"))
 
         #expect(await server.terminate() == 0)
@@ -234,6 +237,29 @@ struct RESTAPITests {
         let missing = try await runTessera(["kill", "42", "--server", server.url], in: root)
         #expect(missing.status == 1 && missing.err.contains("no job 42"))
         #expect(try await runTessera(["priority", String(id), "SOMETIMES", "--server", server.url], in: root).status != 0)
+        // An instance name's `#` reaches the server encoded once (it was encoded twice, and no such task was found).
+        let loop = """
+            name: looped
+            tasks:
+              l:
+                script:
+                  language: bash
+                  code: echo "pass $TESSERA_TASK_ITERATION"; [ "$TESSERA_TASK_ITERATION" = 0 ] && echo true > "$TESSERA_RESULT_FILE" || echo false > "$TESSERA_RESULT_FILE"
+                loop: {target: l}
+            """
+        try loop.write(toFile: root + "/loop.yaml", atomically: true, encoding: .utf8)
+        let looped = try await runTessera(["submit", root + "/loop.yaml", "--wait", "--json", "--server", server.url], in: root)
+        let loopJob = try #require((try JSONSerialization.jsonObject(with: Data(looped.out.utf8)) as? [String: Any])?["id"] as? Int)
+        let hashed = try await runTessera(["logs", String(loopJob), "l#1", "--server", server.url], in: root)
+        #expect(hashed.status == 0 && hashed.out.contains("pass 1"), "\(hashed.out)\(hashed.err)")
+        // Negative numbers are named as such, not taken for unknown options.
+        let negativeID = try await runTessera(["job", "-1", "--server", server.url], in: root)
+        #expect(negativeID.status == 64 && negativeID.err.contains("job ids are whole numbers from 1, got '-1'"), "\(negativeID.err)")
+        let negativeLimit = try await runTessera(["jobs", "--limit", "-5", "--server", server.url], in: root)
+        #expect(negativeLimit.status == 64 && negativeLimit.err.contains("--limit must be 1…1000, got -5"), "\(negativeLimit.err)")
+        // 127.0.0.0/8 is loopback.
+        let other = try await ServerProcess.start(data: root + "/data-loopback", arguments: ["--listen", "127.0.0.2:0"])
+        #expect(await other.terminate() == 0)
         #expect(await server.terminate() == 0)
 
         // A config file: its users file applies (tokens needed), a flag wins over it, unknown settings are refused.

@@ -111,7 +111,7 @@ public struct KeyRing: Sendable {
 }
 
 /// Why a key ring could not be built.
-public enum KeyRingError: Error, Sendable, Hashable {
+public enum KeyRingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No key at all.
     case empty
     /// More than `KeyRing.capacity` keys.
@@ -124,4 +124,18 @@ public enum KeyRingError: Error, Sendable, Hashable {
     case badLine(Int)
     /// The key file could not be read.
     case unreadable(String)
+
+    /// What is wrong, with the format the file must have.
+    public var description: String {
+        let format = "each line is `ID HEX64`: a key id from 0 to 255, a blank, and 64 hexadecimal digits (32 bytes); "
+            + "lines starting with # are comments; the first key signs (`openssl rand -hex 32` makes a secret)"
+        switch self {
+        case .empty: return "no key in the file: \(format)"
+        case .tooManyKeys(let count): return "\(count) keys, more than \(KeyRing.capacity): remove retired keys"
+        case .badSecretLength(let id, let length): return "key \(id) has \(length) bytes, not 32: \(format)"
+        case .duplicateID(let id): return "key id \(id) appears twice: each key needs its own id"
+        case .badLine(let line): return "line \(line) is not a key: \(format)"
+        case .unreadable(let reason): return "cannot read the key file: \(reason)"
+        }
+    }
 }

@@ -36,12 +36,15 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(help: "Do not pin worker threads to cores (several agents on one machine).") var noBind = false
     @Flag(help: .hidden) var exitWithParent = false
     @Option(help: "Seconds between the membership's partition-healing exchanges (default 30).") var healInterval: Double?
+    @Option(help: "Seconds to wait for an answer from the cluster before giving up (a wrong key or cluster id goes unanswered); default 10.")
+    var joinTimeout: Double = 10
 
     func validate() throws {
         guard MemberAddress(join) != nil else { throw ValidationError("--join \(join): expected HOST:PORT with a numeric IP") }
         if let bind, MemberAddress(bind) == nil { throw ValidationError("--bind \(bind): expected HOST:PORT with a numeric IP") }
         if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers must be in 1…4096") }
         if let healInterval, healInterval <= 0 { throw ValidationError("--heal-interval must be positive") }
+        guard joinTimeout > 0, joinTimeout <= 3600 else { throw ValidationError("--join-timeout must be in (0, 3600] seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
 
@@ -78,9 +81,13 @@ struct AgentCommand: AsyncParsableCommand {
         settings.sharedDirectory = sharedDir
         settings.logger = logger
         try FileManager.default.createDirectory(atPath: settings.workingDirectory, withIntermediateDirectories: true)
+        // A folder the agent made for itself goes with it (one given with --data is the operator's).
+        let ownFolder = data == nil ? settings.dataDirectory : nil
+        defer { if let ownFolder { try? FileManager.default.removeItem(atPath: ownFolder) } }
         let functions = FunctionRegistry()
         BuiltinFunctions.register(in: functions)
         if exitWithParent { Self.exitWithParent() }
+        Self.giveUpUnanswered(member, join: join, after: joinTimeout, ownFolder: ownFolder)
         let service = AgentService(member: member, links: links, settings: settings, functions: functions, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: member), .init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -94,6 +101,23 @@ struct AgentCommand: AsyncParsableCommand {
         Task.detached {
             while getppid() == parent { try? await Task.sleep(for: .milliseconds(250)) }
             kill(getpid(), SIGTERM)
+        }
+    }
+
+    /// Exits with status 3 when, `seconds` after the start, no other member of the cluster has answered: a key ring or
+    /// a cluster id that differs from the scheduler's makes every packet go unanswered (they are refused unread), and
+    /// an agent that only says "listening" would wait for ever.
+    static func giveUpUnanswered(_ member: ClusterMember, join: String, after seconds: Double, ownFolder: String?) {
+        let own = member.configuration.id
+        Task.detached {
+            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            let others = await member.view().filter { $0.id != own && ($0.status == .alive || $0.status == .suspect) }
+            guard others.isEmpty else { return }
+            let message = "tessera agent: no member of the cluster at \(join) answered in \(seconds) s: the key file or "
+                + "--cluster-id probably differs from the scheduler's (its packets are refused unread), or \(join) is not reachable\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            if let ownFolder { try? FileManager.default.removeItem(atPath: ownFolder) }
+            Glibc.exit(3)
         }
     }
 

@@ -105,10 +105,15 @@ struct JobsCommand: AsyncParsableCommand {
     @Option(help: "Only this user's jobs (administrators).")
     var owner: String?
 
-    @Option(help: "At most this many (1…1000).")
+    // Unconditional, so that `--limit -5` is read as a (refused) value rather than as an unknown option.
+    @Option(parsing: .unconditional, help: "At most this many (1…1000).")
     var limit: Int = 50
 
     @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1…1000, got \(limit)") }
+    }
 
     func run() async throws {
         let client = try options.client()

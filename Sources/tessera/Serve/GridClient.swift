@@ -34,8 +34,12 @@ struct GridClient: Sendable {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A request for `path`, which is already percent-encoded (a task name's `#` is `%23`): it is set as it is, not
+    /// encoded a second time (`appendingPathComponent` would turn `%23` into `%2523`).
     func request(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, contentType: String? = nil) -> URLRequest {
-        var components = URLComponents(url: server.appendingPathComponent(path), resolvingAgainstBaseURL: false)
+        var components = URLComponents(url: server, resolvingAgainstBaseURL: false)
+        let base = components?.percentEncodedPath ?? ""
+        components?.percentEncodedPath = (base.hasSuffix("/") ? String(base.dropLast()) : base) + (path.hasPrefix("/") ? path : "/" + path)
         if !query.isEmpty { components?.queryItems = query }
         var request = URLRequest(url: components?.url ?? server)
         request.httpMethod = method

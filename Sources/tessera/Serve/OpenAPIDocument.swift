@@ -286,11 +286,12 @@ paths:
         "200": {description: OpenAPI 3, content: {application/yaml: {schema: {type: string}}}}
   /metrics:
     get:
-      summary: Prometheus metrics
+      summary: Prometheus metrics (an administrator's token when the server has a users file; every tenant's counts show)
       operationId: metrics
-      security: []
       responses:
         "200": {description: Prometheus text format, content: {text/plain: {schema: {type: string}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
 components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}

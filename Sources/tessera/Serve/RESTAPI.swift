@@ -34,7 +34,11 @@ struct RESTAPI: Sendable {
         route(.get, "/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
-        route(.get, "/metrics") { _, _ in
+        route(.get, "/metrics") { request, _ in
+            // Every tenant's job counts and the queue show there: an administrator's, when there are users.
+            if users != nil, !(try authenticate(request)).admin {
+                throw APIError(.forbidden, "needs_admin", "the metrics show every user's jobs: they need an administrator's token")
+            }
             let text = await metrics.render(grid: grid)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
