@@ -79,36 +79,6 @@ intptr_t tessera_current_worker(void) { return current_worker; }
 #include <spawn.h>
 #include <sys/wait.h>
 
-int tessera_spawn(const char *const argv[], const char *const envp[], const char *cwd,
-                  const char *stdout_path, const char *stderr_path) {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    int rc = posix_spawn_file_actions_init(&actions);
-    if (rc != 0) return -rc;
-    rc = posix_spawnattr_init(&attr);
-    if (rc != 0) {
-        posix_spawn_file_actions_destroy(&actions);
-        return -rc;
-    }
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    // A new process group (so walltime can kill the whole tree), default signal handling, no mask.
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, stdout_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (cwd != NULL) posix_spawn_file_actions_addchdir_np(&actions, cwd);
-    pid_t pid = -1;
-    rc = posix_spawnp(&pid, argv[0], &actions, &attr, (char *const *)argv, (char *const *)envp);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    return rc == 0 ? (int)pid : -rc;
-}
-
 int tessera_wait(int pid) {
     int status = 0;
     for (;;) {
@@ -248,4 +218,33 @@ void tessera_reaper_track(int pgid, int tracked) {
     do {
         n = write(reaper_fd, &value, sizeof value);
     } while (n < 0 && errno == EINTR);
+}
+
+int tessera_spawn_fds(const char *const argv[], const char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return -rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return -rc;
+    }
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    // dup2 clears close-on-exec on the copies; the originals (close-on-exec) go at exec.
+    posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+    if (cwd != NULL) posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    pid_t pid = -1;
+    rc = posix_spawnp(&pid, argv[0], &actions, &attr, (char *const *)argv, (char *const *)envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc == 0 ? (int)pid : -rc;
 }

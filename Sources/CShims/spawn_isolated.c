@@ -2,7 +2,9 @@
 #include "CShims.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <string.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -34,7 +36,7 @@ static int move_to(int fd, int target) {
 }
 
 int tessera_spawn_isolated(const char *path, const char *const argv[], const char *const envp[], const char *cwd,
-                           const char *stdout_path, const char *stderr_path, int64_t uid, int64_t gid,
+                           int stdout_fd, int stderr_fd, int64_t uid, int64_t gid,
                            const uint32_t *groups, int ngroups, const tessera_rlimit *limits, int nlimits) {
     volatile int failure = 0;
     sigset_t all, saved;
@@ -51,13 +53,11 @@ int tessera_spawn_isolated(const char *path, const char *const argv[], const cha
         }
         if (setpgid(0, 0) != 0) goto fail;
         int in = open("/dev/null", O_RDONLY);
-        int out = open(stdout_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
-        int err = open(stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
-        if (in < 0 || out < 0 || err < 0) goto fail;
+        if (in < 0) goto fail;
         // Descriptors 0 to 2 may be free in the server: move each above them first, then into place.
         in = fcntl(in, F_DUPFD, 10);
-        out = fcntl(out, F_DUPFD, 10);
-        err = fcntl(err, F_DUPFD, 10);
+        int out = fcntl(stdout_fd, F_DUPFD, 10);
+        int err = fcntl(stderr_fd, F_DUPFD, 10);
         if (move_to(in, 0) != 0 || move_to(out, 1) != 0 || move_to(err, 2) != 0) goto fail;
         close_above_stderr();
         for (int i = 0; i < nlimits; i++) {
@@ -95,3 +95,102 @@ _Static_assert(TESSERA_RLIMIT_FSIZE == RLIMIT_FSIZE, "RLIMIT_FSIZE");
 _Static_assert(TESSERA_RLIMIT_NPROC == RLIMIT_NPROC, "RLIMIT_NPROC");
 _Static_assert(TESSERA_RLIMIT_NOFILE == RLIMIT_NOFILE, "RLIMIT_NOFILE");
 _Static_assert(TESSERA_RLIMIT_AS == RLIMIT_AS, "RLIMIT_AS");
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+// Appends what fits of `data` under the quota to `file`; returns 0 once the quota is passed.
+static int keep(int file, const char *data, ssize_t count, int64_t quota, int64_t *written, int *truncated,
+                const char *marker) {
+    if (*truncated) return 0;
+    int64_t room = quota - *written;
+    ssize_t kept = count < room ? count : (ssize_t)room;
+    ssize_t offset = 0;
+    while (offset < kept) {
+        ssize_t rc = write(file, data + offset, (size_t)(kept - offset));
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc <= 0) break;
+        offset += rc;
+    }
+    *written += kept;
+    if (kept < count) {
+        *truncated = 1;
+        ssize_t length = (ssize_t)strlen(marker);
+        while (write(file, marker, (size_t)length) < 0 && errno == EINTR) {}
+        return 0;
+    }
+    return 1;
+}
+
+int tessera_capture(int pid, int out_pipe, int err_pipe, int out_file, int err_file, int64_t quota, int64_t *written,
+                    int *truncated, const char *marker) {
+    char chunk[65536];
+    int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    int pipes[2] = {out_pipe, err_pipe};
+    int files[2] = {out_file, err_file};
+    int open_pipes = 2;
+    int status = 0;
+    int reaped = 0;
+    *written = 0;
+    *truncated = 0;
+    while (!reaped) {
+        struct pollfd watch[3];
+        int count = 0;
+        int which[3];
+        for (int i = 0; i < 2; i++) {
+            if (pipes[i] >= 0) {
+                watch[count] = (struct pollfd){.fd = pipes[i], .events = POLLIN, .revents = 0};
+                which[count++] = i;
+            }
+        }
+        if (pidfd >= 0) {
+            watch[count] = (struct pollfd){.fd = pidfd, .events = POLLIN, .revents = 0};
+            which[count++] = 2;
+        }
+        if (count == 0 || (pidfd < 0 && open_pipes == 0)) break;  // no pidfd: wait below once the pipes close
+        int rc = poll(watch, (nfds_t)count, -1);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc < 0) break;
+        for (int k = 0; k < count; k++) {
+            if (watch[k].revents == 0) continue;
+            int i = which[k];
+            if (i == 2) {
+                while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
+                reaped = 1;
+                continue;
+            }
+            ssize_t got = read(pipes[i], chunk, sizeof chunk);
+            if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (got <= 0) {
+                close(pipes[i]);
+                pipes[i] = -1;
+                open_pipes--;
+                continue;
+            }
+            keep(files[i], chunk, got, quota, written, truncated, marker);
+        }
+    }
+    if (!reaped) {
+        while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
+    }
+    // The leader is gone: take what is already in the pipes, without waiting for processes it left behind that
+    // still hold them (the caller kills its group).
+    for (int i = 0; i < 2; i++) {
+        if (pipes[i] < 0) continue;
+        fcntl(pipes[i], F_SETFL, fcntl(pipes[i], F_GETFL) | O_NONBLOCK);
+        for (;;) {
+            ssize_t got = read(pipes[i], chunk, sizeof chunk);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) break;
+            keep(files[i], chunk, got, quota, written, truncated, marker);
+        }
+        close(pipes[i]);
+    }
+    if (pidfd >= 0) close(pidfd);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 255;
+}
+
+int tessera_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno; }

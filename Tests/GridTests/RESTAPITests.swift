@@ -129,6 +129,13 @@ struct RESTAPITests {
         let stream = try await followed
         #expect(stream.status == 200 && String(decoding: stream.body, as: UTF8.self) == "started\ndone\n")
         try await Self.waitJob(server, waits) { $0["state"] as? String == "FINISHED" }
+        // Byte ranges of a log, read from the file without loading it.
+        let logs = "/api/v1/jobs/\(waits)/tasks/w/logs"
+        #expect(String(decoding: try await server.call("GET", logs + "?offset=2&limit=5", token: Self.alice).body, as: UTF8.self) == "arted")
+        #expect(String(decoding: try await server.call("GET", logs + "?offset=8", token: Self.alice).body, as: UTF8.self) == "done\n")
+        #expect(try await server.call("GET", logs + "?offset=999", token: Self.alice).body.isEmpty)
+        #expect(try await server.call("GET", logs + "?offset=-1", token: Self.alice).status == 400)
+        #expect(try await server.call("GET", logs + "?limit=x", token: Self.alice).status == 400)
 
         // In-Error: restart, then mark finished.
         let (_, stuck) = try await Self.submit(server, """

@@ -75,11 +75,62 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func outputPastTheLogQuota_isNotKept_andFailsTheTaskSayingSo() async throws {
+        let grid = try await startGrid { $0.limits.logQuota = 1 << 20 }
+        let job = try await grid.submit(Workflow(name: "chatty", tasks: [
+            TaskDefinition("flood", .bash("head -c 20000000 /dev/zero | tr '\\0' x; echo; echo done >&2")),
+            TaskDefinition("quiet", .bash("echo fine")),
+        ]))
+        let result = try await job.result()
+        #expect(result.task("flood")?.status == .faulty)
+        #expect(result.task("flood")?.message?.contains("limit logQuota") == true, "\(result.task("flood")?.message ?? "")")
+        #expect(result.task("quiet")?.status == .finished)
+        let paths = (job.logDirectory + "/flood.out", job.logDirectory + "/flood.err")
+        let size = (try FileManager.default.attributesOfItem(atPath: paths.0)[.size] as? NSNumber)?.intValue ?? 0
+        #expect(size <= (1 << 20) + 200, "the log holds \(size) bytes")
+        #expect(try String(contentsOfFile: paths.0, encoding: .utf8).hasSuffix("(limit logQuota): the rest is not kept\n"))
+        #expect(try String(contentsOfFile: paths.1, encoding: .utf8).contains("limit logQuota"), "the task says so in its log too")
+        await grid.shutdown()
+    }
+
+    @Test func aResultPastTheLimit_failsTheTask_withoutBeingRead() async throws {
+        let grid = try await startGrid { $0.limits.resultBytes = 1000 }
+        let job = try await grid.submit(Workflow(name: "big", tasks: [
+            TaskDefinition("large", .bash("head -c 5000 /dev/zero | tr '\\0' 7 > \"$TESSERA_RESULT_FILE\"")),
+            TaskDefinition("small", .bash("echo 42 > \"$TESSERA_RESULT_FILE\"")),
+        ]))
+        let result = try await job.result()
+        #expect(result.task("large")?.status == .faulty)
+        #expect(result.task("large")?.message?.contains("limit resultBytes") == true)
+        #expect(result.result(of: "small") == 42)
+        await grid.shutdown()
+    }
+
+    @Test func aBackgroundProcessHoldingTheOutput_doesNotHoldTheTask() async throws {
+        let grid = try await startGrid()
+        let job = try await grid.submit(Workflow(name: "daemon", tasks: [
+            TaskDefinition("leaves", .bash("sleep 300 & echo $! > \"$TESSERA_RESULT_FILE\"; echo left")),
+        ]))
+        let result = try await job.result()
+        #expect(result.task("leaves")?.status == .finished)
+        #expect(try job.logs(task: "leaves").contains("left"))
+        // What the task left running in its process group ended with it.
+        guard case .int(let pid)? = result.result(of: "leaves") else { Issue.record("no pid"); return }
+        #expect(processIsGone(Int32(pid)), "the background process \(pid) outlived its task")
+        await grid.shutdown()
+    }
+
     @Test func logs_areReadableWhileTheTaskRuns() async throws {
         let directory = try makeTemporaryDirectory("live-logs")
         let grid = try await startGrid(directory: directory)
         let job = try await grid.submit(Workflow(name: "live", tasks: [
-            TaskDefinition("talker", .bash("echo 'tile 1 of 3 done'; echo 'a warning' >&2; touch said; exec sleep 300")),
+            // Output reaches the log through the grid's capture: the script says it is done once its lines are there.
+            TaskDefinition("talker", .bash("""
+                echo 'tile 1 of 3 done'; echo 'a warning' >&2
+                until grep -q 'a warning' "\(grid.settings.dataDirectory)"/jobs/*/logs/talker.err 2>/dev/null; do sleep 0.01; done
+                until grep -q 'tile 1' "\(grid.settings.dataDirectory)"/jobs/*/logs/talker.out 2>/dev/null; do sleep 0.01; done
+                touch said; exec sleep 300
+                """)),
         ]))
         try #require(await waitForFile("said", in: directory), "the script never ran")
         let logs = try job.logs(task: "talker")

@@ -51,12 +51,6 @@ static inline void tessera_cpu_relax(void) {
 #endif
 }
 
-/// Starts `argv[0]` (looked up on PATH when it has no slash) in a new process group whose id is its
-/// pid, in `cwd`, with `envp`, stdin from /dev/null, stdout and stderr appended to the given files.
-/// Returns the pid, or -errno when it could not start (the error of exec included: ENOENT, EACCES).
-int tessera_spawn(const char *const argv[], const char *const envp[], const char *cwd,
-                  const char *stdout_path, const char *stderr_path);
-
 /// One resource limit for `tessera_spawn_isolated`: a `RLIMIT_*` resource and the value set as both the soft and
 /// the hard limit (so the task cannot raise it again).
 typedef struct {
@@ -72,15 +66,30 @@ enum {
     TESSERA_RLIMIT_AS = 9,
 };
 
-/// Like `tessera_spawn`, for a task that must not reach the server: `path` is the program's absolute path (looked
-/// up by the caller), every descriptor above 2 is closed, the limits are set, `PR_SET_NO_NEW_PRIVS` forbids
-/// set-uid programs, and when `uid` is not -1 the process takes `gid`, the `ngroups` supplementary `groups` and
-/// `uid` before it changes to `cwd` (so the directory is checked against the task's rights, not the server's)
-/// and runs. stdout and stderr are opened first, by the server's account. Returns the pid or -errno (the
-/// failing step's, exec's included).
+/// Like `tessera_spawn_fds`, for a task that must not reach the server: `path` is the program's absolute path (looked
+/// up by the caller), stdout and stderr are the given descriptors (the write ends of the capture's pipes), every
+/// descriptor above 2 is closed, the limits are set, `PR_SET_NO_NEW_PRIVS` forbids set-uid programs, and when
+/// `uid` is not -1 the process takes `gid`, the `ngroups` supplementary `groups` and `uid` before it changes to
+/// `cwd` (so the directory is checked against the task's rights, not the server's) and runs. Returns the pid or
+/// -errno (the failing step's, exec's included).
 int tessera_spawn_isolated(const char *path, const char *const argv[], const char *const envp[], const char *cwd,
-                           const char *stdout_path, const char *stderr_path, int64_t uid, int64_t gid,
+                           int stdout_fd, int stderr_fd, int64_t uid, int64_t gid,
                            const uint32_t *groups, int ngroups, const tessera_rlimit *limits, int nlimits);
+
+/// Copies a task's stdout and stderr pipes into their log files, `quota` bytes at most in all (then `marker` is
+/// written once and the rest is read and dropped, so the task never blocks on a full pipe), until the process
+/// `pid` ends; then takes what is left in the pipes without waiting for processes it left holding them, and closes
+/// them. Sets `*written` (bytes kept) and `*truncated`. Returns what `tessera_wait` returns.
+int tessera_capture(int pid, int out_pipe, int err_pipe, int out_file, int err_file, int64_t quota, int64_t *written,
+                    int *truncated, const char *marker);
+
+/// A pipe whose two ends close on exec (`pipe2(O_CLOEXEC)`, which Swift does not see). Returns 0 or errno.
+int tessera_pipe(int fds[2]);
+
+/// Starts `argv[0]` (looked up on PATH when it has no slash) in a new process group whose id is its pid, in `cwd`,
+/// with `envp`, stdin from /dev/null, stdout and stderr the given descriptors (the write ends of the capture's
+/// pipes). Returns the pid, or -errno when it could not start (the error of exec included: ENOENT, EACCES).
+int tessera_spawn_fds(const char *const argv[], const char *const envp[], const char *cwd, int stdout_fd, int stderr_fd);
 
 /// Waits for `pid` to end (retrying on EINTR). Returns its exit code (0-255), 128 + the signal number
 /// when a signal ended it, or -errno when waiting failed.

@@ -29,17 +29,44 @@ public enum ProcessReaper {
 enum ProcessLauncher {
     /// Runs `argv` to its end, or until `walltime` passes on `clock` (then kills its process group).
     ///
+    /// Its stdout and stderr go through pipes that this process copies into the log files, `logQuota` bytes at most in
+    /// all: past it, a marker line is written once and the rest is dropped (the task never blocks on a full pipe).
+    ///
     /// - Parameters:
-    ///   - started: called with the pid (= the process group id) once it runs, so it can be aborted.
     ///   - confinement: for a task of an isolated grid, the account it runs as (`nil`: the server's) and its limits.
+    ///   - started: called with the pid (= the process group id) once it runs, so it can be aborted.
     nonisolated(nonsending) static func run(
         _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String,
-        walltime: Duration?, clock: any GridClock, confinement: Confinement? = nil, started: (Int32) -> Void
-    ) async -> ProcessExit {
-        let pid = confinement.map {
-            spawnIsolated(argv, environment: environment, workingDirectory: workingDirectory, stdout: stdout, stderr: stderr, $0)
-        } ?? spawn(argv, environment: environment, workingDirectory: workingDirectory, stdout: stdout, stderr: stderr)
-        guard pid > 0 else { return .spawnFailed(-pid) }
+        walltime: Duration?, clock: any GridClock, logQuota: Int64 = InputLimits.default.logQuota, confinement: Confinement? = nil,
+        started: (Int32) -> Void
+    ) async -> Run {
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        let outFailure = tessera_pipe(&outPipe)
+        guard outFailure == 0 else { return Run(exit: .spawnFailed(outFailure)) }
+        let errFailure = tessera_pipe(&errPipe)
+        guard errFailure == 0 else {
+            close(outPipe[0])
+            close(outPipe[1])
+            return Run(exit: .spawnFailed(errFailure))
+        }
+        let outFile = open(stdout, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        let errFile = open(stderr, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        let pid: Int32
+        if outFile < 0 || errFile < 0 {
+            pid = -errno
+        } else if let confinement {
+            pid = spawnIsolated(argv, environment: environment, workingDirectory: workingDirectory, stdout: outPipe[1], stderr: errPipe[1], confinement)
+        } else {
+            pid = spawn(argv, environment: environment, workingDirectory: workingDirectory, stdout: outPipe[1], stderr: errPipe[1])
+        }
+        // The child holds its own copies of the write ends: the capture sees the end of output when its processes do.
+        close(outPipe[1])
+        close(errPipe[1])
+        guard pid > 0 else {
+            for fd in [outPipe[0], errPipe[0], outFile, errFile] where fd >= 0 { close(fd) }
+            return Run(exit: .spawnFailed(-pid))
+        }
         tessera_reaper_track(pid, 1)
         defer { tessera_reaper_track(pid, 0) }
         started(pid)
@@ -57,25 +84,59 @@ enum ProcessLauncher {
                 _ = tessera_kill_group(pid)
             }
         }
-        let code = await wait(pid)
+        let captured = await capture(pid, out: outPipe[0], err: errPipe[0], outFile: outFile, errFile: errFile, quota: logQuota)
+        close(outFile)
+        close(errFile)
         watchdog?.cancel()
+        // The leader is reaped: what it left running in its group goes with it (as ProActive's process tree killer
+        // does), so that no task outlives its execution, holds its node's core or keeps writing where it wrote.
+        _ = tessera_kill_group(pid)
         if timedOut.load(ordering: .sequentiallyConsistent) {
-            // The leader is reaped; make sure nothing of its group outlives it.
-            _ = tessera_kill_group(pid)
-            return .walltimeExceeded
+            return Run(exit: .walltimeExceeded, logBytes: captured.written, logTruncated: captured.truncated)
         }
-        return .exited(code)
+        return Run(exit: .exited(captured.code), logBytes: captured.written, logTruncated: captured.truncated)
     }
 
-    static func spawn(_ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String) -> Int32 {
+    /// How a subprocess ended, and what its output came to.
+    struct Run: Sendable {
+        /// How it ended.
+        var exit: ProcessExit
+        /// Bytes of output kept in the logs.
+        var logBytes: Int64 = 0
+        /// Whether the output passed the quota (the rest was dropped).
+        var logTruncated = false
+    }
+
+    /// The marker written once into a log whose task passed the quota.
+    static func quotaMarker(_ quota: Int64) -> String {
+        "\n[tessera] the output passed the log quota of \(quota) bytes (limit logQuota): the rest is not kept\n"
+    }
+
+    /// Copies the pipes into the logs and waits for the process, on a Dispatch thread (blocking in `poll` there, not
+    /// on a pinned worker).
+    static func capture(
+        _ pid: Int32, out: Int32, err: Int32, outFile: Int32, errFile: Int32, quota: Int64
+    ) async -> (code: Int32, written: Int64, truncated: Bool) {
+        let marker = quotaMarker(quota)
+        return await withCheckedContinuation { (continuation: CheckedContinuation<(code: Int32, written: Int64, truncated: Bool), Never>) in
+            DispatchQueue.global().async {
+                var written: Int64 = 0
+                var truncated: Int32 = 0
+                let code = tessera_capture(pid, out, err, outFile, errFile, quota, &written, &truncated, marker)
+                continuation.resume(returning: (code, written, truncated != 0))
+            }
+        }
+    }
+
+    static func spawn(_ argv: [String], environment: [String: String], workingDirectory: String?, stdout: Int32, stderr: Int32) -> Int32 {
         guard !argv.isEmpty else { return -22 }
         let env = environment.map { "\($0.key)=\($0.value)" }
         return withCStrings(argv) { argvPointers in
             withCStrings(env) { envPointers in
                 if let workingDirectory {
-                    return tessera_spawn(argvPointers, envPointers, workingDirectory, stdout, stderr)
+                    return tessera_spawn_fds(argvPointers, envPointers, workingDirectory, stdout, stderr)
                 }
-                return tessera_spawn(argvPointers, envPointers, nil, stdout, stderr)
+                return tessera_spawn_fds(argvPointers, envPointers, nil, stdout, stderr)
             }
         }
     }
@@ -89,7 +150,7 @@ enum ProcessLauncher {
     }
 
     static func spawnIsolated(
-        _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String,
+        _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: Int32, stderr: Int32,
         _ confinement: Confinement
     ) -> Int32 {
         guard let program = argv.first, !program.isEmpty else { return -22 }

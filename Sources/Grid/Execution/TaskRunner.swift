@@ -12,6 +12,8 @@ struct TaskRunner: Sendable {
     let workingDirectory: String
     /// How `outputs` are matched: bounded, and confined to the working directory on a multi-user server.
     var outputGlob: OutputGlob = .unconfined
+    /// The bounds on what a task may write: its logs and its result.
+    var limits: InputLimits = .default
     /// The accounts, folders and limits of subprocess tasks on a multi-user grid; `nil` runs them as the grid's
     /// own account with its environment (a single user's grid).
     var isolation: TaskIsolation?
@@ -181,14 +183,28 @@ struct TaskRunner: Sendable {
         environment[SystemVariables.parentResultsFile] = parentsFile
         environment[SystemVariables.workDirectory] = directory
         if assignment.attempt > 1 { note("execution \(assignment.attempt)", assignment) }
-        let exit = await ProcessLauncher.run(
+        let run = await ProcessLauncher.run(
             argv, environment: environment, workingDirectory: directory, stdout: logs.out, stderr: logs.err,
-            walltime: assignment.walltime, clock: clock, confinement: layout.confinement, started: started)
-        switch exit {
+            walltime: assignment.walltime, clock: clock, logQuota: limits.logQuota, confinement: layout.confinement, started: started)
+        if run.logTruncated, case .exited(0) = run.exit {
+            // The task did its work, but what it said is not all kept: it must not pass for a clean run.
+            let message = "its output passed the log quota of \(limits.logQuota) bytes (limit logQuota); the rest was not kept"
+            note(message, assignment)
+            return .failure(message: message)
+        }
+        switch run.exit {
         case .exited(0):
-            let result = (try? String(contentsOfFile: resultFile, encoding: .utf8)).map(Value.init(parsingResult:)) ?? .null
+            let result: Value
+            switch TaskRunner.readBounded(resultFile, limit: limits.resultBytes) {
+            case .missing: result = .null
+            case .text(let text): result = Value(parsingResult: text)
+            case .tooLarge:
+                let message = "its result file is larger than \(limits.resultBytes) bytes (limit resultBytes)"
+                note(message, assignment)
+                return .failure(message: message)
+            }
             var variables: [String: String]?
-            if let text = try? String(contentsOfFile: variablesFile, encoding: .utf8), !text.isEmpty {
+            if case .text(let text) = TaskRunner.readBounded(variablesFile, limit: limits.resultBytes), !text.isEmpty {
                 var updated = assignment.variables
                 for line in text.split(whereSeparator: \.isNewline) {
                     guard let equals = line.firstIndex(of: "=") else { continue }
@@ -212,6 +228,36 @@ struct TaskRunner: Sendable {
             note(message, assignment)
             return .failure(message: message)
         }
+    }
+
+    /// What a bounded read of a task's file found.
+    enum BoundedRead: Equatable {
+        /// No such file (or not a regular file).
+        case missing
+        /// Its text.
+        case text(String)
+        /// More bytes than the limit: nothing was read past it.
+        case tooLarge
+    }
+
+    /// Reads at most `limit` bytes of a file the task wrote, refusing links and anything but a regular file.
+    static func readBounded(_ path: String, limit: Int) -> BoundedRead {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return .missing }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return .missing }
+        guard info.st_size <= limit else { return .tooLarge }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + count }, $0.count - count) }
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { break }
+            count += got
+        }
+        guard count <= limit else { return .tooLarge }  // it grew while it was read
+        return .text(String(decoding: bytes[..<count], as: UTF8.self))
     }
 
     /// Appends a `[tessera]` line to the task's stderr log.

@@ -47,6 +47,16 @@ public struct InputLimits: Sendable, Hashable {
     public var outputEntries: Int = 100_000 {
         willSet { precondition(newValue >= 1, "outputEntries must be at least 1") }
     }
+    /// The most bytes of output (stdout and stderr together) kept in a task execution's logs (default 64 MiB); past it
+    /// a marker line is written, the rest is dropped, and the task fails when it ends, saying so.
+    public var logQuota: Int64 = 64 << 20 {
+        willSet { precondition(newValue >= 1024, "logQuota must be at least 1 KiB") }
+    }
+    /// The largest result a subprocess task may write to its result file (default 16 MiB); a larger one fails the
+    /// task instead of being read.
+    public var resultBytes: Int = 16 << 20 {
+        willSet { precondition(newValue >= 1, "resultBytes must be at least 1") }
+    }
     /// The longest job name, task name and variable name, in characters (default 255).
     public var nameLength: Int = 255 {
         willSet { precondition((2...4096).contains(newValue), "nameLength must be in 2...4096") }

@@ -105,7 +105,7 @@ public final class Grid: Sendable {
             functions: functions, healing: healing, clock: settings.clock, dataDirectory: settings.dataDirectory,
             workingDirectory: settings.workingDirectory,
             outputGlob: OutputGlob(confined: settings.confineOutputs || settings.isolation != nil, limits: settings.limits),
-            isolation: settings.isolation)
+            limits: settings.limits, isolation: settings.isolation)
         let hub = EventHub()
         let scheduler = SchedulerActor(hub: hub, settings: settings, journal: journal) { runner.logDirectory(job: $0) }
         let control = ExecutionControl()
@@ -282,6 +282,14 @@ public struct JobHandle: Sendable {
         let out = (try? String(contentsOfFile: paths.out, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: paths.err, encoding: .utf8)) ?? ""
         return out + err
+    }
+
+    /// The stdout and stderr log files of a task instance (they may not exist yet), to read in parts.
+    ///
+    /// - Throws: `GridError.taskNotFound` when `task` is not an instance name.
+    public func logPaths(task: String) throws(GridError) -> (out: String, err: String) {
+        guard let name = TaskInstanceName(parsing: task) else { throw .taskNotFound(id, task) }
+        return grid.runner.logPaths(job: id, task: name)
     }
 
     /// The workflow the job was submitted with.

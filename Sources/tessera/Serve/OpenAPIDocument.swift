@@ -125,9 +125,12 @@ paths:
   /api/v1/jobs/{id}/tasks/{task}/logs:
     parameters: [{$ref: "#/components/parameters/JobID"}, {$ref: "#/components/parameters/TaskName"}]
     get:
-      summary: A task's stdout and stderr; with follow=true streamed until the task ends
+      summary: A task's stdout and stderr (one text, streamed from the files); offset and limit select a byte range; with follow=true streamed as it grows until the task ends
       operationId: getTaskLogs
-      parameters: [{name: follow, in: query, schema: {type: boolean}}]
+      parameters:
+        - {name: follow, in: query, schema: {type: boolean}}
+        - {name: offset, in: query, description: first byte, schema: {type: integer, format: int64, minimum: 0}}
+        - {name: limit, in: query, description: most bytes, schema: {type: integer, format: int64, minimum: 0}}
       responses:
         "200": {description: The log, content: {text/plain: {schema: {type: string}}}}
         "400": {$ref: "#/components/responses/Error"}

@@ -75,19 +75,32 @@ struct RESTAPI: Sendable {
             let job = try await ownedJob(request, context)
             let report = try await jobReport(job)
             let name = try taskName(context)
-            guard report.tasks.contains(where: { $0.name == name }) else { throw APIError(.taskNotFound(report.job, name.description)) }
-            if request.uri.queryParameters.get("follow") == "true" { return follow(job, task: name) }
-            return text(try runNow { try job.logs(task: name.description) })
+            guard let task = report.tasks.first(where: { $0.name == name }) else { throw APIError(.taskNotFound(report.job, name.description)) }
+            let query = request.uri.queryParameters
+            if query.get("follow") == "true" {
+                return try await followResponse(job, task: name, ended: task.status.isTerminal || !report.status.isAlive)
+            }
+            let offset = try Self.byteCount(query.get("offset"), "offset") ?? 0
+            return try logResponse(job, task: name, offset: offset, limit: try Self.byteCount(query.get("limit"), "limit"))
         }
         route(.get, "jobs/:id/logs") { request, context in
             let job = try await ownedJob(request, context)
             let report = try await jobReport(job)
-            var all = ""
-            for task in report.tasks {
-                let logs = (try? job.logs(task: task.name.description)) ?? ""
-                if !logs.isEmpty { all += "[\(task.name)]\n" + logs + (logs.hasSuffix("\n") ? "" : "\n") }
+            let names = report.tasks.map(\.name)
+            let paths = try names.map { name in try runNow { try job.logPaths(task: name.description) } }
+            // Task by task from the files, never the whole job's logs in memory.
+            let body = ResponseBody { writer in
+                for (name, pair) in zip(names, paths) {
+                    let sizes = (Self.fileSize(pair.out), Self.fileSize(pair.err))
+                    guard sizes.0 + sizes.1 > 0 else { continue }
+                    try await writer.write(ByteBuffer(string: "[\(name)]\n"))
+                    _ = try await Self.copy(pair.out, from: 0, upTo: sizes.0, to: &writer)
+                    _ = try await Self.copy(pair.err, from: 0, upTo: sizes.1, to: &writer)
+                    if !Self.endsWithNewline(sizes.1 > 0 ? pair.err : pair.out) { try await writer.write(ByteBuffer(string: "\n")) }
+                }
+                try await writer.finish(nil)
             }
-            return text(all)
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: body)
         }
         for (path, action) in [("kill", JobAction.kill), ("pause", .pause), ("resume", .resume)] {
             route(.put, "jobs/:id/\(path)") { request, context in
@@ -234,23 +247,20 @@ struct RESTAPI: Sendable {
     }
 
     /// Streams a task's log as it grows until the task ends (or the client goes away).
-    private func follow(_ job: JobHandle, task: TaskInstanceName) -> Response {
-        let body = ResponseBody { writer in
-            var sent = 0
-            while true {
-                let report = try? await job.report()
-                let ended = report?.tasks.first { $0.name == task }.map { $0.status.isTerminal } ?? true
-                let logs = Array(((try? job.logs(task: task.description)) ?? "").utf8)
-                if logs.count > sent {
-                    try await writer.write(ByteBuffer(bytes: logs[sent...]))
-                    sent = logs.count
-                }
-                if ended || !(report?.status.isAlive ?? false) || Task.isShuttingDownGracefully { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            try await writer.finish(nil)
-        }
-        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: body)
+    /// A byte offset or count from the query: a whole number ≥ 0.
+    static func byteCount(_ text: String?, _ name: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let value = Int64(text), value >= 0 else { throw APIError.badRequest("\(name) is a byte count ≥ 0, got '\(text.prefix(40))'") }
+        return value
+    }
+
+    /// Whether the file's last byte is a newline (an empty or absent file: yes).
+    static func endsWithNewline(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return true }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd(), end > 0 else { return true }
+        try? handle.seek(toOffset: end - 1)
+        return (try? handle.read(upToCount: 1))?.first == 0x0A
     }
 
     // MARK: - Helpers
@@ -326,7 +336,7 @@ struct RESTAPI: Sendable {
         }
     }
 
-    private func runNow<T>(_ body: () throws -> T) throws -> T {
+    func runNow<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as GridError {
