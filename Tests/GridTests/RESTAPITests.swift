@@ -214,6 +214,12 @@ struct RESTAPITests {
         // The OpenAPI document and the metrics.
         let openapi = try await server.call("GET", "/openapi.yaml")
         #expect(openapi.status == 200 && String(decoding: openapi.body, as: UTF8.self).hasPrefix("openapi: 3"))
+        // The quarantine is the administrators'.
+        #expect(try await server.call("GET", "/api/v1/quarantine", token: Self.alice).status == 403)
+        let (listed, quarantine) = try await server.call("GET", "/api/v1/quarantine", token: Self.root)
+        #expect(listed == 200 && String(decoding: quarantine, as: UTF8.self) == "[]")
+        #expect(try await server.call("DELETE", "/api/v1/quarantine/5", token: Self.root).status == 404)
+        #expect(try await server.call("DELETE", "/api/v1/quarantine/5", token: Self.bob).status == 403)
         // With users, the metrics (every tenant's counts) need an administrator's token.
         #expect(try await server.call("GET", "/metrics").status == 401)
         #expect(try await server.call("GET", "/metrics", token: Self.alice).status == 403)

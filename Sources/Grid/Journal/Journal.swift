@@ -61,6 +61,8 @@ public final class Journal: Sendable {
         public var lastJob: UInt64
         /// Locked nodes.
         public var lockedNodes: Set<NodeID>
+        /// Jobs whose rows could not be read: each is FAILED and in quarantine now (``Journal/quarantined()``).
+        public var quarantined: [Quarantined] = []
     }
 
     /// One job as listed from the store.
@@ -193,6 +195,23 @@ public final class Journal: Sendable {
         // durations; a Tessera that knows only v3 would fail on kind 8, so the migration marks the store for it to
         // refuse.
         migrator.registerMigration("v4") { _ in }
+        // A job whose rows cannot be read (damaged, or written past what this build decodes) is put aside instead of
+        // stopping the grid from starting: its raw rows are kept for an administrator to look at and drop.
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: """
+                CREATE TABLE quarantine (job INTEGER PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL, report BLOB);
+                CREATE TABLE quarantine_record (
+                    seq INTEGER PRIMARY KEY,
+                    job INTEGER NOT NULL,
+                    kind INTEGER NOT NULL,
+                    task INTEGER NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    node INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    payload BLOB
+                );
+                """)
+        }
     }
 
     // MARK: - Writing
@@ -382,7 +401,8 @@ public final class Journal: Sendable {
             var submission: Journal.Submission
             var records: [JournalRecord] = []
         }
-        return try read { db in
+        var broken: [(job: Int64, reason: String)] = []
+        var recovery = try read { db in
             let lastJob = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM job") ?? 0
             var lastTime = Duration.nanoseconds(try Int64.fetchOne(db, sql: "SELECT MAX(submitted_at) FROM job") ?? 0)
             var jobs: [Int64: Raw] = [:]
@@ -396,26 +416,31 @@ public final class Journal: Sendable {
                 """)
             while let row = try rows.next() {
                 let id: Int64 = row["id"]
-                let workflowData: Data = row["workflow"]
-                let variablesData: Data = row["variables"]
-                let workflow: Workflow
-                if let known = workflows[workflowData] {
-                    workflow = known
-                } else {
-                    workflow = try decoder.decode(Workflow.self, from: workflowData)
-                    workflows[workflowData] = workflow
+                // One job that does not read back is put aside; the others recover.
+                do {
+                    let workflowData: Data = row["workflow"]
+                    let variablesData: Data = row["variables"]
+                    let workflow: Workflow
+                    if let known = workflows[workflowData] {
+                        workflow = known
+                    } else {
+                        workflow = try decoder.decode(Workflow.self, from: workflowData)
+                        workflows[workflowData] = workflow
+                    }
+                    let submission = Submission(
+                        id: JobID(UInt64(id)), workflow: workflow,
+                        variables: try decoder.decode([String: String].self, from: variablesData), admin: row["admin"],
+                        owner: row["owner"], at: .nanoseconds(row["submitted_at"] as Int64),
+                        wall: Date(timeIntervalSince1970: row["submitted_wall"]))
+                    jobs[id] = Raw(submission: submission)
+                    order.append(id)
+                } catch {
+                    broken.append((id, "its workflow does not read back: \(Journal.reason(error))"))
                 }
-                let submission = Submission(
-                    id: JobID(UInt64(id)), workflow: workflow,
-                    variables: try decoder.decode([String: String].self, from: variablesData), admin: row["admin"],
-                    owner: row["owner"], at: .nanoseconds(row["submitted_at"] as Int64),
-                    wall: Date(timeIntervalSince1970: row["submitted_wall"]))
-                jobs[id] = Raw(submission: submission)
-                order.append(id)
             }
             let records = try Row.fetchCursor(
                 db, sql: """
-                    SELECT job, kind, task, attempt, node, at, payload FROM record
+                    SELECT seq, job, kind, task, attempt, node, at, payload FROM record
                     WHERE job IN (SELECT id FROM job WHERE ended_wall IS NULL) ORDER BY seq
                     """)
             var decoded: [JournalRecord] = []
@@ -423,7 +448,13 @@ public final class Journal: Sendable {
                 let job: Int64 = row["job"]
                 guard jobs[job] != nil else { continue }
                 decoded.removeAll(keepingCapacity: true)
-                try self.decode(row, decoder: decoder, into: &decoded)
+                do {
+                    try self.decode(row, decoder: decoder, into: &decoded)
+                } catch {
+                    broken.append((job, "its record \(row["seq"] as Int64) does not read back: \(Journal.reason(error))"))
+                    jobs[job] = nil
+                    continue
+                }
                 for record in decoded { lastTime = max(lastTime, record.at) }
                 jobs[job]?.records.append(contentsOf: decoded)
             }
@@ -432,17 +463,26 @@ public final class Journal: Sendable {
                 jobs: order.compactMap { jobs[$0].map { ($0.submission, $0.records) } }, lastTime: lastTime,
                 lastJob: UInt64(max(0, lastJob)), lockedNodes: Set(locked))
         }
+        for (job, reason) in broken {
+            if let quarantined = try quarantine(JobID(UInt64(job)), reason: reason) { recovery.quarantined.append(quarantined) }
+        }
+        return recovery
     }
 
     /// The final report of an ended job, or `nil` when the job is unknown or still alive.
     public func report(_ job: JobID) throws(GridError) -> JobResult? {
         if let pending = pendingReports.withLock({ $0[job] }) { return pending }
         guard let id = Int64(exactly: job.rawValue) else { return nil }  // never given: SQLite's integers are signed
-        return try read { db in
-            guard let data = try Data.fetchOne(db, sql: "SELECT report FROM job WHERE id = ? AND report IS NOT NULL",
-                                               arguments: [id])
-            else { return nil }
-            return try self.decodeReport(data)
+        let data = try read { db in
+            try Data.fetchOne(db, sql: "SELECT report FROM job WHERE id = ? AND report IS NOT NULL", arguments: [id])
+        }
+        guard let data else { return nil }
+        do {
+            return try decodeReport(data)
+        } catch {
+            // A report that does not read back is put aside once, not a failed request each time it is asked for.
+            try quarantine(job, reason: "its report does not read back: \(Journal.reason(error))")
+            return nil
         }
     }
 
@@ -794,7 +834,7 @@ public final class Journal: Sendable {
         }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws(GridError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(GridError) -> T {
         do {
             return try pool.write(body)
         } catch let error as GridError {
@@ -804,7 +844,7 @@ public final class Journal: Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(GridError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(GridError) -> T {
         do {
             return try pool.read(body)
         } catch let error as GridError {

@@ -501,6 +501,11 @@ actor SchedulerActor {
         nextJob = max(nextJob, recovery.lastJob)
         let now = self.now
         var recovered = 0
+        for quarantined in recovery.quarantined {
+            logger.error("job put in quarantine: its rows do not read back", metadata: [
+                "grid.job.id": "\(quarantined.job)", "grid.job.owner": "\(quarantined.owner)", "grid.reason": "\(quarantined.reason)",
+            ])
+        }
         for (submission, records) in recovery.jobs {
             var job: JobCore
             do {
@@ -508,7 +513,10 @@ actor SchedulerActor {
                     id: submission.id, workflow: submission.workflow, variables: submission.variables, isAdmin: submission.admin,
                     owner: submission.owner, now: submission.at, wallNow: submission.wall, plan: nil, limits: limits)
             } catch {
-                logger.error("job cannot be rebuilt", metadata: ["grid.job.id": "\(submission.id)", "grid.error": "\(error)"])
+                // Not again at every start: it is put aside with the reason, for an administrator to look at.
+                let reason = "it cannot be rebuilt: \(error)"
+                _ = try? journal?.quarantine(submission.id, reason: reason)
+                logger.error("job put in quarantine", metadata: ["grid.job.id": "\(submission.id)", "grid.reason": "\(reason)"])
                 continue
             }
             _ = job.start(now: submission.at)

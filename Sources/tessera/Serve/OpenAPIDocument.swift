@@ -258,6 +258,40 @@ paths:
       responses:
         "200": {description: Nodes, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Node"}}}}}
         "401": {$ref: "#/components/responses/Error"}
+  /api/v1/quarantine:
+    get:
+      summary: Jobs whose journal rows do not read back (administrators), with the reason
+      operationId: listQuarantine
+      responses:
+        "200":
+          description: Quarantined jobs
+          content:
+            application/json:
+              schema:
+                type: array
+                items:
+                  type: object
+                  required: [id, name, owner, reason, at, records]
+                  properties:
+                    id: {type: integer, format: int64}
+                    name: {type: string}
+                    owner: {type: string}
+                    reason: {type: string}
+                    at: {type: string, format: date-time}
+                    records: {type: integer}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+  /api/v1/quarantine/{id}:
+    parameters: [{$ref: "#/components/parameters/JobID"}]
+    delete:
+      summary: Drop a quarantined job and its raw rows for good (administrators)
+      operationId: dropQuarantined
+      responses:
+        "204": {description: Dropped}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
   /api/v1/nodesources:
     get:
       summary: The node sources and their nodes

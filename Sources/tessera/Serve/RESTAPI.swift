@@ -157,6 +157,21 @@ struct RESTAPI: Sendable {
                 return try json(node.map(NodeView.init))
             }
         }
+        // Jobs whose journal rows do not read back (administrators): listed with the reason, and dropped for good.
+        route(.get, "quarantine") { request, _ in
+            guard try authenticate(request).admin else { throw APIError(.forbidden, "needs_admin", "the quarantine holds every user's jobs: it needs an administrator") }
+            let journal = try self.journal()
+            return try json(try runNow { try journal.quarantined() }.map(QuarantineView.init))
+        }
+        route(.delete, "quarantine/:id") { request, context in
+            guard try authenticate(request).admin else { throw APIError(.forbidden, "needs_admin", "the quarantine holds every user's jobs: it needs an administrator") }
+            guard let text = context.parameters.get("id"), let number = UInt64(text) else {
+                throw APIError.badRequest("a job id is a number, got '\(context.parameters.get("id") ?? "")'")
+            }
+            let journal = try self.journal()
+            guard try runNow({ try journal.dropQuarantined(JobID(number)) }) else { throw APIError.notFound("job \(number) is not in quarantine") }
+            return Response(status: .noContent)
+        }
         addPortalRoutes(route)
         router.add(middleware: MethodNotAllowedMiddleware(routes: declared))
         return router
@@ -264,6 +279,12 @@ struct RESTAPI: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The grid's journal (`tessera serve` always has one).
+    func journal() throws -> Journal {
+        guard let journal = grid.journal else { throw APIError(.notFound, "no_journal", "this grid keeps no journal") }
+        return journal
+    }
 
     /// The user the request's bearer token names (the local administrator without a users file).
     func authenticate(_ request: Request) throws -> Users.User {

@@ -147,3 +147,22 @@ struct NodeSourceView: Codable, Sendable {
     var policy: String
     var nodes: [NodeView]
 }
+
+/// A job in quarantine, as the API shows it.
+struct QuarantineView: Codable {
+    var id: UInt64
+    var name: String
+    var owner: String
+    var reason: String
+    var at: String
+    var records: Int
+
+    init(_ quarantined: Journal.Quarantined) {
+        id = quarantined.job.rawValue
+        name = quarantined.name
+        owner = quarantined.owner
+        reason = quarantined.reason
+        at = ISO8601DateFormatter().string(from: quarantined.at)
+        records = quarantined.records
+    }
+}
