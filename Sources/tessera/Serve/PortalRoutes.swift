@@ -126,10 +126,11 @@ extension RESTAPI {
         route(.get, "/portal/app.css") { _, _ in PortalAssets.response(PortalAssets.style, type: "text/css; charset=utf-8") }
     }
 
-    /// `GET /api/v1/events[?job=ID]`: server-sent events, coalesced every 250 ms. `job` events carry the user's
-    /// jobs that changed (as in the jobs list); with `?job=ID`, `task` events carry that job's instances that
-    /// changed; `nodes` events carry the node list when it changed (checked every second). A comment every 2 s
-    /// keeps proxies from closing the stream and finds out when the client left.
+    /// `GET /api/v1/events[?job=ID]`: server-sent events, coalesced every 250 ms by the ``EventBroadcaster`` (one
+    /// pass serves every stream). `job` events carry the user's jobs that changed (as in the jobs list); with
+    /// `?job=ID`, `task` events carry that job's instances that changed; `nodes` events carry the node list, at once
+    /// and then when it changed (checked every second). A comment every 2 s keeps proxies from closing the stream
+    /// and finds out when the client left. A user holds at most `--max-streams-per-user` streams (429 past it).
     func events(_ request: Request) async throws -> Response {
         let user = try authenticate(request)
         let grid = self.grid
@@ -140,55 +141,21 @@ extension RESTAPI {
             guard user.admin || owner == user.name else { throw APIError(.jobNotFound(JobID(number))) }
             focus = JobID(number)
         }
-        let stream = grid.events
-        let focused = focus
+        guard let streams else { throw APIError(.serviceUnavailable, "no_streams", "this server has no event streams") }
+        let opened: (id: UInt64, stream: AsyncStream<String>)
+        do {
+            opened = try streams.open(user: user, focus: focus)
+        } catch .tooManyStreams(let cap) {
+            throw APIError(.tooManyRequests, "too_many_streams", "a user holds at most \(cap) event streams at once: close one first")
+        } catch .stopped {
+            throw APIError(.serviceUnavailable, "shutting_down", "the server is stopping")
+        }
+        let nodes = await grid.nodes().map(NodeView.init)
         let body = ResponseBody { writer in
-            let pending = Mutex<(jobs: Set<JobID>, tasks: [String: GridEvent])>(([], [:]))
-            let gridStopped = OnceFlag()
-            let feeder = Task {
-                for await event in stream {
-                    pending.withLock { pending in
-                        pending.jobs.insert(event.job)
-                        if event.job == focused, case .task(let name, _, _, _, _) = event.change { pending.tasks[name.description] = event }
-                    }
-                }
-                gridStopped.set()
-            }
-            defer { feeder.cancel() }
-            var lastNodes: [NodeView] = []
-            var tick = 0
-            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            // Until the client goes away (a write fails: a comment every 2 s finds out), the server shuts down or
-            // the grid stops.
-            while !Task.isCancelled && !Task.isShuttingDownGracefully && !gridStopped.isSet {
-                let (jobs, tasks) = pending.withLock { pending in
-                    defer { pending = ([], [:]) }
-                    return (pending.jobs, pending.tasks)
-                }
-                var out = ""
-                if !jobs.isEmpty {
-                    let summaries = await grid.jobSummaries().filter { jobs.contains($0.job) }
-                    for summary in summaries {
-                        if !user.admin && summary.owner != user.name { continue }
-                        out += "event: job\ndata: \(Self.line(JobView(summary)))\n\n"
-                    }
-                }
-                for event in tasks.values {
-                    guard case .task(let name, let status, let node, let executions, let message) = event.change else { continue }
-                    let view = TaskEventView(name: name.description, state: status.rawValue, executions: executions, node: node?.rawValue, message: message)
-                    out += "event: task\ndata: \(Self.line(view))\n\n"
-                }
-                if tick % 4 == 0 {
-                    let nodes = await grid.nodes().map(NodeView.init)
-                    if nodes != lastNodes {
-                        out += "event: nodes\ndata: \(Self.line(nodes))\n\n"
-                        lastNodes = nodes
-                    }
-                }
-                if tick % 8 == 7 { out += ": keep-alive\n\n" }
-                if !out.isEmpty { try await writer.write(ByteBuffer(string: out)) }
-                tick += 1
-                try await Task.sleep(for: .milliseconds(250))
+            defer { streams.close(opened.id) }
+            try await writer.write(ByteBuffer(string: "retry: 2000\n\nevent: nodes\ndata: \(Self.line(nodes))\n\n"))
+            for await text in opened.stream {
+                try await writer.write(ByteBuffer(string: text))
             }
             try await writer.finish(nil)
         }

@@ -16,6 +16,8 @@ struct RESTAPI: Sendable {
     let metrics: GridMetrics
     /// The nodes' counts through time (the portal's chart).
     var history: NodeHistory?
+    /// The event streams' one pass per tick.
+    var streams: EventBroadcaster?
     /// The largest request body accepted.
     static let maxBody = 4 * 1024 * 1024
 

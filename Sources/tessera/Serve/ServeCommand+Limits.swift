@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Grid
 
 extension ServeCommand {
@@ -86,5 +87,20 @@ extension ServeCommand {
             }
         }
         return limits
+    }
+}
+
+extension ServeCommand {
+    /// Raises the soft limit on open descriptors to the hard one (connections, journal, logs and pipes all take
+    /// some); returns the limit in force.
+    static func raiseDescriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return limit.rlim_cur == rlim_t.max ? 1 << 20 : Int(clamping: limit.rlim_cur)
     }
 }

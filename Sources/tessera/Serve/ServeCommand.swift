@@ -78,6 +78,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("task-uids"), help: "With --users: the uids FIRST-LAST given to users without unix= (default \(ServeIsolation.defaultUIDs.lowerBound)-\(ServeIsolation.defaultUIDs.upperBound)).")
     var taskUIDsFlag: String?
 
+    @Option(name: .customLong("max-connections"), help: "HTTP connections at once, in all (default 8192); past it a connection gets 503.")
+    var maxConnectionsFlag: Int?
+
+    @Option(name: .customLong("max-connections-per-address"), help: "HTTP connections at once from one client address (default 2048).")
+    var maxConnectionsPerAddressFlag: Int?
+
+    @Option(name: .customLong("header-timeout"), help: "Seconds a client has to send a request's head, and an idle connection is kept (default 10).")
+    var headerTimeoutFlag: Double?
+
+    @Option(name: .customLong("max-streams-per-user"), help: "Event streams (/api/v1/events) a user may hold open at once (default 16).")
+    var maxStreamsPerUserFlag: Int?
+
     @Option(name: .customLong("shared-dir"), help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there (default with --agents: DATA/shared).")
     var sharedDirFlag: String?
 
@@ -106,6 +118,10 @@ struct ServeCommand: AsyncParsableCommand {
         var taskRoot: String?
         var taskUIDs = ServeIsolation.defaultUIDs
         var taskLimits = ResourceLimits()
+        var maxConnections = 8192
+        var maxConnectionsPerAddress = 2048
+        var maxStreamsPerUser = 16
+        var headerTimeout = 10.0
     }
 
     func settings() throws -> Settings {
@@ -184,6 +200,15 @@ struct ServeCommand: AsyncParsableCommand {
         if noLocalNodesFlag { resolved.localNodes = false }
         if let sharedDirFlag { resolved.sharedDir = sharedDirFlag }
         if let taskRootFlag { resolved.taskRoot = taskRootFlag }
+        if let maxConnectionsFlag { resolved.maxConnections = maxConnectionsFlag }
+        if let maxConnectionsPerAddressFlag { resolved.maxConnectionsPerAddress = maxConnectionsPerAddressFlag }
+        if let maxStreamsPerUserFlag { resolved.maxStreamsPerUser = maxStreamsPerUserFlag }
+        if let headerTimeoutFlag { resolved.headerTimeout = headerTimeoutFlag }
+        guard resolved.headerTimeout >= 0.1, resolved.headerTimeout <= 3600 else { throw ValidationError("--header-timeout must be 0.1…3600 seconds") }
+        guard (1...1_000_000).contains(resolved.maxConnections), (1...resolved.maxConnections).contains(resolved.maxConnectionsPerAddress) else {
+            throw ValidationError("--max-connections must be 1…1000000 and --max-connections-per-address 1…--max-connections")
+        }
+        guard (1...10_000).contains(resolved.maxStreamsPerUser) else { throw ValidationError("--max-streams-per-user must be 1…10000") }
         if let taskUIDsFlag { resolved.taskUIDs = try ServeCommand.uidRange(taskUIDsFlag) }
         return resolved
     }
@@ -292,12 +317,23 @@ struct ServeCommand: AsyncParsableCommand {
         let purged = (try? grid.journal?.purge(endedBefore: Date().addingTimeInterval(-Double(keepDays) * 86_400))) ?? 0
         if purged > 0 { logger.info("journal purged", metadata: ["grid.jobs": "\(purged)"]) }
 
+        let descriptors = ServeCommand.raiseDescriptorLimit()
+        let headerTimeout = resolved.headerTimeout
+        logger.info("descriptors", metadata: ["serve.descriptors": "\(descriptors)"])
+        let streams = EventBroadcaster(grid: grid, perUser: resolved.maxStreamsPerUser)
         var api = RESTAPI(grid: grid, users: userList, metrics: metrics)
+        api.streams = streams
         let history = NodeHistory(grid: grid)
         api.history = history
         let dataPath = settings.dataDirectory
+        // Each connection fits under the descriptors, with room for the journal, logs, tasks' pipes and agents.
+        let limiter = ConnectionLimiter(
+            total: min(resolved.maxConnections, max(64, descriptors - 1024)), perAddress: resolved.maxConnectionsPerAddress)
         let app = Application(
             router: api.router(),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(limiter: limiter, headTimeout: .milliseconds(Int64(headerTimeout * 1000)))],
+                idleTimeout: .seconds(120))),
             configuration: .init(address: .hostname(host, port: port), serverName: "tessera"),
             onServerRunning: { channel in
                 // One line a supervisor (or a test) can wait for: where to connect.
@@ -305,7 +341,7 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("tessera serve: listening on http://\(bound) (data \(dataPath))\n".utf8))
             },
             logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: history)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: history), .init(service: streams)]
         let agents = resolved.agents
         if resolved.clusterBind != nil || agents > 0, let keyFile = resolved.keyFile {
             let keyRing: KeyRing

@@ -1,0 +1,115 @@
+import Hummingbird
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// How many HTTP connections the server holds, in all and per client address, so that no client can take every
+/// descriptor (issue 27, item 9). Past a cap, a connection is answered 503 and closed.
+final class ConnectionLimiter: Sendable {
+    /// The most connections at once.
+    let total: Int
+    /// The most connections at once from one address.
+    let perAddress: Int
+    private let state = Mutex<(total: Int, byAddress: [String: Int])>((0, [:]))
+
+    init(total: Int, perAddress: Int) {
+        self.total = total
+        self.perAddress = perAddress
+    }
+
+    /// Counts a new connection from `address`; `false` (and nothing counted) when a cap is reached.
+    func open(_ address: String) -> Bool {
+        state.withLock { state in
+            guard state.total < total, state.byAddress[address, default: 0] < perAddress else { return false }
+            state.total += 1
+            state.byAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Forgets a connection counted by ``open(_:)``.
+    func close(_ address: String) {
+        state.withLock { state in
+            state.total -= 1
+            let left = state.byAddress[address, default: 1] - 1
+            state.byAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    /// Connections now.
+    var count: Int { state.withLock { $0.total } }
+}
+
+/// On each HTTP connection: the caps of a ``ConnectionLimiter`` (503 past them) and a deadline for each request's
+/// head (a client that sends its headers a byte at a time, or none, is closed when it passes).
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let limiter: ConnectionLimiter
+    private let headTimeout: TimeAmount
+    private var address = ""
+    private var admitted = false
+    private var refusing = false
+    private var deadline: Scheduled<Void>?
+
+    init(limiter: ConnectionLimiter, headTimeout: TimeAmount) {
+        self.limiter = limiter
+        self.headTimeout = headTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        admitted = limiter.open(address)
+        refusing = !admitted
+        armDeadline(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+        if admitted {
+            admitted = false
+            limiter.close(address)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handlerRemoved(context: context)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .head = part {
+            deadline?.cancel()
+            deadline = nil
+            if refusing {
+                var head = HTTPResponse(status: .serviceUnavailable)
+                head.headerFields[.connection] = "close"
+                head.headerFields[.contentLength] = "0"
+                head.headerFields[.retryAfter] = "5"
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+                return
+            }
+        }
+        guard !refusing else { return }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The next request on this connection gets its own deadline once this response is out.
+        if case .end = unwrapOutboundIn(data) { armDeadline(context) }
+        context.write(data, promise: promise)
+    }
+
+    private func armDeadline(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: headTimeout) { channel.close(promise: nil) }
+    }
+}
