@@ -188,6 +188,17 @@ import Testing
         #expect(try glob.matches(["escape"], in: root) == [root + "/escape"])
     }
 
+    @Test func aGridThatConfinesOutputs_refusesOutsideOnesAtSubmission() async throws {
+        let grid = try await startGrid { $0.confineOutputs = true }
+        let escaping = Workflow(name: "walk", tasks: [TaskDefinition("a", .bash("true"), outputs: ["/*/*/*/*/*/*/*"])])
+        await #expect(throws: GridError.self) { _ = try await grid.submit(escaping) }
+        let up = Workflow(name: "walk", tasks: [TaskDefinition("a", .bash("true"), outputs: ["../../etc/*"])])
+        await #expect(throws: GridError.self) { _ = try await grid.submit(up) }
+        let inside = Workflow(name: "walk", tasks: [TaskDefinition("a", .bash("touch out.txt"), outputs: ["out.txt"])])
+        #expect(try await grid.submit(inside).result().status == .finished)
+        await grid.shutdown()
+    }
+
     @Test func outputsThatWalkTheFileSystem_stopAtTheEntryLimit() throws {
         var limits = InputLimits()
         limits.outputEntries = 1_000

@@ -171,7 +171,22 @@ public final class Grid: Sendable {
             throw .invalidWorkflow(error.problems.map(\.description))
         }
         try checkFunctions(of: workflow)
+        if settings.confineOutputs || settings.isolation != nil { try checkConfinedOutputs(of: workflow) }
         return plan
+    }
+
+    /// On a grid that confines outputs, each task's `outputs` lie in its working directory: refused at submission,
+    /// not found out when a task ends (a `${VAR}` that makes one absolute still fails that task then).
+    private func checkConfinedOutputs(of workflow: Workflow) throws(GridError) {
+        var problems: [String] = []
+        let tasks = workflow.tasks
+        for index in tasks.indices where !tasks[index].outputs.isEmpty {
+            for pattern in tasks[index].outputs {
+                guard let flaw = OutputGlob.confinementFlaw(pattern) else { continue }
+                problems.append("output `\(pattern.prefix(200))` of task `\(tasks[index].name)` \(flaw): on this grid outputs are paths inside the task's working directory")
+            }
+        }
+        guard problems.isEmpty else { throw .invalidWorkflow(problems) }
     }
 
     /// Every function the workflow calls must be registered: a typo fails the submission, not a task.

@@ -228,6 +228,7 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "401": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
+        "429": {$ref: "#/components/responses/Error"}
   /api/v1/nodes/history:
     get:
       summary: The nodes' counts by state through time (a sample every 5 s, the last 2 hours)
