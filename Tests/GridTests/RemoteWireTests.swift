@@ -24,6 +24,9 @@ struct RemoteWireTests {
             hostname: "vm-3", address: "10.0.0.3:7946", pid: 4242, workers: 30, cores: 32, memoryBytes: 128 << 30, numaCores: [16, 16],
             labels: ["zone=a"], token: nil)),
         .configure(nodes: [NodeID(1000), NodeID(1001)]),
+        .configure(nodes: [NodeID(7)], isolation: AgentIsolation(
+            accounts: ["alice": UnixAccount(name: "alice", uid: 1001, gid: 1001, groups: [1001, 27]), "bob": UnixAccount(name: "uid-2000000000", uid: 2_000_000_000, gid: 2_000_000_000)],
+            resources: ResourceLimits())),
         .assign([assignment, {
             var script = assignment
             script.executable = .script(Script(language: "bash", source: .code("echo ${X}"), arguments: ["a", "b"]))
@@ -65,12 +68,21 @@ struct RemoteWireTests {
         let decoded = try RemoteWire.decode(frames[0])
         #expect(decoded.count == Self.messages.count)
         #expect(Self.render(decoded) == Self.render(Self.messages))
-        guard case .assign(let batch) = decoded[2] else {
+        guard case .assign(let batch) = decoded[3] else {
             Issue.record("expected assignments")
             return
         }
         #expect(batch[0].name.description == "tile#1*5" && batch[0].walltime == .seconds(90) && batch[0].excludedNodes == [NodeID(1000), NodeID(4)])
         #expect(batch[0].parentResults.first?.value == .object(["seed": .int(-3)]))
+        guard case .configure(_, let isolation?) = decoded[2] else {
+            Issue.record("expected the accounts")
+            return
+        }
+        #expect(isolation.accounts["alice"] == UnixAccount(name: "alice", uid: 1001, gid: 1001, groups: [1001, 27]))
+        #expect(isolation.accounts["bob"]?.uid == 2_000_000_000 && isolation.resources == ResourceLimits())
+        // uid 0 is never an isolated account, whatever a frame says.
+        let forged = RemoteWire.encode([.configure(nodes: [], isolation: AgentIsolation(accounts: ["x": UnixAccount(name: "root", uid: 0, gid: 0)], resources: .init()))])
+        #expect(throws: RemoteWireError.self) { _ = try RemoteWire.decode(forged[0]) }
     }
 
     @Test func largeBatches_areSplitIntoFramesUnderTheLimit() throws {

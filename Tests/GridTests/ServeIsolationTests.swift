@@ -54,6 +54,42 @@ struct ServeIsolationTests {
         #expect(await server.terminate() == 0)
     }
 
+    @Test func onAnAgent_tooAUsersTaskRunsUnderTheirAccount() async throws {
+        let directory = try makeTemporaryDirectory("isolation-agents")
+        let users = directory + "/users"
+        try "alice user \(Self.alice)\nbob user \(Self.bob)\n".write(toFile: users, atomically: true, encoding: .utf8)
+        chmod(users, 0o600)
+        let keys = try AgentGridTests.keyFile(directory)
+        chmod(keys, 0o600)
+        let server = try await ServerProcess.start(
+            data: directory + "/data",
+            arguments: ["--users", users, "--agents", "1", "--agent-workers", "1", "--no-local-nodes", "--key-file", keys])
+        let probe = """
+            name: remote
+            tasks:
+              probe:
+                script:
+                  language: bash
+                  code: |
+                    echo uid=$(id -u) procs=$(ulimit -u)
+                    ls "\(directory)/data" >/dev/null 2>&1 && echo data=read || echo data=safe
+                    kill -0 $PPID 2>/dev/null && echo agent=reached || echo agent=safe
+            """
+        let (submitted, job) = try await server.object("POST", "/api/v1/jobs", token: Self.bob, json: ["workflow": probe])
+        #expect(submitted == 201)
+        let id = job["id"] as? Int ?? 0
+        let ended = try await RESTAPITests.waitJob(server, id, token: Self.bob) { ["FINISHED", "FAILED"].contains($0["state"] as? String ?? "") }
+        #expect(ended["state"] as? String == "FINISHED")
+        let task = (ended["tasks"] as? [[String: Any]])?.first
+        #expect((task?["host"] as? String)?.hasPrefix("127.0.0.2") == true, "it ran on the agent: \(task ?? [:])")
+        let log = String(decoding: try await server.call("GET", "/api/v1/jobs/\(id)/tasks/probe/logs", token: Self.bob).body, as: UTF8.self)
+        let accounts = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/data/accounts.json"))) as? [String: Int]
+        let bobUID = try #require(accounts?["bob"])
+        #expect(log.contains("uid=\(bobUID) procs=4096"), "\(log)")
+        #expect(log.contains("data=safe") && log.contains("agent=safe"), "\(log)")
+        #expect(await server.terminate() == 0)
+    }
+
     @Test func aServerThatCannotKeepUsersApart_refusesToStart_sayingWhatToChange() async throws {
         let directory = try makeTemporaryDirectory("isolation-refusals")
         chmod(directory, 0o755)

@@ -27,6 +27,11 @@ struct ProcessLayout {
         let uid = account?.uid ?? getuid()
         let gid = account?.gid ?? getgid()
         let root = isolation.taskRoot
+        // The folders above the root (an agent's under its server's root), passable by every account.
+        let above = (root as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: above) {
+            try? FileManager.default.createDirectory(atPath: above, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        }
         for shared in [root, root + "/work", root + "/run", root + "/run/\(assignment.job)"] {
             try makeFolder(shared, mode: 0o711, uid: getuid(), gid: getgid())
         }

@@ -101,3 +101,18 @@ public struct ResourceLimits: Sendable, Hashable {
         return list
     }
 }
+
+/// What a multi-user scheduler tells its agents: the accounts its users' tasks run as, and their limits (each agent
+/// keeps its own task root, under its data directory).
+public struct AgentIsolation: Sendable, Hashable {
+    /// The account of each grid user.
+    public var accounts: [String: UnixAccount]
+    /// The limits of each task process.
+    public var resources: ResourceLimits
+
+    /// The accounts and limits.
+    public init(accounts: [String: UnixAccount], resources: ResourceLimits) {
+        self.accounts = accounts
+        self.resources = resources
+    }
+}

@@ -18,6 +18,9 @@ public struct AgentSettings: Sendable {
     public var dataDirectory: String = FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)"
     /// The working directory of subprocesses when a workflow sets none.
     public var workingDirectory: String = FileManager.default.currentDirectoryPath
+    /// Where a multi-user scheduler's tasks get their private folders (``TaskIsolation/taskRoot``); `nil` is
+    /// ``dataDirectory`` + `.tasks`. Every folder above it must let other accounts through.
+    public var taskRoot: String?
     /// A directory every host shares, where values over 1 MiB travel as files; without one such a result fails its task.
     public var sharedDirectory: String?
     /// Reports a node batches before sending.
@@ -193,8 +196,12 @@ final class AgentSession: Sendable {
         }
         for message in messages {
             switch message {
-            case .configure(let ids):
-                configure(ids)
+            case .configure(let ids, let isolation):
+                guard let runner = isolatedRunner(isolation) else {
+                    link.close()
+                    return
+                }
+                configure(ids, runner: runner)
             case .assign(let batch):
                 assign(batch)
             case .abort(let job, let index, let attempt):
@@ -216,13 +223,35 @@ final class AgentSession: Sendable {
         }
     }
 
-    private func configure(_ ids: [NodeID]) {
+    /// The runner for this scheduler's tasks: the agent's own, or (a multi-user scheduler) one that runs them under
+    /// their users' accounts in a task root beside the agent's data; `nil` when this agent cannot (not root), so
+    /// that it runs nothing rather than run them as its own account.
+    private func isolatedRunner(_ isolation: AgentIsolation?) -> TaskRunner? {
+        guard let isolation else { return agent.runner }
+        let logger = agent.settings.logger
+        guard getuid() == 0 else {
+            logger.error(
+                "the scheduler is multi-user and this agent is not root: it cannot run each user's tasks under their own account, so it runs none (start tessera agent as root)")
+            return nil
+        }
+        let data = agent.settings.dataDirectory
+        guard chmod(data, 0o700) == 0 else {
+            logger.error("cannot make the agent's data private", metadata: ["agent.data": "\(data)"])
+            return nil
+        }
+        var runner = agent.runner
+        runner.isolation = TaskIsolation(accounts: isolation.accounts, taskRoot: agent.settings.taskRoot ?? data + ".tasks", resources: isolation.resources)
+        runner.outputGlob = OutputGlob(confined: true, limits: runner.limits)
+        return runner
+    }
+
+    private func configure(_ ids: [NodeID], runner: TaskRunner) {
         var gridSettings = GridSettings()
         gridSettings.labels = agent.settings.labels
         gridSettings.token = agent.settings.token
         gridSettings.reportBatch = agent.settings.reportBatch
         let nodes = ids.prefix(agent.resources.workers).map {
-            LocalNode(id: $0, runner: agent.runner, control: control, settings: gridSettings, reportInterval: agent.settings.reportInterval)
+            LocalNode(id: $0, runner: runner, control: control, settings: gridSettings, reportInterval: agent.settings.reportInterval)
         }
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
         let pump = ReportPump(buffers: nodes.map(\.reports), interval: agent.settings.reportInterval)

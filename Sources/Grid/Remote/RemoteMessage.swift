@@ -47,8 +47,10 @@ enum RemoteMessage: Sendable {
     case log(job: JobID, task: TaskInstanceName, stream: UInt8, bytes: [UInt8])
 
     // Scheduler to agent.
-    /// The grid's identifiers of the agent's nodes, one per worker (first message of the scheduler).
-    case configure(nodes: [NodeID])
+    /// The grid's identifiers of the agent's nodes, one per worker (first message of the scheduler), and, on a
+    /// multi-user grid, the accounts and limits its subprocess tasks must run under (an agent that cannot isolate
+    /// them, not being root, closes the link rather than run them as its own account).
+    case configure(nodes: [NodeID], isolation: AgentIsolation? = nil)
     /// Executions to queue on the agent's nodes (each names its node).
     case assign([TaskAssignment])
     /// Stop one execution: drop it from its queue (reported dropped) or kill it.
@@ -187,10 +189,27 @@ enum RemoteWire {
             writer.write(stream)
             writer.write(UInt32(bytes.count))
             writer.write(bytes: bytes)
-        case .configure(let nodes):
+        case .configure(let nodes, let isolation):
             writer.write(Tag.configure.rawValue)
             writer.write(UInt32(nodes.count))
             for node in nodes { writer.write(Int64(node.rawValue)) }
+            guard let isolation else {
+                writer.write(UInt8(0))
+                break
+            }
+            writer.write(UInt8(1))
+            writer.write(UInt32(isolation.accounts.count))
+            for (owner, account) in isolation.accounts.sorted(by: { $0.key < $1.key }) {
+                writer.write(string: owner)
+                writer.write(string: account.name)
+                writer.write(account.uid)
+                writer.write(account.gid)
+                writer.write(UInt32(account.groups.count))
+                for group in account.groups { writer.write(group) }
+            }
+            for limit in [isolation.resources.processes, isolation.resources.openFiles, isolation.resources.fileSize, isolation.resources.addressSpace] {
+                writer.write(limit ?? 0)
+            }
         case .assign(let batch):
             writer.write(Tag.assign.rawValue)
             writer.write(UInt32(batch.count))
@@ -431,7 +450,31 @@ enum RemoteWire {
             let count = try reader.readCount("nodes", minimumBytes: 8)
             var nodes: [NodeID] = []
             for _ in 0..<count { nodes.append(NodeID(try readInt(&reader, "node"))) }
-            return .configure(nodes: nodes)
+            switch try reader.readByte() {
+            case 0:
+                return .configure(nodes: nodes)
+            case 1:
+                let accountCount = try reader.readCount("accounts", minimumBytes: 16)
+                var accounts: [String: UnixAccount] = [:]
+                for _ in 0..<accountCount {
+                    let owner = try reader.readString()
+                    let name = try reader.readString()
+                    let uid = try reader.read(UInt32.self)
+                    let gid = try reader.read(UInt32.self)
+                    // uid 0 is never an isolated account: a damaged or forged frame must not make tasks root.
+                    guard uid != 0 else { throw .invalidValue(field: "account.uid", value: 0) }
+                    let groupCount = try reader.readCount("account.groups", minimumBytes: 4)
+                    var groups: [UInt32] = []
+                    for _ in 0..<groupCount { groups.append(try reader.read(UInt32.self)) }
+                    accounts[owner] = UnixAccount(name: name, uid: uid, gid: gid, groups: groups)
+                }
+                var resources = ResourceLimits()
+                let limits = try (0..<4).map { _ throws(WireError) in try reader.read(UInt64.self) }.map { $0 == 0 ? nil : $0 }
+                (resources.processes, resources.openFiles, resources.fileSize, resources.addressSpace) = (limits[0], limits[1], limits[2], limits[3])
+                return .configure(nodes: nodes, isolation: AgentIsolation(accounts: accounts, resources: resources))
+            case let flag:
+                throw .invalidValue(field: "configure.isolation", value: UInt64(flag))
+            }
         case .assign:
             let count = try reader.readCount("assignments", minimumBytes: 40)
             var batch: [TaskAssignment] = []

@@ -20,6 +20,8 @@ actor SchedulerActor {
     private let keepLostNodes: Duration
     /// The bounds submissions and their flow controls are held to.
     let limits: InputLimits
+    /// The accounts and limits agents must run subprocess tasks under, on a multi-user grid.
+    let isolation: TaskIsolation?
     private var nextJob: UInt64 = 0
     private var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
@@ -59,6 +61,7 @@ actor SchedulerActor {
         self.removeEndedJobsAfter = settings.removeEndedJobsAfter
         self.keepLostNodes = settings.keepLostNodes
         self.limits = settings.limits
+        self.isolation = settings.isolation
         logger[metadataKey: "grid.component"] = "scheduler"
     }
 
@@ -85,7 +88,7 @@ actor SchedulerActor {
         let resources = host.resources
         let ids = (0..<resources.workers).map { NodeID(nextRemoteNode + $0) }
         nextRemoteNode += resources.workers
-        host.post(.configure(nodes: ids))
+        host.post(.configure(nodes: ids, isolation: isolation.map { AgentIsolation(accounts: $0.accounts, resources: $0.resources) }))
         for id in ids {
             nodes[id] = RemoteNode(id: id, host: host)
             hostNames[id] = resources.address

@@ -33,6 +33,8 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info (the default), notice, warning, error or critical.") var logLevel: String = "info"
     @Option(help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there.")
     var sharedDir: String?
+    @Option(help: "With a multi-user scheduler (run as root): where its users' tasks get their private folders (default DATA.tasks; every folder above it must be o+x).")
+    var taskRoot: String?
     @Flag(help: "Do not pin worker threads to cores (several agents on one machine).") var noBind = false
     @Flag(help: .hidden) var exitWithParent = false
     @Option(help: "Seconds between the membership's partition-healing exchanges (default 30).") var healInterval: Double?
@@ -79,11 +81,17 @@ struct AgentCommand: AsyncParsableCommand {
         settings.dataDirectory = data ?? (FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)")
         settings.workingDirectory = settings.dataDirectory + "/work"
         settings.sharedDirectory = sharedDir
+        settings.taskRoot = taskRoot
         settings.logger = logger
         try FileManager.default.createDirectory(atPath: settings.workingDirectory, withIntermediateDirectories: true)
         // A folder the agent made for itself goes with it (one given with --data is the operator's).
         let ownFolder = data == nil ? settings.dataDirectory : nil
-        defer { if let ownFolder { try? FileManager.default.removeItem(atPath: ownFolder) } }
+        defer {
+            if let ownFolder {
+                try? FileManager.default.removeItem(atPath: ownFolder)
+                try? FileManager.default.removeItem(atPath: ownFolder + ".tasks")
+            }
+        }
         let functions = FunctionRegistry()
         BuiltinFunctions.register(in: functions)
         if exitWithParent { Self.exitWithParent() }

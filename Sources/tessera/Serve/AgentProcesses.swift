@@ -15,6 +15,9 @@ struct AgentProcesses: Service {
     let clusterID: UInt64
     let dataDirectory: String
     let sharedDirectory: String
+    /// The server's task root when it isolates users' tasks: each agent's tasks get theirs under it (the data
+    /// directory, where the agents keep their own, is the server's alone).
+    var taskRoot: String?
     let logLevel: String
     let logger: Logger
 
@@ -36,6 +39,7 @@ struct AgentProcesses: Service {
                                 "--no-bind", "--exit-with-parent", "--shared-dir", sharedDirectory,
                             ]
                             if let workers { arguments += ["--workers", String(workers)] }
+                            if let taskRoot { arguments += ["--task-root", "\(taskRoot)/agents/\(index + 1)"] }
                             process.arguments = arguments
                             process.standardOutput = FileHandle.nullDevice
                             let exited = AsyncStream<Int32>.makeStream()

@@ -365,7 +365,8 @@ struct ServeCommand: AsyncParsableCommand {
             if agents > 0 {
                 services.append(.init(service: AgentProcesses(
                     count: agents, workers: resolved.agentWorkers, member: member, keyFile: keyFile, clusterID: clusterId, dataDirectory: dataPath,
-                    sharedDirectory: shared ?? dataPath + "/shared", logLevel: resolved.logLevel, logger: logger)))
+                    sharedDirectory: shared ?? dataPath + "/shared", taskRoot: settings.isolation?.taskRoot, logLevel: resolved.logLevel,
+                    logger: logger)))
             }
         }
         let group = ServiceGroup(
