@@ -37,7 +37,8 @@ static int move_to(int fd, int target) {
 
 int tessera_spawn_isolated(const char *path, const char *const argv[], const char *const envp[], const char *cwd,
                            int stdout_fd, int stderr_fd, int64_t uid, int64_t gid,
-                           const uint32_t *groups, int ngroups, const tessera_rlimit *limits, int nlimits) {
+                           const uint32_t *groups, int ngroups, const tessera_rlimit *limits, int nlimits,
+                           const int *cgroup_fds, int ncgroups) {
     volatile int failure = 0;
     sigset_t all, saved;
     sigfillset(&all);
@@ -50,6 +51,10 @@ int tessera_spawn_isolated(const char *path, const char *const argv[], const cha
             struct sigaction action = {0};
             action.sa_handler = SIG_DFL;
             sigaction(sig, &action, NULL);
+        }
+        // Into the task's control groups while still root: "0" is the writing process.
+        for (int i = 0; i < ncgroups; i++) {
+            if (write(cgroup_fds[i], "0", 1) != 1) goto fail;
         }
         if (setpgid(0, 0) != 0) goto fail;
         int in = open("/dev/null", O_RDONLY);

@@ -59,6 +59,9 @@ struct GridBenchCommand: AsyncParsableCommand {
     @Option(help: "How long a busy node holds its reports back, in milliseconds (default: the grid's choice, 30 on 2 nodes).")
     var reportIntervalMs: Double?
 
+    @Flag(help: "Run the tasks as a multi-user server does (root only): under an account of their own (uid 2000099999), in a private job folder, with a rebuilt environment and limits.")
+    var isolated = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -90,6 +93,13 @@ struct GridBenchCommand: AsyncParsableCommand {
         settings.persistHealing = false
         if let reportIntervalMs { settings.reportInterval = .microseconds(Int64((reportIntervalMs * 1000).rounded())) }
         settings.logger.logLevel = .warning
+        let owner = isolated ? "bench" : ""
+        if isolated {
+            guard getuid() == 0 else { throw ValidationError("--isolated runs tasks under another account: it needs root") }
+            settings.isolation = TaskIsolation(
+                accounts: [owner: UnixAccount(name: "uid-2000099999", uid: 2_000_099_999, gid: 2_000_099_999)], taskRoot: data + ".tasks")
+        }
+        defer { if isolated { try? FileManager.default.removeItem(atPath: data + ".tasks") } }
         let functions = FunctionRegistry()
         BuiltinFunctions.register(in: functions)
 
@@ -106,7 +116,7 @@ struct GridBenchCommand: AsyncParsableCommand {
 
         func timed(_ workflow: Workflow) async throws -> (Duration, JobResult) {
             let start = clock.now
-            let job = try await grid.submit(workflow)
+            let job = try await grid.submit(workflow, owner: owner)
             let submitted = clock.now - start
             let result = try await job.result()
             let elapsed = clock.now - start
@@ -232,7 +242,7 @@ struct GridBenchCommand: AsyncParsableCommand {
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
             tilingParallelSeconds: rawParallel, tilingParallelSpeedup: parallelSpeedup, tilingGridEfficiency: efficiency,
             replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
-            startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore,
+            isolated: isolated, startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore,
             noopTasksPerSecondJournaled: median(journaledRates),
             journalCost: journaledRates.isEmpty ? 0 : median(noopRates) / max(median(journaledRates), 1))
         if json {
@@ -298,6 +308,8 @@ struct GridBenchReport: Encodable {
     var replicate2000Ms: Double
     var scriptTasks: Int
     var scriptTasksPerSecond: Double
+    /// Whether the tasks ran isolated (`--isolated`).
+    var isolated: Bool
     var startupMs: Double
     var startupRSSMB: Double
     var rssBeforeStartMB: Double

@@ -188,6 +188,19 @@ import Testing
         #expect(try glob.matches(["escape"], in: root) == [root + "/escape"])
     }
 
+    @Test func matchingOutputs_isChargedToTheWalltime_andStopsOnceItPasses() throws {
+        let root = try Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let clock = ManualClock()
+        let glob = OutputGlob(confined: true, limits: .default).charged(until: .seconds(60), on: clock)
+        #expect(try glob.matches(["tiles/*.tif"], in: root).count == 5)
+        clock.advance(to: .seconds(61))
+        #expect(throws: OutputGlob.Problem.walltimeExceeded) { try glob.matches(["tiles/*.tif"], in: root) }
+        // A literal path costs no walk; without a walltime nothing is charged.
+        #expect(try glob.matches(["tiles/t1.tif"], in: root).count == 1)
+        #expect(try glob.charged(until: nil, on: clock).matches(["tiles/*.tif"], in: root).count == 5)
+    }
+
     @Test func aGridThatConfinesOutputs_refusesOutsideOnesAtSubmission() async throws {
         let grid = try await startGrid { $0.confineOutputs = true }
         let escaping = Workflow(name: "walk", tasks: [TaskDefinition("a", .bash("true"), outputs: ["/*/*/*/*/*/*/*"])])

@@ -19,6 +19,14 @@ struct RemoteWireTests {
         selection: Selection(labels: ["gpu=no", "zone=a"], token: "secret"), excludedNodes: [NodeID(1000), NodeID(4)],
         workingDirectory: "/work")
 
+    static let limits: ResourceLimits = {
+        var limits = ResourceLimits()
+        limits.addressSpace = 8 << 30
+        limits.memory = 2 << 30
+        limits.processesPerTask = 64
+        return limits
+    }()
+
     static let messages: [RemoteMessage] = [
         .announce(AgentResources(
             hostname: "vm-3", address: "10.0.0.3:7946", pid: 4242, workers: 30, cores: 32, memoryBytes: 128 << 30, numaCores: [16, 16],
@@ -26,7 +34,7 @@ struct RemoteWireTests {
         .configure(nodes: [NodeID(1000), NodeID(1001)]),
         .configure(nodes: [NodeID(7)], isolation: AgentIsolation(
             accounts: ["alice": UnixAccount(name: "alice", uid: 1001, gid: 1001, groups: [1001, 27]), "bob": UnixAccount(name: "uid-2000000000", uid: 2_000_000_000, gid: 2_000_000_000)],
-            resources: ResourceLimits())),
+            resources: Self.limits)),
         .assign([assignment, {
             var script = assignment
             script.executable = .script(Script(language: "bash", source: .code("echo ${X}"), arguments: ["a", "b"]))
@@ -79,7 +87,7 @@ struct RemoteWireTests {
             return
         }
         #expect(isolation.accounts["alice"] == UnixAccount(name: "alice", uid: 1001, gid: 1001, groups: [1001, 27]))
-        #expect(isolation.accounts["bob"]?.uid == 2_000_000_000 && isolation.resources == ResourceLimits())
+        #expect(isolation.accounts["bob"]?.uid == 2_000_000_000 && isolation.resources == Self.limits)
         // uid 0 is never an isolated account, whatever a frame says.
         let forged = RemoteWire.encode([.configure(nodes: [], isolation: AgentIsolation(accounts: ["x": UnixAccount(name: "root", uid: 0, gid: 0)], resources: .init()))])
         #expect(throws: RemoteWireError.self) { _ = try RemoteWire.decode(forged[0]) }

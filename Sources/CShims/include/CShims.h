@@ -71,10 +71,12 @@ enum {
 /// descriptor above 2 is closed, the limits are set, `PR_SET_NO_NEW_PRIVS` forbids set-uid programs, and when
 /// `uid` is not -1 the process takes `gid`, the `ngroups` supplementary `groups` and `uid` before it changes to
 /// `cwd` (so the directory is checked against the task's rights, not the server's) and runs. Returns the pid or
-/// -errno (the failing step's, exec's included).
+/// -errno (the failing step's, exec's included). First of all it joins the control groups whose `cgroup.procs` files
+/// are open as the `ncgroups` descriptors `cgroup_fds` (the caller closes them).
 int tessera_spawn_isolated(const char *path, const char *const argv[], const char *const envp[], const char *cwd,
                            int stdout_fd, int stderr_fd, int64_t uid, int64_t gid,
-                           const uint32_t *groups, int ngroups, const tessera_rlimit *limits, int nlimits);
+                           const uint32_t *groups, int ngroups, const tessera_rlimit *limits, int nlimits,
+                           const int *cgroup_fds, int ncgroups);
 
 /// Copies a task's stdout and stderr pipes into their log files, `quota` bytes at most in all (then `marker` is
 /// written once and the rest is read and dropped, so the task never blocks on a full pipe), until the process

@@ -28,6 +28,13 @@ extension ClusterMember {
         let links = configuration.links
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Out of descriptors (EMFILE), accepting again at once would spin: back off and retry (the async bind
+            // that the HTTP server uses adds it itself; this one does not).
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false))
+                }
+            }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard active.enter(limit: transport.maxConcurrentSyncs) else {

@@ -16,6 +16,8 @@ struct OutputGlob {
         case tooManyMatches(Int)
         /// More directory entries read than the limit.
         case tooManyEntries(Int)
+        /// The task's walltime passed while its outputs were matched (the walk is charged to it).
+        case walltimeExceeded
 
         var description: String {
             switch self {
@@ -23,6 +25,7 @@ struct OutputGlob {
                 "output `\(pattern.prefix(200))` is outside the task's working directory (outputs are relative paths without `..`)"
             case .tooManyMatches(let limit): "the outputs match more than \(limit) files (limit outputMatches)"
             case .tooManyEntries(let limit): "matching the outputs read more than \(limit) directory entries (limit outputEntries)"
+            case .walltimeExceeded: "the task's walltime passed while its outputs were matched"
             }
         }
     }
@@ -33,11 +36,20 @@ struct OutputGlob {
     let maximumMatches: Int
     /// The most directory entries read.
     let maximumEntries: Int
+    /// The end of the task's walltime on its clock: the walk is charged to it, and stops once it passes.
+    var deadline: (clock: any GridClock, at: Duration)?
 
     init(confined: Bool, limits: InputLimits) {
         self.confined = confined
         self.maximumMatches = limits.outputMatches
         self.maximumEntries = limits.outputEntries
+    }
+
+    /// This walk, charged to a walltime that ends at `at` on `clock` (none: unchanged).
+    func charged(until at: Duration?, on clock: any GridClock) -> OutputGlob {
+        var glob = self
+        glob.deadline = at.map { (clock, $0) }
+        return glob
     }
 
     /// Absolute patterns allowed (a single-user grid), with the default bounds.
@@ -80,6 +92,7 @@ struct OutputGlob {
                     while let entry = readdir(stream) {
                         entries += 1
                         guard entries <= maximumEntries else { throw .tooManyEntries(maximumEntries) }
+                        if entries & 1023 == 1, let deadline, deadline.clock.now >= deadline.at { throw .walltimeExceeded }
                         let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                         }

@@ -11,6 +11,8 @@ enum ProcessExit: Sendable, Equatable {
     case walltimeExceeded
     /// It could not start (errno: ENOENT for a missing program, EACCES, …).
     case spawnFailed(Int32)
+    /// Its confinement could not be set up (the message says what).
+    case confinementFailed(String)
 }
 
 /// The guard against orphaned tasks: once started, a helper process kills the process groups of the tasks
@@ -50,21 +52,36 @@ enum ProcessLauncher {
             close(outPipe[1])
             return Run(exit: .spawnFailed(errFailure))
         }
+        // The task's own control groups, where the grid has them: its limits count all its processes, and whatever is
+        // left in them is killed once it ends.
+        var cgroup: TaskCgroup?
+        if let confinement, let cgroups = confinement.cgroups {
+            do {
+                cgroup = try cgroups.make(memoryBytes: confinement.resources.memory, processes: confinement.resources.processesPerTask)
+            } catch {
+                for fd in outPipe + errPipe { close(fd) }
+                return Run(exit: .confinementFailed(error.description))
+            }
+        }
         let outFile = open(stdout, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
         let errFile = open(stderr, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
         let pid: Int32
         if outFile < 0 || errFile < 0 {
             pid = -errno
         } else if let confinement {
-            pid = spawnIsolated(argv, environment: environment, workingDirectory: workingDirectory, stdout: outPipe[1], stderr: errPipe[1], confinement)
+            pid = spawnIsolated(
+                argv, environment: environment, workingDirectory: workingDirectory, stdout: outPipe[1], stderr: errPipe[1], confinement,
+                cgroups: cgroup?.joins ?? [])
         } else {
             pid = spawn(argv, environment: environment, workingDirectory: workingDirectory, stdout: outPipe[1], stderr: errPipe[1])
         }
         // The child holds its own copies of the write ends: the capture sees the end of output when its processes do.
         close(outPipe[1])
         close(errPipe[1])
+        cgroup?.joined()
         guard pid > 0 else {
             for fd in [outPipe[0], errPipe[0], outFile, errFile] where fd >= 0 { close(fd) }
+            cgroup?.end()
             return Run(exit: .spawnFailed(-pid))
         }
         tessera_reaper_track(pid, 1)
@@ -84,17 +101,14 @@ enum ProcessLauncher {
                 _ = tessera_kill_group(pid)
             }
         }
-        let captured = await capture(pid, out: outPipe[0], err: errPipe[0], outFile: outFile, errFile: errFile, quota: logQuota)
+        let captured = await capture(pid, out: outPipe[0], err: errPipe[0], outFile: outFile, errFile: errFile, quota: logQuota, cgroup: cgroup)
         close(outFile)
         close(errFile)
         watchdog?.cancel()
-        // The leader is reaped: what it left running in its group goes with it (as ProActive's process tree killer
-        // does), so that no task outlives its execution, holds its node's core or keeps writing where it wrote.
-        _ = tessera_kill_group(pid)
         if timedOut.load(ordering: .sequentiallyConsistent) {
-            return Run(exit: .walltimeExceeded, logBytes: captured.written, logTruncated: captured.truncated)
+            return Run(exit: .walltimeExceeded, logBytes: captured.written, logTruncated: captured.truncated, usage: captured.usage)
         }
-        return Run(exit: .exited(captured.code), logBytes: captured.written, logTruncated: captured.truncated)
+        return Run(exit: .exited(captured.code), logBytes: captured.written, logTruncated: captured.truncated, usage: captured.usage)
     }
 
     /// How a subprocess ended, and what its output came to.
@@ -105,6 +119,8 @@ enum ProcessLauncher {
         var logBytes: Int64 = 0
         /// Whether the output passed the quota (the rest was dropped).
         var logTruncated = false
+        /// What the control groups' limits did (nothing without them).
+        var usage = TaskCgroup.Usage()
     }
 
     /// The marker written once into a log whose task passed the quota.
@@ -112,18 +128,32 @@ enum ProcessLauncher {
         "\n[tessera] the output passed the log quota of \(quota) bytes (limit logQuota): the rest is not kept\n"
     }
 
-    /// Copies the pipes into the logs and waits for the process, on a Dispatch thread (blocking in `poll` there, not
-    /// on a pinned worker).
+    /// What the capture of a process found.
+    struct Captured: Sendable {
+        var code: Int32
+        var written: Int64
+        var truncated: Bool
+        var usage: TaskCgroup.Usage
+    }
+
+    /// Copies the pipes into the logs and waits for the process, then kills what it left in its process group and
+    /// control groups, on a Dispatch thread (blocking in `poll` there, not on a pinned worker).
     static func capture(
-        _ pid: Int32, out: Int32, err: Int32, outFile: Int32, errFile: Int32, quota: Int64
-    ) async -> (code: Int32, written: Int64, truncated: Bool) {
+        _ pid: Int32, out: Int32, err: Int32, outFile: Int32, errFile: Int32, quota: Int64, cgroup: TaskCgroup?
+    ) async -> Captured {
         let marker = quotaMarker(quota)
-        return await withCheckedContinuation { (continuation: CheckedContinuation<(code: Int32, written: Int64, truncated: Bool), Never>) in
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Captured, Never>) in
             DispatchQueue.global().async {
                 var written: Int64 = 0
                 var truncated: Int32 = 0
                 let code = tessera_capture(pid, out, err, outFile, errFile, quota, &written, &truncated, marker)
-                continuation.resume(returning: (code, written, truncated != 0))
+                // The leader is reaped: what it left running goes with it (as ProActive's process tree killer does),
+                // so that no task outlives its execution, holds its node's core or keeps writing where it wrote: its
+                // process group, and in its control groups what left that group too.
+                _ = tessera_kill_group(pid)
+                let usage = cgroup?.usage() ?? TaskCgroup.Usage()
+                cgroup?.end()
+                continuation.resume(returning: Captured(code: code, written: written, truncated: truncated != 0, usage: usage))
             }
         }
     }
@@ -147,11 +177,13 @@ enum ProcessLauncher {
         var account: UnixAccount?
         /// The resource limits.
         var resources: ResourceLimits
+        /// The control groups tasks run in, where the grid has them.
+        var cgroups: TaskCgroups?
     }
 
     static func spawnIsolated(
         _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: Int32, stderr: Int32,
-        _ confinement: Confinement
+        _ confinement: Confinement, cgroups: [Int32]
     ) -> Int32 {
         guard let program = argv.first, !program.isEmpty else { return -22 }
         guard let path = resolve(program, path: environment["PATH"] ?? "") else { return -ENOENT }
@@ -164,9 +196,12 @@ enum ProcessLauncher {
             withCStrings(env) { envPointers in
                 groups.withUnsafeBufferPointer { groupPointer in
                     limits.withUnsafeBufferPointer { limitPointer in
-                        tessera_spawn_isolated(
-                            path, argvPointers, envPointers, workingDirectory, stdout, stderr, uid, gid, groupPointer.baseAddress,
-                            Int32(groups.count), limitPointer.baseAddress, Int32(limits.count))
+                        cgroups.withUnsafeBufferPointer { cgroupPointer in
+                            tessera_spawn_isolated(
+                                path, argvPointers, envPointers, workingDirectory, stdout, stderr, uid, gid, groupPointer.baseAddress,
+                                Int32(groups.count), limitPointer.baseAddress, Int32(limits.count), cgroupPointer.baseAddress,
+                                Int32(cgroups.count))
+                        }
                     }
                 }
             }

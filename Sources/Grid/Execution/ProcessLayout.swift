@@ -50,7 +50,7 @@ struct ProcessLayout {
         environment["LOGNAME"] = account?.name ?? environment["LOGNAME"]
         return ProcessLayout(
             run: run, environment: environment.compactMapValues { $0 },
-            confinement: ProcessLauncher.Confinement(account: account, resources: isolation.resources))
+            confinement: ProcessLauncher.Confinement(account: account, resources: isolation.resources, cgroups: isolation.cgroups))
     }
 
     /// Makes `path` (or checks the one there) a real folder with this owner and mode.

@@ -24,13 +24,20 @@ public struct TaskIsolation: Sendable {
     /// The environment every task starts from, before the grid's and the workflow's variables: `PATH` and `LANG`
     /// (the server's own environment is never passed on).
     public var baseEnvironment: [String: String]
+    /// The control groups each task runs in, where the machine has them (``ResourceLimits/memory`` and
+    /// ``ResourceLimits/processesPerTask`` need them); `nil` without.
+    public var cgroups: TaskCgroups?
 
     /// Isolation under `taskRoot` with these accounts and limits.
-    public init(accounts: [String: UnixAccount], taskRoot: String, resources: ResourceLimits = .init(), baseEnvironment: [String: String]? = nil) {
+    public init(
+        accounts: [String: UnixAccount], taskRoot: String, resources: ResourceLimits = .init(), baseEnvironment: [String: String]? = nil,
+        cgroups: TaskCgroups? = nil
+    ) {
         self.accounts = accounts
         self.taskRoot = taskRoot
         self.resources = resources
         self.baseEnvironment = baseEnvironment ?? TaskIsolation.defaultEnvironment()
+        self.cgroups = cgroups
     }
 
     /// `PATH` and `LANG` as the server has them (or Debian's defaults).
@@ -87,6 +94,14 @@ public struct ResourceLimits: Sendable, Hashable {
     public var fileSize: UInt64? = 256 << 30
     /// Address space per process (`RLIMIT_AS`; default none: GDAL and JVMs map far more than they use).
     public var addressSpace: UInt64?
+    /// Memory of the whole task, every process it starts counted (a control group's `memory.max`, without swap;
+    /// default none): past it the kernel kills a process of the task, which fails saying so.
+    public var memory: UInt64?
+    /// Processes and threads of the whole task at once (a control group's `pids.max`; default none).
+    public var processesPerTask: UInt64?
+
+    /// Whether a limit needs control groups.
+    public var needsCgroups: Bool { memory != nil || processesPerTask != nil }
 
     /// The defaults.
     public init() {}

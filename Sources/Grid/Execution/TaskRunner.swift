@@ -42,6 +42,8 @@ struct TaskRunner: Sendable {
         _ assignment: TaskAssignment, on node: NodeID, function: FunctionRegistry.Function? = nil, started: (Int32) -> Void
     ) async -> TaskOutcome {
         let directory = directory(for: assignment)
+        // Matching the outputs, before and after the run, is charged to the task's walltime.
+        let outputGlob = self.outputGlob.charged(until: assignment.walltime.map { clock.now + $0 }, on: clock)
         // Only self-healing tasks (with outputs, so with a fingerprint) need their key.
         let healingKey = assignment.fingerprint == nil ? "" : HealingStore.key(owner: assignment.owner, workflow: assignment.jobName, task: assignment.name)
         if let fingerprint = assignment.fingerprint {
@@ -216,7 +218,13 @@ struct TaskRunner: Sendable {
             }
             return .success(result: result, variables: variables)
         case .exited(let code):
-            let message = code > 128 ? "killed by signal \(code - 128)" : "exit code \(code)"
+            var message = code > 128 ? "killed by signal \(code - 128)" : "exit code \(code)"
+            if run.usage.oomKills > 0, let memory = layout.confinement?.resources.memory {
+                message += ": the task passed its memory limit of \(memory) bytes (limit memoryBytes), the kernel killed \(run.usage.oomKills) of its processes"
+            }
+            if run.usage.forksRefused > 0, let processes = layout.confinement?.resources.processesPerTask {
+                message += "; \(run.usage.forksRefused) fork(s) refused at its limit of \(processes) processes (limit processesPerTask)"
+            }
             note(message, assignment)
             return .failure(message: message)
         case .walltimeExceeded:
@@ -225,6 +233,10 @@ struct TaskRunner: Sendable {
             return .failure(message: message)
         case .spawnFailed(let code):
             let message = "cannot start '\(argv.first ?? "")': \(String(cString: strerror(code)))"
+            note(message, assignment)
+            return .failure(message: message)
+        case .confinementFailed(let why):
+            let message = "cannot confine '\(argv.first ?? "")': \(why)"
             note(message, assignment)
             return .failure(message: message)
         }

@@ -54,6 +54,18 @@ public final class GridAgent: Sendable {
     let pool: WorkerPool
     let runner: TaskRunner
     private let sessions = Mutex<[ObjectIdentifier: AgentSession]>([:])
+    /// The control groups of isolated tasks, found the first time a multi-user scheduler configures this agent.
+    private let cgroups = Mutex<Result<TaskCgroups, TaskCgroups.Unavailable>?>(nil)
+
+    /// The agent's task control groups (found once), or why there are none.
+    func taskCgroups() -> Result<TaskCgroups, TaskCgroups.Unavailable> {
+        cgroups.withLock { found in
+            if let found { return found }
+            let discovered = TaskCgroups.discover()
+            found = discovered
+            return discovered
+        }
+    }
 
     /// Starts an agent's workers.
     ///
@@ -239,8 +251,20 @@ final class AgentSession: Sendable {
             logger.error("cannot make the agent's data private", metadata: ["agent.data": "\(data)"])
             return nil
         }
+        var cgroups: TaskCgroups?
+        switch agent.taskCgroups() {
+        case .success(let found): cgroups = found
+        case .failure(let why):
+            if isolation.resources.needsCgroups {
+                logger.error(
+                    "the scheduler sets task memory or process limits, which need control groups, and this agent cannot make any: it runs none",
+                    metadata: ["agent.cgroups": "\(why)"])
+                return nil
+            }
+        }
         var runner = agent.runner
-        runner.isolation = TaskIsolation(accounts: isolation.accounts, taskRoot: agent.settings.taskRoot ?? data + ".tasks", resources: isolation.resources)
+        runner.isolation = TaskIsolation(
+            accounts: isolation.accounts, taskRoot: agent.settings.taskRoot ?? data + ".tasks", resources: isolation.resources, cgroups: cgroups)
         runner.outputGlob = OutputGlob(confined: true, limits: runner.limits)
         return runner
     }

@@ -85,7 +85,7 @@ enum RemoteWire {
     /// The version of this protocol, the first field of an agent's announce: a server refuses an agent that speaks
     /// another (the link closes and the server's log says why). 2: a finished report carries the node's measure of
     /// how long the execution ran. 3: an assignment carries its job's owner.
-    static let protocolVersion: UInt8 = 3
+    static let protocolVersion: UInt8 = 4
 
     private enum Tag: UInt8 {
         case announce = 1, reports, log, configure, assign, abort, release, maySteal
@@ -207,7 +207,8 @@ enum RemoteWire {
                 writer.write(UInt32(account.groups.count))
                 for group in account.groups { writer.write(group) }
             }
-            for limit in [isolation.resources.processes, isolation.resources.openFiles, isolation.resources.fileSize, isolation.resources.addressSpace] {
+            let resources = isolation.resources
+            for limit in [resources.processes, resources.openFiles, resources.fileSize, resources.addressSpace, resources.memory, resources.processesPerTask] {
                 writer.write(limit ?? 0)
             }
         case .assign(let batch):
@@ -469,8 +470,9 @@ enum RemoteWire {
                     accounts[owner] = UnixAccount(name: name, uid: uid, gid: gid, groups: groups)
                 }
                 var resources = ResourceLimits()
-                let limits = try (0..<4).map { _ throws(WireError) in try reader.read(UInt64.self) }.map { $0 == 0 ? nil : $0 }
+                let limits = try (0..<6).map { _ throws(WireError) in try reader.read(UInt64.self) }.map { $0 == 0 ? nil : $0 }
                 (resources.processes, resources.openFiles, resources.fileSize, resources.addressSpace) = (limits[0], limits[1], limits[2], limits[3])
+                (resources.memory, resources.processesPerTask) = (limits[4], limits[5])
                 return .configure(nodes: nodes, isolation: AgentIsolation(accounts: accounts, resources: resources))
             case let flag:
                 throw .invalidValue(field: "configure.isolation", value: UInt64(flag))

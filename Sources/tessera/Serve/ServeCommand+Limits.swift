@@ -64,10 +64,11 @@ extension ServeCommand {
         return first...last
     }
 
-    /// The config file's `taskLimits` mapping: processes, openFiles, fileSizeBytes, addressSpaceBytes (0 lifts one).
+    /// The config file's `taskLimits` mapping: processes, openFiles, fileSizeBytes, addressSpaceBytes, memoryBytes,
+    /// processesPerTask (0 lifts one).
     static func taskLimits(from value: Any, config: String) throws -> ResourceLimits {
         guard let values = value as? [String: Any] else { throw ValidationError("\(config): taskLimits must be a mapping") }
-        let known: Set<String> = ["processes", "openFiles", "fileSizeBytes", "addressSpaceBytes"]
+        let known: Set<String> = ["processes", "openFiles", "fileSizeBytes", "addressSpaceBytes", "memoryBytes", "processesPerTask"]
         let unknown = Set(values.keys).subtracting(known)
         guard unknown.isEmpty else {
             throw ValidationError("\(config): unknown task limit(s) \(unknown.sorted().joined(separator: ", ")); known: \(known.sorted().joined(separator: ", "))")
@@ -83,6 +84,8 @@ extension ServeCommand {
             case "processes": limits.processes = limit
             case "openFiles": limits.openFiles = limit
             case "fileSizeBytes": limits.fileSize = limit
+            case "memoryBytes": limits.memory = limit
+            case "processesPerTask": limits.processesPerTask = limit
             default: limits.addressSpace = limit
             }
         }

@@ -297,6 +297,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("tasks isolated", metadata: [
                 "grid.task.root": "\(taskRoot)",
                 "grid.task.accounts": "\(settings.isolation?.accounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.uid)" }.joined(separator: ",") ?? "")",
+                "grid.task.cgroups": "\(settings.isolation?.cgroups?.summary ?? "none")",
             ])
         }
         try FileManager.default.createDirectory(atPath: settings.workingDirectory, withIntermediateDirectories: true)
