@@ -59,7 +59,7 @@ struct GridBenchCommand: AsyncParsableCommand {
     @Option(help: "How long a busy node holds its reports back, in milliseconds (default: the grid's choice, 30 on 2 nodes).")
     var reportIntervalMs: Double?
 
-    @Flag(help: "Run the tasks as a multi-user server does (root only): under an account of their own (uid 2000099999), in a private job folder, with a rebuilt environment and limits.")
+    @Flag(help: "Run the tasks as a multi-user server does (root only): under an account of their own (uid 2000099999), in a private job folder, with a rebuilt environment, limits, and control groups where the machine has them.")
     var isolated = false
 
     @Flag(help: "Print one JSON object.")
@@ -97,7 +97,9 @@ struct GridBenchCommand: AsyncParsableCommand {
         if isolated {
             guard getuid() == 0 else { throw ValidationError("--isolated runs tasks under another account: it needs root") }
             settings.isolation = TaskIsolation(
-                accounts: [owner: UnixAccount(name: "uid-2000099999", uid: 2_000_099_999, gid: 2_000_099_999)], taskRoot: data + ".tasks")
+                accounts: [owner: UnixAccount(name: "uid-2000099999", uid: 2_000_099_999, gid: 2_000_099_999)], taskRoot: data + ".tasks",
+                // In control groups too, where the machine has them, as a multi-user server runs them.
+                cgroups: try? TaskCgroups.discover().get())
         }
         defer { if isolated { try? FileManager.default.removeItem(atPath: data + ".tasks") } }
         let functions = FunctionRegistry()
