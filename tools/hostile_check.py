@@ -10,6 +10,7 @@ Usage: hostile_check.py BINARY WORKDIR [--json FILE]   (run by tools/hostile-che
 import http.client
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -31,17 +32,25 @@ def check(name, ok, detail=""):
 
 
 class Server:
-    def __init__(self, extra):
+    def __init__(self, extra, data="data", descriptors=None):
         os.makedirs(WORK, exist_ok=True)
         os.chmod(WORK, 0o711)
-        args = [BINARY, "serve", "--data", f"{WORK}/data", "--listen", "127.0.0.1:0", "--nodes", "2", "--log-level", "error"]
+        args = [BINARY, "serve", "--data", f"{WORK}/{data}", "--listen", "127.0.0.1:0", "--nodes", "2", "--log-level", "error"]
         if ISOLATED:
             with open(f"{WORK}/users", "w") as users:
                 users.write(f"alice user {ALICE}\nbob user {BOB}\nroot admin {ROOT}\n")
             os.chmod(f"{WORK}/users", 0o600)
             args += ["--users", f"{WORK}/users"]
-        self.process = subprocess.Popen(args + extra, stdout=subprocess.PIPE, stderr=open(f"{WORK}/server.stderr", "w"), text=True)
-        line = self.process.stdout.readline()
+        # A low descriptor limit (soft and hard: the server raises the soft one to the hard one) makes EMFILE easy.
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, descriptors))) if descriptors else None
+        self.process = subprocess.Popen(args + extra, stdout=subprocess.PIPE, stderr=open(f"{WORK}/server.stderr", "w"), text=True,
+                                        preexec_fn=limit)
+        # The first lines may name the cluster address; the listening line names the HTTP one.
+        line = ""
+        for _ in range(5):
+            line = self.process.stdout.readline()
+            if "http://" in line or not line:
+                break
         if "http://" not in line:
             raise SystemExit(f"hostile-check: the server did not start: {line}{open(f'{WORK}/server.stderr').read()}")
         self.port = int(line.split("http://")[1].split()[0].rsplit(":", 1)[1])
@@ -110,6 +119,51 @@ def script_job(server, name, code, token=ALICE, extra=""):
         check(f"{name} submitted", False, f"{status} {data[:200]}")
         return None
     return json.loads(data)["id"]
+
+
+def cluster_port_out_of_descriptors():
+    """More connections to the HTTP and cluster ports than the descriptors allow: the server stops accepting before
+    it runs out (no spinning core on EMFILE, no crash), and serves again once they close."""
+    print("cluster port out of descriptors")
+    keys = f"{WORK}/cluster.keys"
+    with open(keys, "w") as out:
+        out.write(f"1 {os.urandom(32).hex()}\n")
+    os.chmod(keys, 0o600)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    server = Server(["--cluster-bind", f"127.0.0.1:{port}", "--key-file", keys], data="data-cluster", descriptors=256)
+    held = []
+    # Idle HTTP connections take what descriptors are left (the cluster port holds 16 state exchanges at most), then
+    # connections to the cluster port meet EMFILE.
+    for _ in range(400):
+        try:
+            held.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        except OSError:
+            break
+    for _ in range(800):
+        try:
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
+    time.sleep(1)
+    cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+    time.sleep(3)
+    cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before) * 100
+    descriptors = server.descriptors()
+    alive = server.alive()
+    for sock in held:
+        sock.close()
+    time.sleep(2)
+    status = 0
+    if alive and server.alive():
+        status, _, _ = server.request("GET", "/api/v1/jobs")
+    figures["400 HTTP and 800 cluster-port connections with 256 descriptors"] = {
+        "connections": len(held), "descriptors": descriptors, "descriptorLimit": 256, "percentOfACore": round(cpu, 2), "statusAfter": status}
+    check("connections past the descriptors wait, nothing spins", alive and cpu < 50, f"{len(held)} connections (HTTP and cluster), {descriptors} of 256 descriptors, server CPU {cpu:.1f} % of a core")
+    check("the server serves again once they close", server.alive() and status == 200, f"GET /api/v1/jobs {status}")
+    server.stop()
 
 
 def main():
@@ -231,6 +285,7 @@ def main():
     figures["endRssMB"] = round(server.rss_mb(), 1)
     check("the server is alive at the end", server.alive(), f"RSS {figures['endRssMB']} MB")
     server.stop()
+    cluster_port_out_of_descriptors()
     print(json.dumps(figures, indent=1))
     if JSON_OUT:
         with open(JSON_OUT, "w") as out:

@@ -28,10 +28,12 @@ extension ClusterMember {
         let links = configuration.links
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Out of descriptors (EMFILE), accepting again at once would spin: back off and retry (the async bind
-            // that the HTTP server uses adds it itself; this one does not).
+            // Connections stay under a count that fits the descriptors (out of them, NIO's accept would spin on
+            // EMFILE: its back-off only holds once an accept in the batch succeeded); past the count the member stops
+            // accepting until one closes, and backs off after an accept error.
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptGate(limit: transport.maxConnections))
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false))
                 }
             }
@@ -105,6 +107,45 @@ extension ClusterMember {
 }
 
 struct TooManyConnections: Error {}
+
+/// Accepts while fewer than `limit` accepted connections are open; past it, the next read waits until one closes
+/// (the connections queue in the kernel's backlog instead of taking descriptors).
+final class AcceptGate: ChannelDuplexHandler {
+    typealias InboundIn = any Channel
+    typealias InboundOut = any Channel
+    typealias OutboundIn = Never
+
+    private let limit: Int
+    private var open = 0
+    private var waiting = false
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let child = unwrapInboundIn(data)
+        open += 1
+        let gate = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        child.closeFuture.hop(to: context.eventLoop).whenComplete { _ in
+            let (handler, context) = gate.value
+            handler.open -= 1
+            if handler.waiting, handler.open < handler.limit {
+                handler.waiting = false
+                context.read()
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        guard open < limit else {
+            waiting = true
+            return
+        }
+        context.read()
+    }
+}
 struct SyncTimedOut: Error {}
 
 /// Counts the state exchanges being served, to refuse more than the limit.

@@ -6,6 +6,9 @@ public struct TransportSettings: Sendable, Hashable {
     public var idleTimeout: Duration = .seconds(10)
     /// State exchanges served at once; more are refused. Default 16.
     public var maxConcurrentSyncs = 16
+    /// TCP connections open at once on the member's port (state exchanges, links and handshakes): past it the
+    /// member stops accepting until one closes, so that connections never take the last descriptors. Default 1,024.
+    public var maxConnections = 1_024
     /// How long a member that leaves keeps gossiping its departure before it closes. Default 1 s.
     public var leaveDrain: Duration = .seconds(1)
     /// Test-only degradation of the outgoing datagrams (the kernel here has no netem).

@@ -3,6 +3,26 @@ import NIOCore
 import NIOHTTPTypes
 import Synchronization
 
+/// How a server's descriptors are shared, so that connections never take the last of them (out of descriptors,
+/// NIO's accept spins on EMFILE).
+///
+/// A reserve of half the descriptors, at most 1,024, stays for the journal, logs, tasks' pipes and agents' links.
+/// Of the rest, up to `maxConnections` HTTP connections are served (``answered``); a few more are accepted only to
+/// be answered 503 (``accepted``: past it, accepting waits until one closes); the cluster port takes a quarter of
+/// the reserve (at least 16).
+struct DescriptorBudget: Equatable {
+    let answered: Int
+    let accepted: Int
+    let cluster: Int
+
+    init(descriptors: Int, maxConnections: Int) {
+        let reserve = min(1_024, descriptors / 2)
+        answered = max(1, min(maxConnections, descriptors - reserve))
+        accepted = answered + max(8, reserve / 8)
+        cluster = max(16, reserve / 4)
+    }
+}
+
 /// How many HTTP connections the server holds, in all and per client address, so that no client can take every
 /// descriptor (issue 27, item 9). Past a cap, a connection is answered 503 and closed.
 final class ConnectionLimiter: Sendable {

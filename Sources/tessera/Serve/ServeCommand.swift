@@ -3,6 +3,7 @@ import Cluster
 import Foundation
 import Grid
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -328,14 +329,17 @@ struct ServeCommand: AsyncParsableCommand {
         api.history = history
         let dataPath = settings.dataDirectory
         // Each connection fits under the descriptors, with room for the journal, logs, tasks' pipes and agents.
-        let limiter = ConnectionLimiter(
-            total: min(resolved.maxConnections, max(64, descriptors - 1024)), perAddress: resolved.maxConnectionsPerAddress)
+        let budget = DescriptorBudget(descriptors: descriptors, maxConnections: resolved.maxConnections)
+        let limiter = ConnectionLimiter(total: budget.answered, perAddress: resolved.maxConnectionsPerAddress)
         let app = Application(
             router: api.router(),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [ConnectionGuard(limiter: limiter, headTimeout: .milliseconds(Int64(headerTimeout * 1000)))],
                 idleTimeout: .seconds(120))),
-            configuration: .init(address: .hostname(host, port: port), serverName: "tessera"),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "tessera",
+                // Past the connections answered (503 beyond them), accepting waits for one to close.
+                availableConnectionsDelegate: MaximumAvailableConnections(budget.accepted, logger: logger)),
             onServerRunning: { channel in
                 // One line a supervisor (or a test) can wait for: where to connect.
                 let bound = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)"
@@ -358,6 +362,7 @@ struct ServeCommand: AsyncParsableCommand {
             var configuration = ClusterMember.Configuration(
                 id: Cluster.NodeID.random(using: &random), bind: bind, seeds: [], clusterID: clusterId, keyRing: keyRing, seed: random.next())
             if let healInterval = resolved.healInterval { configuration.settings.healInterval = .milliseconds(Int64(healInterval * 1000)) }
+            configuration.transport.maxConnections = budget.cluster
             let member = ClusterMember(configuration: configuration, logger: logger)
             let shared = resolved.sharedDir ?? (agents > 0 ? dataPath + "/shared" : nil)
             let source = grid.agentNodeSource(member: member, processes: agents, sharedDirectory: shared)
