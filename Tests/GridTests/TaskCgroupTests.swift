@@ -56,12 +56,12 @@ struct TaskCgroupTests {
         let root = try makeTemporaryDirectory("cgroup-pids")
         let grid = try await Self.grid(root) { $0.processesPerTask = 16 }
         let script = """
-            import os, sys, time
+            import os, signal, sys
             count = 0
             try:
                 for _ in range(200):
                     if os.fork() == 0:
-                        time.sleep(300)
+                        signal.pause()
                         os._exit(0)
                     count += 1
             except OSError as error:
@@ -78,7 +78,7 @@ struct TaskCgroupTests {
         let refused = log.split(separator: "\n").first { $0.hasPrefix("refused after ") }.flatMap { Int($0.split(separator: " ")[2]) }
         #expect(refused.map { (10...15).contains($0) } == true, "\(log)")
         #expect(log.contains("(limit processesPerTask)"), "\(log)")
-        #expect(Self.processesOf(uid: Self.carol.uid).isEmpty, "the task's sleepers are gone")
+        #expect(Self.processesOf(uid: Self.carol.uid).isEmpty, "the forked children are gone")
         await grid.shutdown()
     }
 
@@ -86,14 +86,14 @@ struct TaskCgroupTests {
         let root = try makeTemporaryDirectory("cgroup-setsid")
         let grid = try await Self.grid(root) { _ in }
         let job = try await grid.submit(Workflow(name: "escape", tasks: [
-            // setsid gives the sleeper a session and process group of its own: only the control group still holds it.
-            TaskDefinition("leave", .bash("setsid sleep 300 < /dev/null > /dev/null 2>&1 & echo started $!")),
+            // setsid gives the waiting child a session and process group of its own: only the control group still holds it.
+            TaskDefinition("leave", .bash("setsid tail -f /dev/null < /dev/null > /dev/null 2>&1 & echo started $!")),
         ]), owner: "carol")
         let result = try await job.result()
         let log = try job.logs(task: "leave")
         #expect(result.status == .finished, "\(log)")
         #expect(log.contains("started"))
-        #expect(Self.processesOf(uid: Self.carol.uid).isEmpty, "the detached sleeper outlived its task:\n\(log)")
+        #expect(Self.processesOf(uid: Self.carol.uid).isEmpty, "the detached child outlived its task:\n\(log)")
         await grid.shutdown()
     }
 

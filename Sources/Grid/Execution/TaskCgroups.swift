@@ -110,6 +110,15 @@ public final class TaskCgroups: Sendable {
             bases: [base], unified: true, memoryBase: wanted.contains("memory") ? base : nil, pidsBase: wanted.contains("pids") ? base : nil))
     }
 
+    /// The task groups for tasks with these limits: `nil` when the machine has none and the limits need none, a
+    /// failure when they need them and there are none.
+    public static func forTasks(_ resources: ResourceLimits, found: Result<TaskCgroups, Unavailable>) -> Result<TaskCgroups?, Unavailable> {
+        switch found {
+        case .success(let cgroups): .success(cgroups)
+        case .failure(let why): resources.needsCgroups ? .failure(why) : .success(nil)
+        }
+    }
+
     /// A task's group in each hierarchy, with the limits written; its `cgroup.procs` files open for the child to
     /// join before it runs.
     func make(memoryBytes: UInt64?, processes: UInt64?) throws(Unavailable) -> TaskCgroup {

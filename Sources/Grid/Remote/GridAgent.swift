@@ -251,16 +251,14 @@ final class AgentSession: Sendable {
             logger.error("cannot make the agent's data private", metadata: ["agent.data": "\(data)"])
             return nil
         }
-        var cgroups: TaskCgroups?
-        switch agent.taskCgroups() {
+        let cgroups: TaskCgroups?
+        switch TaskCgroups.forTasks(isolation.resources, found: agent.taskCgroups()) {
         case .success(let found): cgroups = found
         case .failure(let why):
-            if isolation.resources.needsCgroups {
-                logger.error(
-                    "the scheduler sets task memory or process limits, which need control groups, and this agent cannot make any: it runs none",
-                    metadata: ["agent.cgroups": "\(why)"])
-                return nil
-            }
+            logger.error(
+                "the scheduler sets task memory or process limits, which need control groups, and this agent cannot make any: it runs none",
+                metadata: ["agent.cgroups": "\(why)"])
+            return nil
         }
         var runner = agent.runner
         runner.isolation = TaskIsolation(

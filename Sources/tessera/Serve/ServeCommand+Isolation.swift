@@ -80,16 +80,14 @@ struct ServeIsolation {
         }
         try saveAssignments(assigned, data)
         try checkReachable(taskRoot)
-        var cgroups: TaskCgroups?
-        switch TaskCgroups.discover() {
+        let cgroups: TaskCgroups?
+        switch TaskCgroups.forTasks(resources, found: TaskCgroups.discover()) {
         case .success(let found): cgroups = found
         case .failure(let why):
-            if resources.needsCgroups {
                 throw Refusal(description: """
                     taskLimits memoryBytes and processesPerTask need control groups, and tessera cannot make any here \
                     (\(why)): remove those limits, or give the server a delegated group (under systemd: Delegate=yes)
                     """)
-            }
         }
         return TaskIsolation(accounts: accounts, taskRoot: taskRoot, resources: resources, cgroups: cgroups)
     }
