@@ -105,10 +105,27 @@ _Static_assert(TESSERA_RLIMIT_AS == RLIMIT_AS, "RLIMIT_AS");
 #define SYS_pidfd_open 434
 #endif
 
-// Appends what fits of `data` under the quota to `file`; returns 0 once the quota is passed.
-static int keep(int file, const char *data, ssize_t count, int64_t quota, int64_t *written, int *truncated,
-                const char *marker) {
+// A lazily opened log file.
+typedef struct {
+    const char *path;
+    int fd;
+} log_file;
+
+// The file's descriptor, opened on first use; -1 (and `*log_error` set) when it cannot be.
+static int log_fd(log_file *file, int *log_error) {
+    if (file->fd < 0 && *log_error == 0) {
+        file->fd = open(file->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (file->fd < 0) *log_error = errno == 0 ? EIO : errno;
+    }
+    return file->fd;
+}
+
+// Appends what fits of `data` under the quota to `log`; returns 0 once the quota is passed.
+static int keep(log_file *log, int *log_error, const char *data, ssize_t count, int64_t quota, int64_t *written,
+                int *truncated, const char *marker) {
     if (*truncated) return 0;
+    int file = log_fd(log, log_error);
+    if (file < 0) return 1;
     int64_t room = quota - *written;
     ssize_t kept = count < room ? count : (ssize_t)room;
     ssize_t offset = 0;
@@ -128,17 +145,18 @@ static int keep(int file, const char *data, ssize_t count, int64_t quota, int64_
     return 1;
 }
 
-int tessera_capture(int pid, int out_pipe, int err_pipe, int out_file, int err_file, int64_t quota, int64_t *written,
-                    int *truncated, const char *marker) {
+int tessera_capture(int pid, int out_pipe, int err_pipe, const char *out_path, const char *err_path, int64_t quota,
+                    int64_t *written, int *truncated, int *log_error, const char *marker) {
     char chunk[65536];
     int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
     int pipes[2] = {out_pipe, err_pipe};
-    int files[2] = {out_file, err_file};
+    log_file files[2] = {{.path = out_path, .fd = -1}, {.path = err_path, .fd = -1}};
     int open_pipes = 2;
     int status = 0;
     int reaped = 0;
     *written = 0;
     *truncated = 0;
+    *log_error = 0;
     while (!reaped) {
         struct pollfd watch[3];
         int count = 0;
@@ -173,7 +191,7 @@ int tessera_capture(int pid, int out_pipe, int err_pipe, int out_file, int err_f
                 open_pipes--;
                 continue;
             }
-            keep(files[i], chunk, got, quota, written, truncated, marker);
+            keep(&files[i], log_error, chunk, got, quota, written, truncated, marker);
         }
     }
     if (!reaped) {
@@ -188,11 +206,14 @@ int tessera_capture(int pid, int out_pipe, int err_pipe, int out_file, int err_f
             ssize_t got = read(pipes[i], chunk, sizeof chunk);
             if (got < 0 && errno == EINTR) continue;
             if (got <= 0) break;
-            keep(files[i], chunk, got, quota, written, truncated, marker);
+            keep(&files[i], log_error, chunk, got, quota, written, truncated, marker);
         }
         close(pipes[i]);
     }
     if (pidfd >= 0) close(pidfd);
+    for (int i = 0; i < 2; i++) {
+        if (files[i].fd >= 0) close(files[i].fd);
+    }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return 255;

@@ -62,6 +62,9 @@ struct GridBenchCommand: AsyncParsableCommand {
     @Flag(help: "Run the tasks as a multi-user server does (root only): under an account of their own (uid 2000099999), in a private job folder, with a rebuilt environment, limits, and control groups where the machine has them.")
     var isolated = false
 
+    @Option(help: "With --isolated: the passwd account the tasks run as (a users file's unix=NAME), instead of uid 2000099999, which has no passwd entry (programs that look their user up, as bash does at each start, then fall through every NSS source).")
+    var account: String?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -96,10 +99,19 @@ struct GridBenchCommand: AsyncParsableCommand {
         let owner = isolated ? "bench" : ""
         if isolated {
             guard getuid() == 0 else { throw ValidationError("--isolated runs tasks under another account: it needs root") }
+            var taskAccount = UnixAccount(name: "uid-2000099999", uid: 2_000_099_999, gid: 2_000_099_999)
+            if let account {
+                guard let found = UnixAccount.lookUp(account), found.uid != 0 else {
+                    throw ValidationError("--account \(account): no such account in the passwd database, or it is root")
+                }
+                taskAccount = found
+            }
             settings.isolation = TaskIsolation(
-                accounts: [owner: UnixAccount(name: "uid-2000099999", uid: 2_000_099_999, gid: 2_000_099_999)], taskRoot: data + ".tasks",
+                accounts: [owner: taskAccount], taskRoot: data + ".tasks",
                 // In control groups too, where the machine has them, as a multi-user server runs them.
                 cgroups: try? TaskCgroups.discover().get())
+        } else if account != nil {
+            throw ValidationError("--account needs --isolated")
         }
         defer { if isolated { try? FileManager.default.removeItem(atPath: data + ".tasks") } }
         let functions = FunctionRegistry()
@@ -244,7 +256,7 @@ struct GridBenchCommand: AsyncParsableCommand {
             tilingOverheadMicrosPerTask: (2 * wall - serial) / Double(2 * tiles) * 1e6,
             tilingParallelSeconds: rawParallel, tilingParallelSpeedup: parallelSpeedup, tilingGridEfficiency: efficiency,
             replicate2000Ms: median(replicateTimes), scriptTasks: scriptTasks, scriptTasksPerSecond: median(scriptRates),
-            isolated: isolated, startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore,
+            isolated: isolated, taskAccount: settings.isolation?.accounts[owner]?.name, startupMs: startupMs, startupRSSMB: startupRSS, rssBeforeStartMB: rssBefore,
             noopTasksPerSecondJournaled: median(journaledRates),
             journalCost: journaledRates.isEmpty ? 0 : median(noopRates) / max(median(journaledRates), 1))
         if json {
@@ -312,6 +324,8 @@ struct GridBenchReport: Encodable {
     var scriptTasksPerSecond: Double
     /// Whether the tasks ran isolated (`--isolated`).
     var isolated: Bool
+    /// The account isolated tasks ran as (`nil` when not isolated).
+    var taskAccount: String?
     var startupMs: Double
     var startupRSSMB: Double
     var rssBeforeStartMB: Double

@@ -106,6 +106,40 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func aQuietTask_leavesNoLogFiles_andSharesItsJobsEmptyParentsFile() async throws {
+        let grid = try await startGrid()
+        let job = try await grid.submit(Workflow(name: "quiet", tasks: [
+            TaskDefinition("silent", .command(["true"])),
+            TaskDefinition("parents", .bash("cat \"$TESSERA_PARENT_RESULTS_FILE\"; echo \"$TESSERA_PARENT_RESULTS_FILE\" >&2")),
+            TaskDefinition("child", .bash("cat \"$TESSERA_PARENT_RESULTS_FILE\" > \"$TESSERA_RESULT_FILE\""), depends: ["silent"]),
+        ]))
+        let result = try await job.result()
+        #expect(result.status == .finished)
+        let logs = result.logDirectory
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? []
+        #expect(!files.contains { $0.hasPrefix("silent.") }, "a task that printed nothing made log files: \(files)")
+        #expect(try job.logs(task: "silent") == "")
+        let parentsLog = try job.logs(task: "parents")
+        #expect(parentsLog.hasPrefix("{}"), "a task without parents reads an empty object: \(parentsLog)")
+        #expect(parentsLog.contains("/no-parents.json"), "and shares its job's file: \(parentsLog)")
+        #expect(result.result(of: "child") == ["silent": nil])
+        await grid.shutdown()
+    }
+
+    @Test func aResultFileThatIsALink_isNotFollowed_andFailsTheTask() async throws {
+        let directory = try makeTemporaryDirectory("result-link")
+        let target = directory + "/elsewhere.txt"
+        try "\"elsewhere\"".write(toFile: target, atomically: true, encoding: .utf8)
+        let grid = try await startGrid()
+        let job = try await grid.submit(Workflow(name: "link", tasks: [
+            TaskDefinition("link", .bash("ln -s \"\(target)\" \"$TESSERA_RESULT_FILE\"")),
+        ]))
+        let result = try await job.result()
+        #expect(result.task("link")?.status == .faulty)
+        #expect(result.task("link")?.message?.contains("not a regular file of its own") == true, "\(result.task("link")?.message ?? "")")
+        await grid.shutdown()
+    }
+
     @Test func aBackgroundProcessHoldingTheOutput_doesNotHoldTheTask() async throws {
         let grid = try await startGrid()
         let job = try await grid.submit(Workflow(name: "daemon", tasks: [

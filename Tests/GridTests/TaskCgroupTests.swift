@@ -1,5 +1,5 @@
 import Foundation
-import Grid
+@testable import Grid
 import Testing
 
 /// Whether the machine gives this (root) process control groups for tasks; why not, when it does not.
@@ -49,6 +49,35 @@ struct TaskCgroupTests {
         ]), owner: "carol")
         #expect(try await small.result().status == .finished)
         #expect(try small.logs(task: "sip").contains("8388608"))
+        await grid.shutdown()
+    }
+
+    @Test func groupsOfEndedTasks_areReused_andWhatTheLimitsDidToEarlierTasksIsNotCountedAgain() async throws {
+        let root = try makeTemporaryDirectory("cgroup-reuse")
+        var resources = ResourceLimits()
+        resources.memory = 64 << 20
+        resources.processesPerTask = 64
+        let cgroups = try TaskCgroups.discover().get()
+        let grid = try await startGrid(directory: root) { settings in
+            settings.nodes = 1
+            settings.isolation = TaskIsolation(accounts: ["carol": Self.carol], taskRoot: root + "/tasks", resources: resources, cgroups: cgroups)
+        }
+        let greedy = try await grid.submit(Workflow(name: "greedy", tasks: [
+            TaskDefinition("eat", .bash("python3 -c 'b = bytearray(512 << 20)'")),
+        ]), owner: "carol")
+        #expect(try await greedy.result().task("eat")?.message?.contains("limit memoryBytes") == true)
+        // One node: each task after the first runs in the group the one before it left (the killed one's too).
+        let tasks = (0..<12).map { TaskDefinition("q\($0)", .bash("exit 3")) }
+        let quiet = try await grid.submit(Workflow(name: "quiet", tasks: tasks), owner: "carol")
+        let result = try await quiet.result()
+        for task in result.tasks {
+            #expect(task.message == "exit code 3", "an earlier task's memory kill was counted against \(task.name): \(task.message ?? "")")
+        }
+        for base in cgroups.bases {
+            let groups = (try? FileManager.default.contentsOfDirectory(atPath: base))?.filter { $0.hasPrefix("t") } ?? []
+            #expect(groups.count <= 2, "13 tasks one after another on one node made \(groups.count) groups in \(base)")
+        }
+        #expect(cgroups.idleCount >= 1)
         await grid.shutdown()
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Grid
+@testable import Grid
 import Testing
 
 /// Whether the isolation tests run: they need root (tasks change account), so `.ci/run` enables them.
@@ -81,22 +81,51 @@ struct TaskIsolationTests {
         await grid.shutdown()
     }
 
-    @Test func aTaskCannotPlantALinkInPlaceOfItsResultFile() async throws {
+    @Test func aLinkInPlaceOfItsResultFile_isNeverFollowed_andAHardLinkToTheServersFile_isNeverRead() async throws {
         let root = try makeTemporaryDirectory("isolation-link")
         let grid = try await Self.isolatedGrid(root)
         let secret = root + "/server-only.txt"
-        try "server-only".write(toFile: secret, atomically: true, encoding: .utf8)
+        try "\"server-only\"".write(toFile: secret, atomically: true, encoding: .utf8)
         chmod(secret, 0o600)
+        // A file the task's account may link to where the kernel allows it (fs.protected_hardlinks=0), still the
+        // server's: read back, it would hand the server's bytes to the task's job.
         let job = try await grid.submit(Workflow(name: "links", tasks: [
-            TaskDefinition("swap", .bash("""
-                rm -f "$TESSERA_RESULT_FILE" 2>/dev/null && echo removed || echo kept
-                ln -sf "\(secret)" "$TESSERA_RESULT_FILE" 2>/dev/null && echo linked || echo refused
-                """)),
+            TaskDefinition("soft", .bash("ln -sf \"\(secret)\" \"$TESSERA_RESULT_FILE\" && echo linked")),
+            TaskDefinition("hard", .bash("ln -f \"\(secret)\" \"$TESSERA_RESULT_FILE\" && echo linked || echo refused")),
+            TaskDefinition("vars", .bash("ln -sf \"\(secret)\" \"$TESSERA_VARIABLES_FILE\" && echo linked")),
         ]), owner: "alice")
         let result = try await job.result()
-        let log = try job.logs(task: "swap")
-        #expect(log.contains("kept") && log.contains("refused"), "\(log)")
-        #expect(result.result(of: "swap") != "server-only")
+        #expect(result.task("soft")?.status == .faulty)
+        #expect(result.task("soft")?.message?.contains("its result file is not a regular file of its own") == true)
+        #expect(result.task("vars")?.status == .faulty)
+        #expect(result.task("vars")?.message?.contains("its variables file is not a regular file of its own") == true)
+        let hardLog = try job.logs(task: "hard")
+        if hardLog.contains("linked") {
+            #expect(result.task("hard")?.status == .faulty, "a hard link to the server's file was read: \(hardLog)")
+        } else {
+            #expect(hardLog.contains("refused"), "\(hardLog)")
+        }
+        for name in ["soft", "hard", "vars"] { #expect(result.result(of: name) != "server-only") }
+        await grid.shutdown()
+    }
+
+    @Test func aRerunExecution_getsANewRunFolder_andWhatTheTaskLeftIsNotWalkedAsRoot() async throws {
+        let root = try makeTemporaryDirectory("isolation-rerun")
+        let grid = try await Self.isolatedGrid(root)
+        let job = try await grid.submit(Workflow(name: "rerun", tasks: [
+            TaskDefinition("t", .bash("echo \"$TESSERA_RESULT_FILE\"; test ! -e \"$TESSERA_RESULT_FILE\" && echo fresh")),
+        ]), owner: "alice")
+        let result = try await job.result()
+        #expect(result.status == .finished)
+        let first = try job.logs(task: "t")
+        #expect(first.contains("/run/\(job.id)/t.1/result") && first.contains("fresh"), "\(first)")
+        // The folder of that execution, as a restarted server finds it, holding what its task left.
+        let earlier = root + "/tasks/run/\(job.id)/t.1"
+        let planted = earlier + "/planted"
+        #expect(mkdir(planted, 0o755) == 0)
+        #expect((try? ProcessLayout.makeFresh(earlier, mode: 0o700)) == earlier + ".2", "a second execution of t.1 gets t.1.2")
+        var info = stat()
+        #expect(lstat(planted, &info) == 0, "the earlier folder is left as it was")
         await grid.shutdown()
     }
 }

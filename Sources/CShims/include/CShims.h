@@ -81,9 +81,11 @@ int tessera_spawn_isolated(const char *path, const char *const argv[], const cha
 /// Copies a task's stdout and stderr pipes into their log files, `quota` bytes at most in all (then `marker` is
 /// written once and the rest is read and dropped, so the task never blocks on a full pipe), until the process
 /// `pid` ends; then takes what is left in the pipes without waiting for processes it left holding them, and closes
-/// them. Sets `*written` (bytes kept) and `*truncated`. Returns what `tessera_wait` returns.
-int tessera_capture(int pid, int out_pipe, int err_pipe, int out_file, int err_file, int64_t quota, int64_t *written,
-                    int *truncated, const char *marker);
+/// them. A log file is opened (created, appended to, never through a link) when its first bytes come: a task that
+/// says nothing on a stream leaves no file. Sets `*written` (bytes kept), `*truncated`, and `*log_error` (the errno
+/// of a log file that could not be opened, whose bytes were dropped; else 0). Returns what `tessera_wait` returns.
+int tessera_capture(int pid, int out_pipe, int err_pipe, const char *out_path, const char *err_path, int64_t quota,
+                    int64_t *written, int *truncated, int *log_error, const char *marker);
 
 /// A pipe whose two ends close on exec (`pipe2(O_CLOEXEC)`, which Swift does not see). Returns 0 or errno.
 int tessera_pipe(int fds[2]);

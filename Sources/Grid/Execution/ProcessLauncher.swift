@@ -32,7 +32,9 @@ enum ProcessLauncher {
     /// Runs `argv` to its end, or until `walltime` passes on `clock` (then kills its process group).
     ///
     /// Its stdout and stderr go through pipes that this process copies into the log files, `logQuota` bytes at most in
-    /// all: past it, a marker line is written once and the rest is dropped (the task never blocks on a full pipe).
+    /// all: past it, a marker line is written once and the rest is dropped (the task never blocks on a full pipe). A
+    /// log file is made when the first bytes of its stream come (a quiet task leaves none: readers take a missing log
+    /// as empty).
     ///
     /// - Parameters:
     ///   - confinement: for a task of an isolated grid, the account it runs as (`nil`: the server's) and its limits.
@@ -63,12 +65,8 @@ enum ProcessLauncher {
                 return Run(exit: .confinementFailed(error.description))
             }
         }
-        let outFile = open(stdout, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        let errFile = open(stderr, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
         let pid: Int32
-        if outFile < 0 || errFile < 0 {
-            pid = -errno
-        } else if let confinement {
+        if let confinement {
             pid = spawnIsolated(
                 argv, environment: environment, workingDirectory: workingDirectory, stdout: outPipe[1], stderr: errPipe[1], confinement,
                 cgroups: cgroup?.joins ?? [])
@@ -80,7 +78,7 @@ enum ProcessLauncher {
         close(errPipe[1])
         cgroup?.joined()
         guard pid > 0 else {
-            for fd in [outPipe[0], errPipe[0], outFile, errFile] where fd >= 0 { close(fd) }
+            for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) }
             cgroup?.end()
             return Run(exit: .spawnFailed(-pid))
         }
@@ -101,14 +99,10 @@ enum ProcessLauncher {
                 _ = tessera_kill_group(pid)
             }
         }
-        let captured = await capture(pid, out: outPipe[0], err: errPipe[0], outFile: outFile, errFile: errFile, quota: logQuota, cgroup: cgroup)
-        close(outFile)
-        close(errFile)
+        let captured = await capture(pid, out: outPipe[0], err: errPipe[0], outFile: stdout, errFile: stderr, quota: logQuota, cgroup: cgroup)
         watchdog?.cancel()
-        if timedOut.load(ordering: .sequentiallyConsistent) {
-            return Run(exit: .walltimeExceeded, logBytes: captured.written, logTruncated: captured.truncated, usage: captured.usage)
-        }
-        return Run(exit: .exited(captured.code), logBytes: captured.written, logTruncated: captured.truncated, usage: captured.usage)
+        let exit: ProcessExit = timedOut.load(ordering: .sequentiallyConsistent) ? .walltimeExceeded : .exited(captured.code)
+        return Run(exit: exit, logBytes: captured.written, logTruncated: captured.truncated, logError: captured.logError, usage: captured.usage)
     }
 
     /// How a subprocess ended, and what its output came to.
@@ -119,6 +113,8 @@ enum ProcessLauncher {
         var logBytes: Int64 = 0
         /// Whether the output passed the quota (the rest was dropped).
         var logTruncated = false
+        /// The errno of a log file that could not be opened (its output was dropped); 0 when both could.
+        var logError: Int32 = 0
         /// What the control groups' limits did (nothing without them).
         var usage = TaskCgroup.Usage()
     }
@@ -133,27 +129,29 @@ enum ProcessLauncher {
         var code: Int32
         var written: Int64
         var truncated: Bool
+        var logError: Int32
         var usage: TaskCgroup.Usage
     }
 
     /// Copies the pipes into the logs and waits for the process, then kills what it left in its process group and
     /// control groups, on a Dispatch thread (blocking in `poll` there, not on a pinned worker).
     static func capture(
-        _ pid: Int32, out: Int32, err: Int32, outFile: Int32, errFile: Int32, quota: Int64, cgroup: TaskCgroup?
+        _ pid: Int32, out: Int32, err: Int32, outFile: String, errFile: String, quota: Int64, cgroup: TaskCgroup?
     ) async -> Captured {
         let marker = quotaMarker(quota)
         return await withCheckedContinuation { (continuation: CheckedContinuation<Captured, Never>) in
             DispatchQueue.global().async {
                 var written: Int64 = 0
                 var truncated: Int32 = 0
-                let code = tessera_capture(pid, out, err, outFile, errFile, quota, &written, &truncated, marker)
+                var logError: Int32 = 0
+                let code = tessera_capture(pid, out, err, outFile, errFile, quota, &written, &truncated, &logError, marker)
                 // The leader is reaped: what it left running goes with it (as ProActive's process tree killer does),
                 // so that no task outlives its execution, holds its node's core or keeps writing where it wrote: its
                 // process group, and in its control groups what left that group too.
                 _ = tessera_kill_group(pid)
-                let usage = cgroup?.usage() ?? TaskCgroup.Usage()
-                cgroup?.end()
-                continuation.resume(returning: Captured(code: code, written: written, truncated: truncated != 0, usage: usage))
+                let usage = cgroup?.end() ?? TaskCgroup.Usage()
+                continuation.resume(
+                    returning: Captured(code: code, written: written, truncated: truncated != 0, logError: logError, usage: usage))
             }
         }
     }

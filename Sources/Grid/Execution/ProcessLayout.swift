@@ -1,7 +1,15 @@
 import Foundation
 import Glibc
+import Synchronization
+
+/// Numbers the drafts of shared files of this process.
+private let drafts = Atomic<UInt64>(0)
 
 /// Where one subprocess execution's files go, the environment it starts from, and (isolated) the account it runs as.
+///
+/// The files of an execution: the script, `parents.json` (the parents' results; a task without parents shares its
+/// job's empty one), and the result and variables files the task may write (made by the task, when it writes them).
+/// Logs are made by the capture when the first bytes come. A task that writes nothing costs one new folder.
 struct ProcessLayout {
     /// Why an isolated execution could not be laid out.
     struct Failure: Error, CustomStringConvertible {
@@ -14,12 +22,30 @@ struct ProcessLayout {
     var environment: [String: String]
     /// The account and limits of an isolated task; `nil` for the grid's own account and environment.
     var confinement: ProcessLauncher.Confinement?
+    /// The folder of the job's shared files (the empty parents file).
+    var jobFolder: String
 
     /// The job's working folder under the task root.
     static func workFolder(job: JobID, _ isolation: TaskIsolation) -> String { "\(isolation.taskRoot)/work/\(job)" }
 
-    /// Lays out an isolated execution: the job's working folder (0700, the owner's account), the run folder
-    /// (0750, the server's account and the owner's group), an environment rebuilt from nothing.
+    /// The files an isolated task's account must own to be read back (`nil`: any owner, the grid's own tasks).
+    var outputOwner: uid_t? { confinement.map { $0.account?.uid ?? getuid() } }
+
+    /// Lays out an unconfined execution in the job's folder under the data directory.
+    static func unconfined(_ assignment: TaskAssignment, jobFolder: String) throws(Failure) -> ProcessLayout {
+        let base = "\(jobFolder)/run"
+        do {
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(description: "cannot create \(base): \(error)")
+        }
+        let run = try makeFresh("\(base)/\(assignment.name).\(assignment.attempt)", mode: 0o755)
+        return ProcessLayout(run: run, environment: ProcessInfo.processInfo.environment, confinement: nil, jobFolder: base)
+    }
+
+    /// Lays out an isolated execution: the job's working folder (0700, the owner's account), the run folder (made
+    /// new, the server's while it writes the script into it; ``handOver()`` gives it to the task's account), an
+    /// environment rebuilt from nothing.
     ///
     /// - Throws: ``Failure`` when a folder cannot be made or is not what it must be (a link, another owner).
     static func isolated(_ assignment: TaskAssignment, in directory: String, _ isolation: TaskIsolation) throws(Failure) -> ProcessLayout {
@@ -32,17 +58,16 @@ struct ProcessLayout {
         if !FileManager.default.fileExists(atPath: above) {
             try? FileManager.default.createDirectory(atPath: above, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
         }
-        for shared in [root, root + "/work", root + "/run", root + "/run/\(assignment.job)"] {
+        let jobFolder = root + "/run/\(assignment.job)"
+        for shared in [root, root + "/work", root + "/run", jobFolder] {
             try makeFolder(shared, mode: 0o711, uid: getuid(), gid: getgid())
         }
         if assignment.workingDirectory == nil {
             try makeFolder(directory, mode: 0o700, uid: uid, gid: gid)
         }
-        let run = "\(root)/run/\(assignment.job)/\(assignment.name).\(assignment.attempt)"
-        // A folder of an earlier process of this server (a restart runs the same execution again) holds only files
-        // this account wrote or precreated: the task could not add any.
-        try? FileManager.default.removeItem(atPath: run)
-        try makeFolder(run, mode: 0o750, uid: getuid(), gid: gid)
+        // Never a folder of an earlier process of this server (a restart runs the same execution again): what the
+        // task's account could write there is left alone, not walked and removed as root.
+        let run = try makeFresh("\(jobFolder)/\(assignment.name).\(assignment.attempt)", mode: 0o700)
         var environment = isolation.baseEnvironment
         environment["HOME"] = directory
         environment["TMPDIR"] = directory
@@ -50,7 +75,18 @@ struct ProcessLayout {
         environment["LOGNAME"] = account?.name ?? environment["LOGNAME"]
         return ProcessLayout(
             run: run, environment: environment.compactMapValues { $0 },
-            confinement: ProcessLauncher.Confinement(account: account, resources: isolation.resources, cgroups: isolation.cgroups))
+            confinement: ProcessLauncher.Confinement(account: account, resources: isolation.resources, cgroups: isolation.cgroups),
+            jobFolder: jobFolder)
+    }
+
+    /// Makes a new folder at `path`, or at `path.2`, `path.3`… when that one exists (an earlier process's).
+    static func makeFresh(_ path: String, mode: mode_t) throws(Failure) -> String {
+        for suffix in 1...1_000 {
+            let candidate = suffix == 1 ? path : "\(path).\(suffix)"
+            if mkdir(candidate, mode) == 0 { return candidate }
+            guard errno == EEXIST else { throw Failure(description: "cannot create \(candidate): \(String(cString: strerror(errno)))") }
+        }
+        throw Failure(description: "cannot create a new folder for \(path): 1,000 earlier ones are there")
     }
 
     /// Makes `path` (or checks the one there) a real folder with this owner and mode.
@@ -67,24 +103,60 @@ struct ProcessLayout {
                 throw Failure(description: "cannot give \(path) to uid \(uid): \(String(cString: strerror(errno)))")
             }
         }
-        guard chmod(path, mode) == 0 else { throw Failure(description: "cannot set the mode of \(path): \(String(cString: strerror(errno)))") }
+        if info.st_mode & 0o7777 != mode {
+            guard chmod(path, mode) == 0 else { throw Failure(description: "cannot set the mode of \(path): \(String(cString: strerror(errno)))") }
+        }
     }
 
-    /// Writes a file the task reads (the script, the parents' results): the server's, readable by the task's group.
+    /// Writes a file the task reads (the script, the parents' results) into the run folder, before ``handOver()``:
+    /// a new file (never through a link), readable by the task.
     func write(_ data: Data, to path: String) -> Bool {
-        guard let confinement else { return FileManager.default.createFile(atPath: path, contents: data) }
-        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o640]) else { return false }
-        return chown(path, getuid(), confinement.account?.gid ?? getgid()) == 0
+        Self.create(path, data, mode: confinement == nil ? 0o644 : 0o600)
     }
 
-    /// Precreates a file the task writes (result, variables) as its own, in the folder it cannot change, so that it
-    /// cannot put a link to the server's files in its place. Nothing to do for a task of the grid's own account.
-    func prepareOutputFile(_ path: String) -> Bool {
-        guard let confinement else { return true }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    /// The parents' results file of an execution with these parents: its own, or its job's shared empty one.
+    func parentsFile(_ parents: [String: Value]) -> String? {
+        guard parents.isEmpty else {
+            let path = run + "/parents.json"
+            guard let data = try? JSONEncoder().encode(parents), write(data, to: path) else { return nil }
+            return path
+        }
+        let shared = jobFolder + "/no-parents.json"
+        var info = stat()
+        if lstat(shared, &info) == 0 { return (info.st_mode & S_IFMT) == S_IFREG ? shared : nil }
+        // Written under a name of its own, then linked into place: a task never sees it half written.
+        let draft = "\(shared).\(getpid()).\(drafts.add(1, ordering: .relaxed).newValue)"
+        guard Self.create(draft, Data("{}".utf8), mode: 0o644) else { return nil }
+        defer { unlink(draft) }
+        return link(draft, shared) == 0 || errno == EEXIST ? shared : nil
+    }
+
+    /// Gives the run folder to the task's account once the grid's files are in it: the task writes its result and
+    /// variables files there itself (read back only when they are regular files of that account).
+    func handOver() -> Bool {
+        guard let confinement, let account = confinement.account else { return true }
+        guard chown(run, account.uid, account.gid) == 0 else { return false }
+        // What the server wrote into it becomes the task's too (its script, its parents' results).
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: run) else { return false }
+        for entry in entries where lchown("\(run)/\(entry)", account.uid, account.gid) != 0 { return false }
+        return true
+    }
+
+    /// Makes a new file with these bytes and this mode (never through a link).
+    static func create(_ path: String, _ data: Data, mode: mode_t) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        guard let account = confinement.account else { return true }
-        return fchown(fd, account.uid, account.gid) == 0
+        guard fchmod(fd, mode) == 0 else { return false }
+        return data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
+        }
     }
 }

@@ -25,6 +25,19 @@ public final class TaskCgroups: Sendable {
     private let counter = Atomic<UInt64>(0)
     /// Groups whose removal failed (a process was still leaving): tried again after later tasks.
     private let pending = Mutex<[String]>([])
+    /// Empty groups of ended tasks, kept for the next ones: making and removing a group costs more than the task
+    /// itself for short ones (a memory group's removal is finished by RCU callbacks, on every core).
+    private let idle = Mutex<[IdleGroup]>([])
+    /// How many empty groups are kept at most (more than the tasks that run at once on any machine the grid targets).
+    static let idleKept = 256
+
+    /// An empty group kept for reuse, with its limits and its counters when its last task ended.
+    struct IdleGroup {
+        var folders: [String]
+        var memoryBytes: UInt64?
+        var processes: UInt64?
+        var counters: TaskCgroup.Usage
+    }
 
     init(bases: [String], unified: Bool, memoryBase: String?, pidsBase: String?) {
         self.bases = bases
@@ -123,6 +136,7 @@ public final class TaskCgroups: Sendable {
     /// join before it runs.
     func make(memoryBytes: UInt64?, processes: UInt64?) throws(Unavailable) -> TaskCgroup {
         retryPending()
+        if let reused = reuse(memoryBytes: memoryBytes, processes: processes) { return reused }
         let name = "t\(counter.add(1, ordering: .relaxed).newValue)"
         var folders: [String] = []
         var joins: [Int32] = []
@@ -154,12 +168,53 @@ public final class TaskCgroups: Sendable {
             guard fd >= 0 else { throw fail("cannot open \(folder)/cgroup.procs") }
             joins.append(fd)
         }
-        return TaskCgroup(folders: folders, joins: joins, unified: unified, memoryFolder: folders.first { $0.hasPrefix((memoryBase ?? "\0") + "/") },
-            pidsFolder: folders.first { $0.hasPrefix((pidsBase ?? "\0") + "/") }, owner: self)
+        return group(folders, joins: joins, memoryBytes: memoryBytes, processes: processes, baseline: TaskCgroup.Usage())
     }
+
+    private func group(_ folders: [String], joins: [Int32], memoryBytes: UInt64?, processes: UInt64?, baseline: TaskCgroup.Usage) -> TaskCgroup {
+        TaskCgroup(
+            folders: folders, joins: joins, unified: unified, memoryFolder: folders.first { $0.hasPrefix((memoryBase ?? "\0") + "/") },
+            pidsFolder: folders.first { $0.hasPrefix((pidsBase ?? "\0") + "/") }, memoryBytes: memoryBytes, processes: processes,
+            baseline: baseline, owner: self)
+    }
+
+    /// An empty group of an ended task with the same limits, opened for the next one; `nil` when there is none.
+    private func reuse(memoryBytes: UInt64?, processes: UInt64?) -> TaskCgroup? {
+        while let kept = idle.withLock({ list -> IdleGroup? in
+            guard let index = list.lastIndex(where: { $0.memoryBytes == memoryBytes && $0.processes == processes }) else { return nil }
+            return list.remove(at: index)
+        }) {
+            var joins: [Int32] = []
+            for folder in kept.folders {
+                let fd = open("\(folder)/cgroup.procs", O_WRONLY | O_CLOEXEC)
+                if fd < 0 { break }
+                joins.append(fd)
+            }
+            if joins.count == kept.folders.count {
+                return group(kept.folders, joins: joins, memoryBytes: memoryBytes, processes: processes, baseline: kept.counters)
+            }
+            for fd in joins { close(fd) }
+            remove(kept.folders)
+        }
+        return nil
+    }
+
+    /// Keeps the empty group of an ended task for the next one (or removes it past ``idleKept``).
+    fileprivate func keep(_ group: IdleGroup) {
+        let kept = idle.withLock { list -> Bool in
+            guard list.count < Self.idleKept else { return false }
+            list.append(group)
+            return true
+        }
+        if !kept { remove(group.folders) }
+    }
+
+    /// The empty groups kept for reuse (for tests).
+    var idleCount: Int { idle.withLock { $0.count } }
 
     deinit {
         retryPending()
+        for group in idle.withLock({ $0 }) { remove(group.folders) }
         for base in bases { rmdir(base) }
     }
 
@@ -229,6 +284,11 @@ struct TaskCgroup: Sendable {
     let unified: Bool
     let memoryFolder: String?
     let pidsFolder: String?
+    /// The limits written into it.
+    let memoryBytes: UInt64?
+    let processes: UInt64?
+    /// Its counters when this task got it (a reused group's count what its earlier tasks did).
+    let baseline: Usage
     let owner: TaskCgroups
 
     /// How the limits showed once the task ended.
@@ -244,8 +304,8 @@ struct TaskCgroup: Sendable {
         for fd in joins { close(fd) }
     }
 
-    /// What the limits did.
-    func usage() -> Usage {
+    /// The counters as the groups have them now (since they were made).
+    func counters() -> Usage {
         var usage = Usage()
         if let memoryFolder {
             let file = unified ? "memory.events" : "memory.oom_control"
@@ -257,23 +317,34 @@ struct TaskCgroup: Sendable {
         return usage
     }
 
-    /// Kills every process in the groups and removes them.
-    func end() {
-        for folder in folders { Self.killAll(in: folder, unified: unified) }
-        owner.remove(folders)
+    /// Ends the task's groups: kills every process left in them, and keeps them for the next task once they are
+    /// empty (else removes them later); returns what the limits did to this task.
+    @discardableResult
+    func end() -> Usage {
+        var empty = true
+        for folder in folders where !Self.killAll(in: folder, unified: unified) { empty = false }
+        let now = counters()
+        if empty {
+            owner.keep(TaskCgroups.IdleGroup(folders: folders, memoryBytes: memoryBytes, processes: processes, counters: now))
+        } else {
+            owner.remove(folders)
+        }
+        return Usage(oomKills: max(0, now.oomKills - baseline.oomKills), forksRefused: max(0, now.forksRefused - baseline.forksRefused))
     }
 
     /// Kills what runs in `folder` and waits until it is empty (2 s at most: what forks while it is killed is
-    /// killed in the next round; a group still busy then is removed later).
-    static func killAll(in folder: String, unified: Bool) {
+    /// killed in the next round; a group still busy then is removed later). Returns whether it is empty.
+    @discardableResult
+    static func killAll(in folder: String, unified: Bool) -> Bool {
         if unified { TaskCgroups.write("1", to: "\(folder)/cgroup.kill") }
         for _ in 0..<2_000 {
-            guard let text = try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8) else { return }
+            guard let text = try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8) else { return false }
             let pids = text.split(separator: "\n").compactMap { Int32($0) }
-            if pids.isEmpty { return }
+            if pids.isEmpty { return true }
             for pid in pids { kill(pid, SIGKILL) }
             usleep(1_000)
         }
+        return false
     }
 
     /// The value of `key N` in a flat keyed file.

@@ -10,9 +10,11 @@ import Glibc
 /// file when it runs as root (and refuses to start with a users file otherwise). The layout under ``taskRoot``:
 ///
 /// - `work/<job>/`, 0700, the owner's account: the job's working folder (`$TESSERA_WORK_DIR`, `$HOME`, `$TMPDIR`);
-/// - `run/<job>/<task>.<attempt>/`, 0750, the server's account and the owner's group: the script and the parents'
-///   results, readable by the task; the result and variables files in it are the task's, precreated, so that the
-///   task can write them but never replace them by links to the server's files.
+/// - `run/<job>/<task>.<attempt>/`, 0700, made new for each execution (never one an earlier process left): the
+///   server writes the script and the parents' results into it, then gives it to the owner's account, which writes
+///   its result and variables files there; they are read back only when they are regular files of that account
+///   (never through a link, never a hard link to a file of the server or of another account);
+/// - `run/<job>/no-parents.json`: the parents' results of the job's tasks without parents (`{}`), shared.
 public struct TaskIsolation: Sendable {
     /// The account each grid user's tasks run as, by user name. A user without one (an administrator) runs as the
     /// server's own account, in the same layout.

@@ -136,9 +136,7 @@ struct TaskRunner: Sendable {
             if let isolation {
                 layout = try ProcessLayout.isolated(assignment, in: directory, isolation)
             } else {
-                let runDirectory = "\(dataDirectory)/jobs/\(assignment.job)/run/\(assignment.name).\(assignment.attempt)"
-                try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-                layout = ProcessLayout(run: runDirectory, environment: ProcessInfo.processInfo.environment, confinement: nil)
+                layout = try ProcessLayout.unconfined(assignment, jobFolder: "\(dataDirectory)/jobs/\(assignment.job)")
             }
         } catch let error as ProcessLayout.Failure {
             return .failure(message: error.description)
@@ -148,7 +146,6 @@ struct TaskRunner: Sendable {
         let runDirectory = layout.run
         let resultFile = runDirectory + "/result"
         let variablesFile = runDirectory + "/variables"
-        let parentsFile = runDirectory + "/parents.json"
         var argv: [String]
         switch assignment.executable {
         case .command(let command):
@@ -170,9 +167,11 @@ struct TaskRunner: Sendable {
         }
         var parents: [String: Value] = [:]
         for parent in assignment.parentResults { parents[parent.name.description] = parent.value }
-        if let data = try? JSONEncoder().encode(parents) { _ = layout.write(data, to: parentsFile) }
-        guard layout.prepareOutputFile(resultFile), layout.prepareOutputFile(variablesFile) else {
-            return .failure(message: "cannot prepare the result files in \(runDirectory)")
+        guard let parentsFile = layout.parentsFile(parents) else {
+            return .failure(message: "cannot write the parents' results for \(assignment.name) in \(runDirectory)")
+        }
+        guard layout.handOver() else {
+            return .failure(message: "cannot give \(runDirectory) to the task's account: \(String(cString: strerror(errno)))")
         }
         var environment = layout.environment
         for (name, value) in assignment.variables where TaskRunner.isEnvironmentName(name) {
@@ -188,6 +187,11 @@ struct TaskRunner: Sendable {
         let run = await ProcessLauncher.run(
             argv, environment: environment, workingDirectory: directory, stdout: logs.out, stderr: logs.err,
             walltime: assignment.walltime, clock: clock, logQuota: limits.logQuota, confinement: layout.confinement, started: started)
+        if run.logError != 0, case .exited(0) = run.exit {
+            let message = "its output could not be written to its log: \(String(cString: strerror(run.logError)))"
+            note(message, assignment)
+            return .failure(message: message)
+        }
         if run.logTruncated, case .exited(0) = run.exit {
             // The task did its work, but what it said is not all kept: it must not pass for a clean run.
             let message = "its output passed the log quota of \(limits.logQuota) bytes (limit logQuota); the rest was not kept"
@@ -197,16 +201,31 @@ struct TaskRunner: Sendable {
         switch run.exit {
         case .exited(0):
             let result: Value
-            switch TaskRunner.readBounded(resultFile, limit: limits.resultBytes) {
+            switch TaskRunner.readBounded(resultFile, limit: limits.resultBytes, owner: layout.outputOwner) {
             case .missing: result = .null
             case .text(let text): result = Value(parsingResult: text)
             case .tooLarge:
                 let message = "its result file is larger than \(limits.resultBytes) bytes (limit resultBytes)"
                 note(message, assignment)
                 return .failure(message: message)
+            case .refused:
+                let message = "its result file is not a regular file of its own (a link, or another account's file): not read"
+                note(message, assignment)
+                return .failure(message: message)
             }
             var variables: [String: String]?
-            if case .text(let text) = TaskRunner.readBounded(variablesFile, limit: limits.resultBytes), !text.isEmpty {
+            switch TaskRunner.readBounded(variablesFile, limit: limits.resultBytes, owner: layout.outputOwner) {
+            case .refused:
+                let message = "its variables file is not a regular file of its own (a link, or another account's file): not read"
+                note(message, assignment)
+                return .failure(message: message)
+            case .tooLarge:
+                let message = "its variables file is larger than \(limits.resultBytes) bytes (limit resultBytes)"
+                note(message, assignment)
+                return .failure(message: message)
+            case .missing:
+                break
+            case .text(let text) where !text.isEmpty:
                 var updated = assignment.variables
                 for line in text.split(whereSeparator: \.isNewline) {
                     guard let equals = line.firstIndex(of: "=") else { continue }
@@ -215,6 +234,8 @@ struct TaskRunner: Sendable {
                     updated[name] = String(line[line.index(after: equals)...])
                 }
                 variables = updated
+            case .text:
+                break
             }
             return .success(result: result, variables: variables)
         case .exited(let code):
@@ -244,21 +265,25 @@ struct TaskRunner: Sendable {
 
     /// What a bounded read of a task's file found.
     enum BoundedRead: Equatable {
-        /// No such file (or not a regular file).
+        /// No such file.
         case missing
+        /// Not a regular file of the expected owner (a link, a folder, another account's file): not read.
+        case refused
         /// Its text.
         case text(String)
         /// More bytes than the limit: nothing was read past it.
         case tooLarge
     }
 
-    /// Reads at most `limit` bytes of a file the task wrote, refusing links and anything but a regular file.
-    static func readBounded(_ path: String, limit: Int) -> BoundedRead {
+    /// Reads at most `limit` bytes of a file the task wrote, refusing links, anything but a regular file, and (with
+    /// `owner`) a file of another account: a task's hard link to a file it could not read is never read for it.
+    static func readBounded(_ path: String, limit: Int, owner: uid_t? = nil) -> BoundedRead {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return .missing }
+        guard fd >= 0 else { return errno == ENOENT ? .missing : .refused }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return .missing }
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return .refused }
+        if let owner, info.st_uid != owner { return .refused }
         guard info.st_size <= limit else { return .tooLarge }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
         var count = 0
