@@ -165,7 +165,7 @@ import Testing
         #expect(throws: GridError.taskNotFound(JobID(1), "zz")) { try job.core.killTask(TaskInstanceName(task: "zz"), now: job.now) }
     }
 
-    @Test func nodeLost_rerunsTwiceThenFailsTheJob() throws {
+    @Test func nodeLost_rerunsOnceElsewhere_thenFailsTheTaskAndTheJob() throws {
         var job = try JobHarness(Workflow(name: "lost", tasks: [fn("a")]))
         _ = try job.begin(on: NodeID(1))
         job.effects += job.core.onNodeLost(NodeID(1), now: job.now)
