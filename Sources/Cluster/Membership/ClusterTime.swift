@@ -42,10 +42,14 @@ public struct ClusterTime: Hashable, Comparable, Sendable, CustomStringConvertib
 }
 
 extension Duration {
-    /// The duration in whole nanoseconds (saturating far beyond any timeout this module uses).
+    /// The duration in whole nanoseconds, saturating at `Int64.min` and `Int64.max` (about ±292 years): the one
+    /// conversion of every module (the journal stores it, the wire carries it), which never traps.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, past) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return past ? (whole < 0 ? .min : .max) : sum
     }
 
     /// The duration multiplied by a real factor, rounded to nanoseconds.

@@ -1,4 +1,5 @@
 import Crypto
+import Cluster
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -873,10 +874,3 @@ extension TaskOutcome {
     }
 }
 
-extension Duration {
-    /// The whole nanoseconds (what the journal stores).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

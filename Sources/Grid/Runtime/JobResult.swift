@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 
 /// One task instance as a report shows it.

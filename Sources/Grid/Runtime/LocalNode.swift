@@ -1,3 +1,4 @@
+import Cluster
 import Synchronization
 
 /// A node of the local infrastructure: one core's worth of work, a local queue, stealing from siblings.

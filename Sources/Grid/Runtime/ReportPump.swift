@@ -1,3 +1,4 @@
+import Cluster
 import Synchronization
 
 /// Reports a node has not sent yet, and since when the oldest of them waits.
