@@ -235,8 +235,11 @@ struct RESTAPI: Sendable {
             }
             state = value
         }
-        var owner = user.admin ? query.get("owner") : user.name
-        if !user.admin, let asked = query.get("owner"), asked != user.name { owner = "\u{0}none" }  // nobody's
+        if !user.admin, let asked = query.get("owner"), asked != user.name {
+            // Another user's jobs are not this user's to list: the page of an owner without jobs.
+            return try json(JobPage(jobs: [], next: nil))
+        }
+        let owner = user.admin ? query.get("owner") : user.name
         let live = Dictionary(uniqueKeysWithValues: await grid.jobSummaries().map { ($0.job, $0) })
         var page: [JobView] = []
         var cursor = before
