@@ -109,9 +109,9 @@ struct ProcessLayout {
     }
 
     /// Writes a file the task reads (the script, the parents' results) into the run folder, before ``handOver()``:
-    /// a new file (never through a link), readable by the task.
+    /// a new file (never through a link), the task's account's.
     func write(_ data: Data, to path: String) -> Bool {
-        Self.create(path, data, mode: confinement == nil ? 0o644 : 0o600)
+        Self.create(path, data, mode: confinement == nil ? 0o644 : 0o600, owner: confinement?.account)
     }
 
     /// The parents' results file of an execution with these parents: its own, or its job's shared empty one.
@@ -135,19 +135,16 @@ struct ProcessLayout {
     /// variables files there itself (read back only when they are regular files of that account).
     func handOver() -> Bool {
         guard let confinement, let account = confinement.account else { return true }
-        guard chown(run, account.uid, account.gid) == 0 else { return false }
-        // What the server wrote into it becomes the task's too (its script, its parents' results).
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: run) else { return false }
-        for entry in entries where lchown("\(run)/\(entry)", account.uid, account.gid) != 0 { return false }
-        return true
+        return chown(run, account.uid, account.gid) == 0
     }
 
-    /// Makes a new file with these bytes and this mode (never through a link).
-    static func create(_ path: String, _ data: Data, mode: mode_t) -> Bool {
+    /// Makes a new file with these bytes and this mode (never through a link), the account's when one is given.
+    static func create(_ path: String, _ data: Data, mode: mode_t, owner: UnixAccount? = nil) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         guard fchmod(fd, mode) == 0 else { return false }
+        if let owner, fchown(fd, owner.uid, owner.gid) != 0 { return false }
         return data.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {

@@ -200,32 +200,18 @@ struct TaskRunner: Sendable {
         }
         switch run.exit {
         case .exited(0):
-            let result: Value
-            switch TaskRunner.readBounded(resultFile, limit: limits.resultBytes, owner: layout.outputOwner) {
-            case .missing: result = .null
-            case .text(let text): result = Value(parsingResult: text)
-            case .tooLarge:
-                let message = "its result file is larger than \(limits.resultBytes) bytes (limit resultBytes)"
-                note(message, assignment)
-                return .failure(message: message)
-            case .refused:
-                let message = "its result file is not a regular file of its own (a link, or another account's file): not read"
-                note(message, assignment)
-                return .failure(message: message)
+            let resultText: String?
+            let variablesText: String?
+            do {
+                resultText = try readOutput(resultFile, "result", layout).get()
+                variablesText = try readOutput(variablesFile, "variables", layout).get()
+            } catch {
+                note(error.message, assignment)
+                return .failure(message: error.message)
             }
+            let result = resultText.map { Value(parsingResult: $0) } ?? .null
             var variables: [String: String]?
-            switch TaskRunner.readBounded(variablesFile, limit: limits.resultBytes, owner: layout.outputOwner) {
-            case .refused:
-                let message = "its variables file is not a regular file of its own (a link, or another account's file): not read"
-                note(message, assignment)
-                return .failure(message: message)
-            case .tooLarge:
-                let message = "its variables file is larger than \(limits.resultBytes) bytes (limit resultBytes)"
-                note(message, assignment)
-                return .failure(message: message)
-            case .missing:
-                break
-            case .text(let text) where !text.isEmpty:
+            if let text = variablesText, !text.isEmpty {
                 var updated = assignment.variables
                 for line in text.split(whereSeparator: \.isNewline) {
                     guard let equals = line.firstIndex(of: "=") else { continue }
@@ -234,8 +220,6 @@ struct TaskRunner: Sendable {
                     updated[name] = String(line[line.index(after: equals)...])
                 }
                 variables = updated
-            case .text:
-                break
             }
             return .success(result: result, variables: variables)
         case .exited(let code):
@@ -260,6 +244,23 @@ struct TaskRunner: Sendable {
             let message = "cannot confine '\(argv.first ?? "")': \(why)"
             note(message, assignment)
             return .failure(message: message)
+        }
+    }
+
+    /// Why a file the task wrote is not read for it.
+    struct OutputRefusal: Error {
+        var message: String
+    }
+
+    /// The text of the task's `kind` file ("result", "variables"), `nil` when it wrote none; the task's failure when
+    /// it is too large or not a regular file of the task's own account.
+    private func readOutput(_ path: String, _ kind: String, _ layout: ProcessLayout) -> Result<String?, OutputRefusal> {
+        switch TaskRunner.readBounded(path, limit: limits.resultBytes, owner: layout.outputOwner) {
+        case .missing: .success(nil)
+        case .text(let text): .success(text)
+        case .tooLarge: .failure(OutputRefusal(message: "its \(kind) file is larger than \(limits.resultBytes) bytes (limit resultBytes)"))
+        case .refused:
+            .failure(OutputRefusal(message: "its \(kind) file is not a regular file of its own (a link, or another account's file): not read"))
         }
     }
 

@@ -249,13 +249,6 @@ struct ServeCommand: AsyncParsableCommand {
         return (host, port)
     }
 
-    /// Whole milliseconds of a duration, seconds included (1.2 s is 1200, not the 200 of its attoseconds alone).
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        return overflow ? (seconds < 0 ? .min : .max) : whole + attoseconds / 1_000_000_000_000_000
-    }
-
     func run() async throws {
         let resolved = try settings()
         let (data, users, nodes, keepInMemory, keepDays, durability) = (
@@ -321,7 +314,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let recovered = await grid.jobSummaries().count
         logger.info("grid ready", metadata: [
-            "grid.recovered": "\(recovered)", "grid.start.ms": "\(Self.milliseconds(ContinuousClock.now - started))",
+            "grid.recovered": "\(recovered)", "grid.start.ms": "\(Int64(milliseconds(ContinuousClock.now - started).rounded()))",
         ])
         let purged = (try? grid.journal?.purge(endedBefore: Date().addingTimeInterval(-Double(keepDays) * 86_400))) ?? 0
         if purged > 0 { logger.info("journal purged", metadata: ["grid.jobs": "\(purged)"]) }
