@@ -80,10 +80,16 @@ struct AgentNodeSourceTests {
         let schedulerMember = ClusterMember(configuration: .init(
             id: Cluster.NodeID(high: 41, low: 1), bind: MemberAddress("127.0.1.41:0") ?? .unknown, seeds: [], clusterID: 9, keyRing: ring, seed: 2))
         let source = grid.agentNodeSource(member: schedulerMember, capacity: 4)
+        let (events, membership) = AsyncStream<MembershipEvent>.makeStream()
+        let running = Task { await source.run(events: events) }
+        defer {
+            membership.finish()
+            running.cancel()
+        }
         let alive = Member(id: agentID, epoch: 0, incarnation: 0, address: address, status: .alive)
 
         // joined + link + resources → FREE, one node per worker.
-        await source.handle(.joined(alive))
+        membership.yield(.joined(alive))
         try await Self.until(grid, "two FREE nodes") { $0.count == 2 && $0.allSatisfy { $0.state == .free && $0.host == address.description } }
         let first = Set(await grid.nodes().map(\.id))
         let handle = try await grid.submit(Workflow(name: "held", tasks: [
@@ -92,7 +98,7 @@ struct AgentNodeSourceTests {
         _ = try await Self.job(handle, "both running") { $0.progress.running == 2 }
 
         // suspect → DOWN: no new work, running work kept.
-        await source.handle(.suspect(alive, by: Cluster.NodeID(high: 41, low: 1)))
+        membership.yield(.suspect(alive, by: Cluster.NodeID(high: 41, low: 1)))
         try await Self.until(grid, "DOWN") { $0.allSatisfy { $0.state == .down } }
         let later = try await grid.submit(Workflow(name: "later", tasks: [TaskDefinition("c", .function("held"))]))
         #expect(try await later.report().tasks.first?.executions == 0, "a DOWN node gets no new work")
@@ -101,18 +107,18 @@ struct AgentNodeSourceTests {
         // alive again (refuted) → BUSY (they hold work).
         var refuted = alive
         refuted.incarnation = 1
-        await source.handle(.alive(refuted))
+        membership.yield(.alive(refuted))
         try await Self.until(grid, "BUSY again") { $0.allSatisfy { $0.state == .busy } }
 
         // dead → LOST: the running executions wait for another node (WAITING_ON_FAILURE, then PENDING).
-        await source.handle(.dead(refuted, by: Cluster.NodeID(high: 41, low: 1)))
+        membership.yield(.dead(refuted, by: Cluster.NodeID(high: 41, low: 1)))
         try await Self.until(grid, "LOST") { $0.allSatisfy { $0.state == .lost } }
         let requeued = try await Self.job(handle, "re-queued") { report in report.tasks.allSatisfy { $0.status == .pending && $0.executions == 1 } }
         #expect(requeued.tasks.allSatisfy { $0.message?.hasSuffix("was lost") == true })
 
         // Back in a later epoch: a new session with new nodes, which run the work again; the old nodes stay LOST.
         let reborn = Member(id: agentID, epoch: 1, incarnation: 0, address: address, status: .alive)
-        await source.handle(.joined(reborn))
+        membership.yield(.joined(reborn))
         try await Self.until(grid, "new nodes") { nodes in nodes.filter { $0.state != .lost }.count == 2 }
         let second = Set(await grid.nodes().filter { $0.state != .lost }.map(\.id))
         #expect(first.isDisjoint(with: second))
@@ -125,7 +131,7 @@ struct AgentNodeSourceTests {
 
         // LOST nodes leave the list once they were lost longer than keepLostNodes (checked when hosts come and go).
         clock.advance(by: .seconds(601))
-        await source.handle(.dead(reborn, by: Cluster.NodeID(high: 41, low: 1)))
+        membership.yield(.dead(reborn, by: Cluster.NodeID(high: 41, low: 1)))
         try await Self.until(grid, "the first nodes forgotten") { nodes in
             Set(nodes.map(\.id)) == second && nodes.allSatisfy { $0.state == .lost }
         }

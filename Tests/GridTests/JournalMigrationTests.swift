@@ -50,6 +50,41 @@ struct JournalMigrationTests {
         #expect(try Journal(directory: root).report(JobID(1)) == report)
     }
 
+    @Test func anEndedJobsRow_carriesItsProgress_andRowsEndedBeforeVersion6_takeItFromTheirReports() throws {
+        let root = try makeTemporaryDirectory("journal-v6-progress")
+        func end(_ journal: Journal, _ id: UInt64, done: Int, failed: Int) throws {
+            try journal.submitted(.init(
+                id: JobID(id), workflow: Workflow(name: "job\(id)", tasks: [TaskDefinition("a", .command(["true"]))]),
+                variables: [:], admin: false, owner: "alice", at: .seconds(1), wall: Date()))
+            try journal.append([], ended: [JobResult(
+                job: JobID(id), name: "job\(id)", owner: "alice", status: failed > 0 ? .failed : .finished, priority: .normal,
+                progress: JobProgress(done: done, total: 5, running: 0, failed: failed), tasks: [], logDirectory: "/logs")])
+        }
+        do {
+            let journal = try Journal(directory: root)
+            try end(journal, 1, done: 5, failed: 0)
+            try end(journal, 2, done: 4, failed: 2)
+        }
+        // Back to v5: no progress columns.
+        let database = try DatabaseQueue(path: root + "/journal.sqlite")
+        try database.write { db in
+            try db.execute(sql: """
+                ALTER TABLE job DROP COLUMN done;
+                ALTER TABLE job DROP COLUMN total;
+                ALTER TABLE job DROP COLUMN failed;
+                DELETE FROM grdb_migrations WHERE identifier = 'v6';
+                """)
+        }
+        try database.close()
+        let journal = try Journal(directory: root)
+        try end(journal, 3, done: 1, failed: 1)
+        #expect(try journal.jobs().map(\.progress) == [
+            JobProgress(done: 1, total: 5, running: 0, failed: 1),
+            JobProgress(done: 4, total: 5, running: 0, failed: 2),
+            JobProgress(done: 5, total: 5, running: 0, failed: 0),
+        ])
+    }
+
     @Test func aJournalOfANewerTessera_isRefused() throws {
         let root = try makeTemporaryDirectory("journal-newer")
         _ = try Journal(directory: root)
@@ -133,7 +168,7 @@ struct JournalMigrationTests {
         // Reopened: nothing left to migrate, the same jobs; the store is marked with every migration.
         let reopened = try Journal(directory: root)
         let marks = try DatabaseQueue(path: root + "/journal.sqlite")
-        #expect(try marks.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == ["v1", "v2", "v3", "v4", "v5"])
+        #expect(try marks.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == ["v1", "v2", "v3", "v4", "v5", "v6"])
         try marks.close()
         #expect(try reopened.recover().jobs.map(\.submission.id) == [JobID(2)])
     }

@@ -36,7 +36,7 @@ extension Journal {
             let moved = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM quarantine_record WHERE job = ?", arguments: [id]) ?? 0
             try db.execute(sql: "DELETE FROM record WHERE job = ?", arguments: [id])
             try db.execute(
-                sql: "UPDATE job SET status = ?, ended_wall = ?, report = NULL WHERE id = ?",
+                sql: "UPDATE job SET status = ?, ended_wall = ?, report = NULL, done = NULL, total = NULL, failed = NULL WHERE id = ?",
                 arguments: [JobStatus.failed.rawValue, wall.timeIntervalSince1970, id])
             return Quarantined(job: job, name: row["name"], owner: row["owner"], reason: reason, at: wall, records: moved)
         }

@@ -2,18 +2,16 @@ import Cluster
 import Foundation
 import Logging
 import NIOPosix
+import Synchronization
 
 /// The node source whose infrastructure is "agents that join" (ProActive's default infrastructure): it follows
-/// the cluster's membership and turns members into nodes (reference/gossip.md, "Feeding the grid's resource
-/// manager").
+/// the cluster's membership and turns members into nodes, as ``AgentSourceCore`` decides (its table is
+/// reference/gossip.md's "Feeding the grid's resource manager").
 ///
-/// | membership | nodes |
-/// |---|---|
-/// | `joined` + link handshake + resources announced | one FREE node per agent worker |
-/// | `suspect` | DOWN: no new work, running work kept |
-/// | `alive` again | FREE (BUSY while it holds work) |
-/// | `dead` or `left`, or the link closes | LOST: queued work placed again, running work re-run elsewhere (ProActive's node-failure rule), late results dropped |
-/// | back in a later epoch, or a restarted process | a new session with new nodes |
+/// The shell: one loop feeds the core its inputs (membership events, link events, ticks) and performs the
+/// directives in order, awaiting each call to the scheduler, so that a host going DOWN, UP or LOST reaches the
+/// scheduler in the order it happened. Dials, links and timers are child tasks of one task group, on the grid's
+/// clock; the group ends with the membership stream.
 public actor AgentNodeSource {
     /// The source's name (the `source` of its nodes).
     public nonisolated let name: String
@@ -23,20 +21,27 @@ public actor AgentNodeSource {
     private let keyRing: KeyRing
     private let capacity: Int
     private let sharedDirectory: String?
+    private let clock: any GridClock
     private var logger: Logger
-    /// The latest view of each active member.
-    private var members: [Cluster.NodeID: Member] = [:]
-    /// The session of each member with nodes, and the epoch it was made in.
-    private var sessions: [Cluster.NodeID: (epoch: UInt64, session: Int)] = [:]
-    /// Members being dialled.
-    private var dialing: Set<MemberIdentity> = []
-    /// Failed dials in a row, per member (back-off).
-    private var failures: [Cluster.NodeID: Int] = [:]
-    private var nextSession = 1
+    private var core: AgentSourceCore
+    /// The links that are up, by session.
+    private var links: [Int: Link] = [:]
+    /// Agents that announced, until their host joins the scheduler.
+    private var announced: [Int: RemoteHost] = [:]
+    private let inputs: AsyncStream<Input>
+    private let input: AsyncStream<Input>.Continuation
+
+    /// What the loop feeds the core.
+    enum Input: Sendable {
+        case membership(MembershipEvent)
+        case link(AgentSourceCore.LinkEvent, link: Link? = nil, host: RemoteHost? = nil)
+        case tick
+        case end
+    }
 
     init(
         name: String, grid: Grid, identity: Cluster.NodeID, clusterID: UInt64, keyRing: KeyRing, capacity: Int, sharedDirectory: String?,
-        logger: Logger
+        settings: AgentSourceCore.Settings = .init(), logger: Logger
     ) {
         self.sharedDirectory = sharedDirectory
         self.name = name
@@ -45,134 +50,114 @@ public actor AgentNodeSource {
         self.clusterID = clusterID
         self.keyRing = keyRing
         self.capacity = capacity
+        self.clock = grid.settings.clock
+        self.core = AgentSourceCore(identity: identity, settings: settings)
         self.logger = logger
         self.logger[metadataKey: "grid.source"] = "\(name)"
+        (inputs, input) = AsyncStream<Input>.makeStream()
     }
 
-    /// Follows membership events until the stream ends.
+    /// Follows membership events until the stream ends; then closes the links it made.
     public func run(events: AsyncStream<MembershipEvent>) async {
-        for await event in events { handle(event) }
-    }
-
-    /// Applies one membership event.
-    func handle(_ event: MembershipEvent) {
-        switch event {
-        case .joined(let member), .alive(let member):
-            guard member.id != identity else { return }
-            members[member.id] = member
-            if let current = sessions[member.id] {
-                if current.epoch < member.epoch {
-                    // Back in a later epoch: the earlier life's session is over.
-                    lose(member.id, reason: "member \(member.id.short) came back in epoch \(member.epoch)")
-                    connect(member)
-                } else {
-                    let session = current.session
-                    Task { await grid.scheduler.setHostDown(session, false) }
+        let input = self.input
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await event in events { input.yield(.membership(event)) }
+                input.yield(.end)
+            }
+            loop: for await next in inputs {
+                let now = clock.now
+                let directives: [AgentSourceCore.Directive]
+                switch next {
+                case .membership(let event):
+                    directives = core.onMembershipEvent(event, now: now)
+                case .link(let event, let link, let host):
+                    switch event {
+                    case .linked(let session): links[session] = link
+                    case .announced(let session): announced[session] = host
+                    case .closed(let session, _):
+                        links[session] = nil
+                        announced[session] = nil
+                    case .failed: break
+                    }
+                    directives = core.onLinkEvent(event, now: now)
+                case .tick:
+                    directives = core.onTick(now: now)
+                case .end:
+                    break loop
                 }
-            } else {
-                connect(member)
+                for directive in directives { await perform(directive, in: &group) }
             }
-        case .suspect(let member, _):
-            guard member.id != identity else { return }
-            members[member.id] = member
-            if let current = sessions[member.id], current.epoch <= member.epoch {
-                let session = current.session
-                Task { await grid.scheduler.setHostDown(session, true) }
-            }
-        case .dead(let member, _), .left(let member):
-            guard member.id != identity else { return }
-            if let known = members[member.id], known.epoch <= member.epoch { members[member.id] = nil }
-            if let current = sessions[member.id], current.epoch <= member.epoch {
-                lose(member.id, reason: "member \(member.id.short) \(event.isLeft ? "left" : "was declared dead") in epoch \(member.epoch)")
-            }
-        case .reincarnated:
-            break
+            for link in links.values { link.close() }
+            for host in announced.values { host.close() }
+            group.cancelAll()
         }
     }
 
-    private func lose(_ member: Cluster.NodeID, reason: String) {
-        guard let current = sessions.removeValue(forKey: member) else { return }
-        let session = current.session
-        Task { await grid.scheduler.hostLost(session, reason: reason) }
-    }
-
-    private func connect(_ member: Member) {
-        guard dialing.insert(member.identity).inserted else { return }
-        Task { await dial(member) }
-    }
-
-    private func dial(_ member: Member) async {
-        let session = nextSession
-        nextSession += 1
-        let outcome = await Self.open(
-            member, session: session, identity: identity, clusterID: clusterID, keyRing: keyRing, grid: grid,
-            sharedDirectory: sharedDirectory, logger: logger)
-        dialing.remove(member.identity)
-        guard let current = members[member.id], current.epoch == member.epoch else {
-            if case .success(let host) = outcome { host.close() }
-            return
-        }
-        switch outcome {
-        case .failure(let error):
-            let count = (failures[member.id] ?? 0) + 1
-            failures[member.id] = count
-            let delay = Duration.milliseconds(min(30_000, 250 << min(count, 7)))
+    private func perform(_ directive: AgentSourceCore.Directive, in group: inout DiscardingTaskGroup) async {
+        switch directive {
+        case .dial(let member, let session):
+            let context = DialContext(
+                identity: identity, clusterID: clusterID, keyRing: keyRing, grid: grid, sharedDirectory: sharedDirectory, logger: logger)
+            let input = self.input
+            group.addTask { await Self.session(with: member, session: session, context: context, input: input) }
+        case .addHost(let session):
+            guard let host = announced.removeValue(forKey: session) else { return }
+            group.addTask { await host.runWriter() }
+            await grid.scheduler.addHost(host, source: name, capacity: capacity)
+        case .hostDown(let session):
+            await grid.scheduler.setHostDown(session, true)
+        case .hostUp(let session):
+            await grid.scheduler.setHostDown(session, false)
+        case .hostLost(let session, let reason):
+            await grid.scheduler.hostLost(session, reason: reason)
+        case .closeLink(let session, let reason):
+            logger.warning("agent link closed", metadata: ["grid.session": "\(session)", "grid.reason": "\(reason)"])
+            announced.removeValue(forKey: session)?.close()
+            links.removeValue(forKey: session)?.close()
+        case .dialFailed(let member, let error, let delay):
             logger.warning("cannot link to member", metadata: [
                 "grid.member": "\(member.id.short)", "grid.address": "\(member.address)", "grid.error": "\(error)",
-                "grid.retry.ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                "grid.retry.ms": "\(delay.nanoseconds / 1_000_000)",
             ])
-            Task {
-                try? await Task.sleep(for: delay)
-                self.retry(member)
-            }
-        case .success(let host):
-            failures[member.id] = nil
-            sessions[member.id] = (member.epoch, session)
-            Task { await host.runWriter() }
-            _ = await grid.scheduler.addHost(host, source: name, capacity: capacity)
-            Task {
-                let reason = await host.link.closed()
-                await self.linkClosed(member, session: session, reason: reason)
+        case .wake(let deadline):
+            let (clock, input) = (self.clock, self.input)
+            group.addTask {
+                do {
+                    try await clock.sleep(until: deadline)
+                    input.yield(.tick)
+                } catch {}
             }
         }
     }
 
-    private func retry(_ member: Member) {
-        guard let current = members[member.id], current.epoch == member.epoch, sessions[member.id] == nil else { return }
-        connect(current)
+    /// What a session's task needs from the source.
+    private struct DialContext: Sendable {
+        var identity: Cluster.NodeID
+        var clusterID: UInt64
+        var keyRing: KeyRing
+        var grid: Grid
+        var sharedDirectory: String?
+        var logger: Logger
     }
 
-    private func linkClosed(_ member: Member, session: Int, reason: LinkError) async {
-        if sessions[member.id]?.session == session {
-            lose(member.id, reason: "link closed: \(reason)")
-        } else {
-            await grid.scheduler.hostLost(session, reason: "link closed: \(reason)")
-        }
-        // The member may still be there (a dropped connection): a new session, after a pause.
-        if let current = members[member.id], current.status == .alive {
-            Task {
-                try? await Task.sleep(for: .milliseconds(500))
-                self.retry(current)
-            }
-        }
-    }
-
-    /// Dials a member, then waits for its resources.
-    private static func open(
-        _ member: Member, session: Int, identity: Cluster.NodeID, clusterID: UInt64, keyRing: KeyRing, grid: Grid,
-        sharedDirectory: String?, logger: Logger
-    ) async -> Result<RemoteHost, GridError> {
+    /// One session's life: dials the member, hands the link and its announce to the loop, serves its frames, and
+    /// says when it closes.
+    private static func session(with member: Member, session: Int, context: DialContext, input: AsyncStream<Input>.Continuation) async {
         let link: Link
         do {
             link = try await Link.dial(
-                member.address.host, port: Int(member.address.port), expecting: member.id, identity: identity, clusterID: clusterID,
-                keyRing: keyRing, group: MultiThreadedEventLoopGroup.singleton)
+                member.address.host, port: Int(member.address.port), expecting: member.id, identity: context.identity,
+                clusterID: context.clusterID, keyRing: context.keyRing, group: MultiThreadedEventLoopGroup.singleton)
         } catch {
-            return .failure(.remote("\(error)"))
+            input.yield(.link(.failed(session: session, error: "\(error)")))
+            return
         }
-        let (announcements, announce) = AsyncStream<AgentResources?>.makeStream()
-        let runner = grid.runner
-        let scheduler = grid.scheduler
+        input.yield(.link(.linked(session: session), link: link))
+        let runner = context.grid.runner
+        let scheduler = context.grid.scheduler
+        let (logger, sharedDirectory) = (context.logger, context.sharedDirectory)
+        let first = FirstAnnounce()
         link.start { payload in
             let messages: [RemoteMessage]
             do {
@@ -185,7 +170,12 @@ public actor AgentNodeSource {
             for message in messages {
                 switch message {
                 case .announce(let resources):
-                    announce.yield(resources)
+                    // Only the first announce of a link counts.
+                    guard first.take() else { continue }
+                    let host = RemoteHost(
+                        session: session, member: member.identity, resources: resources, link: link, sharedDirectory: sharedDirectory,
+                        reject: { reports in await scheduler.onReports(reports, session: session) })
+                    input.yield(.link(.announced(session: session), host: host))
                 case .reports(let reports):
                     await scheduler.onReports(reports.map(Self.readingLargeResults), session: session)
                 case .log(let job, let task, let stream, let bytes):
@@ -198,27 +188,8 @@ public actor AgentNodeSource {
                 }
             }
         }
-        let timeout = Task {
-            try? await Task.sleep(for: .seconds(10))
-            announce.yield(nil)
-        }
-        Task {
-            _ = await link.closed()
-            announce.yield(nil)
-        }
-        var resources: AgentResources?
-        for await first in announcements {
-            resources = first
-            break
-        }
-        timeout.cancel()
-        guard let resources else {
-            link.close()
-            return .failure(.remote("member \(member.id.short) at \(member.address) announced no resources"))
-        }
-        return .success(RemoteHost(
-            session: session, member: member.identity, resources: resources, link: link, sharedDirectory: sharedDirectory,
-            reject: { reports in await scheduler.onReports(reports, session: session) }))
+        let reason = await link.closed()
+        input.yield(.link(.closed(session: session, reason: "\(reason)")))
     }
 
     /// A finished report whose result came as a shared file, with the value read back.
@@ -235,11 +206,12 @@ public actor AgentNodeSource {
     }
 }
 
-extension MembershipEvent {
-    var isLeft: Bool {
-        if case .left = self { return true }
-        return false
-    }
+/// Whether a link's first announce was taken.
+private final class FirstAnnounce: Sendable {
+    private let taken = Atomic<Bool>(false)
+
+    /// `true` the first time only.
+    func take() -> Bool { !taken.exchange(true, ordering: .relaxed) }
 }
 
 /// Appending streamed log bytes to a task's log file.

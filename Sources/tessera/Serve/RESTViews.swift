@@ -50,7 +50,7 @@ struct JobView: Codable, Sendable {
         owner = row.owner
         state = row.status.rawValue
         priority = row.priority.description
-        progress = JobProgress(done: 0, total: 0, running: 0, failed: 0)
+        progress = row.progress ?? JobProgress(done: 0, total: 0, running: 0, failed: 0)
         submitted = Self.iso(row.submitted)
         ended = row.ended.map(Self.iso)
     }

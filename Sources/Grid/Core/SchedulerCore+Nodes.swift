@@ -1,0 +1,76 @@
+/// The node life cycle: local nodes and agents joining, DOWN and UP, LOST, locks.
+extension SchedulerCore {
+    /// Local nodes joined (FREE).
+    public mutating func onLocalNodesJoined(_ entries: [ResourceLedger.Entry], now: Duration) -> [SchedulerDirective] {
+        resources.addLocal(entries)
+        return finishTurn(placing: true)
+    }
+
+    /// An agent announced itself on a new session: its nodes join FREE, one per worker, with identifiers no node
+    /// had before. The first directive is ``SchedulerDirective/configureHost(session:nodes:)``.
+    public mutating func onHostJoined(_ offer: ResourceCore.HostOffer, now: Duration) -> [SchedulerDirective] {
+        resources.pruneLost(now: now)
+        let ids = resources.addHost(offer)
+        out.append(.configureHost(session: offer.session, nodes: ids))
+        return finishTurn(placing: true)
+    }
+
+    /// An agent is suspected: its nodes are DOWN and get no new work; what runs there goes on.
+    public mutating func onHostDown(session: Int, now: Duration) -> [SchedulerDirective] {
+        _ = resources.setDown(session: session, true)
+        return finishTurn(placing: false)
+    }
+
+    /// A suspected agent answers again: its nodes are BUSY or FREE by what they hold, and take work.
+    public mutating func onHostUp(session: Int, now: Duration) -> [SchedulerDirective] {
+        guard resources.setDown(session: session, false) else { return [] }
+        return finishTurn(placing: true)
+    }
+
+    /// An agent's session is over (its member died or left, or its link closed): its nodes are LOST. What was
+    /// queued there is queued again; what was running there runs again elsewhere under ProActive's node-failure
+    /// rule (one re-run, then FAILED), journaled. Later reports from the session are dropped.
+    public mutating func onHostLost(session: Int, now: Duration) -> [SchedulerDirective] {
+        resources.pruneLost(now: now)
+        guard let lostNodes = resources.endSession(session, now: now) else { return [] }
+        let lost = Set(lostNodes)
+        var requeued = 0
+        var rerun = 0
+        for id in order {
+            guard let slot = slots[id] else { continue }
+            let affected = jobList[slot].instances.indices.filter { index in
+                let instance = jobList[slot].instances[index]
+                guard instance.dispatched, let node = instance.node else { return false }
+                return lost.contains(node)
+            }
+            for index in affected {
+                guard let instance = job(id)?.instances[index], let node = instance.node else { continue }
+                let attempt = instance.executions
+                let effects: [JobCore.Effect]
+                if instance.status == TaskStatus.pending {
+                    effects = (try? update(id) { $0.undispatch(index, attempt: attempt) }) ?? []
+                    requeued += 1
+                } else {
+                    effects = (try? update(id) { $0.onExecutionLost(index, attempt: attempt, node: node, now: now) }) ?? []
+                    if !effects.isEmpty, settings.journals { records.append(.lost(job: id, index: index, attempt: attempt, node: node, at: now)) }
+                    rerun += 1
+                }
+                perform(effects, job: id, now: now)
+            }
+        }
+        out.append(.closeHost(session: session, nodes: lostNodes, requeued: requeued, rerun: rerun))
+        if let prune = resources.nextPrune { wake(at: prune) }
+        return finishTurn(placing: true)
+    }
+
+    /// A node was locked (it gets no new tasks, and steals nothing) or unlocked (it takes work and looks for
+    /// some to steal).
+    public mutating func onLockChanged(_ node: NodeID, locked: Bool, now: Duration) -> [SchedulerDirective] {
+        resources.ledger.setLocked(node, locked)
+        out.append(.setMaySteal(node, !locked))
+        var directives = finishTurn(placing: !locked)
+        // An unlocked node with an empty queue looks for work to steal.
+        if !locked { directives.append(.nudge(node)) }
+        return directives
+    }
+}
