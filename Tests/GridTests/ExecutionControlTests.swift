@@ -134,7 +134,7 @@ import Testing
     }
 
     @Test func thePumpCountsTheBatchesBeingHandedOver() async {
-        let pump = ReportPump(buffers: [], interval: .milliseconds(10))
+        let pump = ReportPump(buffers: [], interval: .milliseconds(10), clock: SystemGridClock())
         #expect(!pump.isSending)
         let batch: [NodeReport] = [.started(job: JobID(1), index: 0, attempt: 1, node: NodeID(0))]
         await pump.send(batch) { reports in

@@ -227,9 +227,12 @@ import Testing
         task.walltime = .seconds(5)
         var stream = grid.events.makeAsyncIterator()
         let job = try await grid.submit(Workflow(name: "fn-walltime", tasks: [task]))
+        // Two sleepers on the manual clock, both from time zero: the walltime's watchdog, and the report pump that
+        // holds the start report for its interval.
+        await clock.waitForSleepers(2)
+        clock.advance(to: try #require(grid.settings.reportInterval))
         while let event = await stream.next(), event.taskStatus("slow") != .running {}
-        await clock.waitForSleepers()
-        clock.advance(by: .seconds(5))
+        clock.advance(to: .seconds(5))
         let result = try await job.result()
         #expect(result.task("slow")?.status == .faulty)
         #expect(result.task("slow")?.message == "walltime 5.0 seconds exceeded: the function was cancelled")
@@ -283,7 +286,7 @@ import Testing
         }
         let job = try await grid.submit(Workflow(name: "retry", maxNumberOfExecution: 2, tasks: [TaskDefinition("a", .function("flaky"))]))
         _ = try await events(of: job) { $0.taskStatus("a") == .waitingOnError }
-        await clock.waitForSleepers()
+        await clock.waitForSleeper(until: .seconds(2))
         clock.advance(by: .milliseconds(1999))
         #expect(try await job.report().task("a")?.status == .waitingOnError)
         clock.advance(by: .milliseconds(1))

@@ -58,7 +58,7 @@ struct JournalMigrationTests {
                 variables: [:], admin: false, owner: "alice", at: .seconds(1), wall: Date()))
             try journal.append([], ended: [JobResult(
                 job: JobID(id), name: "job\(id)", owner: "alice", status: failed > 0 ? .failed : .finished, priority: .normal,
-                progress: JobProgress(done: done, total: 5, running: 0, failed: failed), tasks: [], logDirectory: "/logs")])
+                progress: JobProgress(done: done, total: 5, running: 0, failed: failed), tasks: [], logDirectory: "/logs")], at: Date())
         }
         do {
             let journal = try Journal(directory: root)
@@ -158,7 +158,7 @@ struct JournalMigrationTests {
         let ended = JobResult(
             job: JobID(1), name: "job1", owner: "alice", status: .finished, priority: .normal,
             progress: JobProgress(done: 1, total: 1, running: 0, failed: 0), tasks: [], logDirectory: "/logs/1")
-        try journal.append([], ended: [ended])
+        try journal.append([], ended: [ended], at: Date())
         #expect(try journal.recordCount() == 6, "job 2's five records and its tick stay")
         let after = try journal.recover()
         #expect(after.jobs.map(\.submission.id) == [JobID(2)])

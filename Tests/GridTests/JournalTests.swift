@@ -292,7 +292,7 @@ private enum TestFailure: Error { case expected }
         let ended = JobResult(
             job: JobID(1), name: "runs", owner: "", status: .finished, priority: .normal,
             progress: JobProgress(done: 6, total: 6, running: 0, failed: 0), tasks: [], logDirectory: "/logs/1")
-        try journal.append([], ended: [ended])
+        try journal.append([], ended: [ended], at: Date())
         #expect(try journal.recordCount() == 2)
     }
 

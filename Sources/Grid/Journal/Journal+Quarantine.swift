@@ -25,7 +25,7 @@ extension Journal {
     ///
     /// - Returns: what was put aside, or `nil` when there is no such job.
     @discardableResult
-    public func quarantine(_ job: JobID, reason: String, at wall: Date = Date()) throws(GridError) -> Quarantined? {
+    public func quarantine(_ job: JobID, reason: String, at wall: Date) throws(GridError) -> Quarantined? {
         guard let id = Int64(exactly: job.rawValue) else { return nil }
         return try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT name, owner FROM job WHERE id = ?", arguments: [id]) else { return nil }

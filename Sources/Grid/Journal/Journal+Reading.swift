@@ -78,7 +78,7 @@ extension Journal {
                 lastJob: UInt64(max(0, lastJob)), lockedNodes: Set(locked))
         }
         for (job, reason) in broken {
-            if let quarantined = try quarantine(JobID(UInt64(job)), reason: reason) { recovery.quarantined.append(quarantined) }
+            if let quarantined = try quarantine(JobID(UInt64(job)), reason: reason, at: wallClock()) { recovery.quarantined.append(quarantined) }
         }
         return recovery
     }
@@ -95,7 +95,7 @@ extension Journal {
             return try decodeReport(data)
         } catch {
             // A report that does not read back is put aside once, not a failed request each time it is asked for.
-            try quarantine(job, reason: "its report does not read back: \(Journal.reason(error))")
+            try quarantine(job, reason: "its report does not read back: \(Journal.reason(error))", at: wallClock())
             return nil
         }
     }

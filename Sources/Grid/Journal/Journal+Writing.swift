@@ -53,9 +53,14 @@ extension Journal {
         }
     }
 
-    /// Appends records and the final reports of jobs that ended, in one transaction. An ended job's records are
-    /// dropped: its report holds everything.
-    public func append(_ records: [JournalRecord], ended: [JobResult] = [], at wall: Date = Date()) throws(GridError) {
+    /// Appends records in one transaction.
+    public func append(_ records: [JournalRecord]) throws(GridError) {
+        try append(records, ended: [], at: Date(timeIntervalSince1970: 0))
+    }
+
+    /// Appends records and the final reports of jobs that ended at `wall`, in one transaction. An ended job's
+    /// records are dropped: its report holds everything.
+    public func append(_ records: [JournalRecord], ended: [JobResult], at wall: Date) throws(GridError) {
         guard !records.isEmpty || !ended.isEmpty else { return }
         var files: [(path: String, data: Data)] = []
         var rows: [PendingRecord] = []

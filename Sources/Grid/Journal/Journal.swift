@@ -102,6 +102,7 @@ public final class Journal: Sendable {
 
     /// The data directory.
     public let directory: String
+    let wallClock: @Sendable () -> Date
     let pool: DatabasePool
     /// Final reports are encoded and written here, off the scheduler: a job's end is acknowledged once its
     /// records are committed (a crash before its report is written replays the records and writes it then).
@@ -117,8 +118,15 @@ public final class Journal: Sendable {
     ///
     /// - Throws: `GridError.journal` when the directory or the database cannot be opened, or the database was
     ///   written by a newer Tessera.
-    public init(directory: String, durability: Durability = .normal) throws(GridError) {
+    /// - Parameters:
+    ///   - directory: the data directory.
+    ///   - durability: how hard each commit is pushed to the disk.
+    ///   - wallClock: the dates it writes where no caller gives one (when it puts a job in quarantine).
+    public init(
+        directory: String, durability: Durability = .normal, wallClock: @escaping @Sendable () -> Date = systemWallClock
+    ) throws(GridError) {
         self.directory = directory
+        self.wallClock = wallClock
         do {
             try FileManager.default.createDirectory(atPath: directory + "/results", withIntermediateDirectories: true)
             var configuration = Configuration()

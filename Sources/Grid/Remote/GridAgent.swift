@@ -33,6 +33,8 @@ public struct AgentSettings: Sendable {
     public var bindThreads: Bool = true
     /// Where it logs.
     public var logger: Logger = Logger(label: "tessera.agent")
+    /// The agent's time: report batching, walltimes and log shipping wait on it.
+    public var clock: any GridClock = SystemGridClock()
 
     /// Default settings.
     public init() {}
@@ -98,7 +100,7 @@ public final class GridAgent: Sendable {
             workers: plan.slots.count, cores: topology.cores.count, memoryBytes: ProcessInfo.processInfo.physicalMemory,
             numaCores: topology.numaNodes.map(\.cores.count), labels: settings.labels, token: settings.token)
         runner = TaskRunner(
-            functions: functions, healing: HealingStore(path: settings.dataDirectory + "/healing.json"), clock: SystemGridClock(),
+            functions: functions, healing: HealingStore(path: settings.dataDirectory + "/healing.json"), clock: settings.clock,
             dataDirectory: settings.dataDirectory, workingDirectory: settings.workingDirectory)
     }
 
@@ -167,7 +169,7 @@ final class AgentSession: Sendable {
         send([.announce(agent.resources)])
         let logs = Task { [self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: agent.settings.logInterval)
+                try? await agent.settings.clock.sleep(for: agent.settings.logInterval)
                 shipLogs()
             }
         }
@@ -272,11 +274,12 @@ final class AgentSession: Sendable {
         gridSettings.labels = agent.settings.labels
         gridSettings.token = agent.settings.token
         gridSettings.reportBatch = agent.settings.reportBatch
+        gridSettings.clock = agent.settings.clock
         let nodes = ids.prefix(agent.resources.workers).map {
             LocalNode(id: $0, runner: runner, control: control, settings: gridSettings, reportInterval: agent.settings.reportInterval)
         }
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
-        let pump = ReportPump(buffers: nodes.map(\.reports), interval: agent.settings.reportInterval)
+        let pump = ReportPump(buffers: nodes.map(\.reports), interval: agent.settings.reportInterval, clock: agent.settings.clock)
         var loops = nodes.map { node in
             Task(executorPreference: agent.pool.executor) { [self] in
                 await node.run(pump: pump) { reports in self.report(reports) }

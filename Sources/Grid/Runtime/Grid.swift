@@ -91,7 +91,7 @@ public final class Grid: Sendable {
         var journal: Journal?
         var recovery: Journal.Recovery?
         if settings.journal {
-            let opened = try Journal(directory: settings.dataDirectory, durability: settings.journalDurability)
+            let opened = try Journal(directory: settings.dataDirectory, durability: settings.journalDurability, wallClock: settings.wallClock)
             recovery = try opened.recover()
             journal = opened
         }
@@ -115,7 +115,7 @@ public final class Grid: Sendable {
             } : []
         let hostName = ProcessInfo.processInfo.hostName
         for node in nodes { node.setSiblings(nodes.map(\.queue)) }
-        let pump = ReportPump(buffers: nodes.map(\.reports), interval: reportInterval)
+        let pump = ReportPump(buffers: nodes.map(\.reports), interval: reportInterval, clock: settings.clock)
         var loops = nodes.map { node in
             Task(executorPreference: pool.executor) {
                 await node.run(pump: pump) { reports in await scheduler.onReports(reports) }

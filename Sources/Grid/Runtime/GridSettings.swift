@@ -97,7 +97,7 @@ public struct GridSettings: Sendable {
     /// The grid's time (a ``ManualClock`` in tests).
     public var clock: any GridClock = SystemGridClock()
     /// The wall-clock time, for `START_AT`.
-    public var wallClock: @Sendable () -> Date = { Date() }
+    public var wallClock: @Sendable () -> Date = systemWallClock
     /// Settings of the pinned worker pool.
     public var actors: Actors.Settings = .init()
     /// The logger.

@@ -79,18 +79,19 @@ actor LocalNode {
         // lookup (a lock and a hash of the name) cost more than a short task's own work.
         var lastFunction: (name: String, generation: UInt64, function: FunctionRegistry.Function)?
         // When the last task ended: the time of the next start report (one clock read per task).
-        var lastEnd = MonotonicTime.now()
+        let clock = settings.clock
+        var lastEnd = clock.nanoseconds()
         let interval = reportInterval.nanoseconds
         while true {
             guard let assignment = queue.pop() ?? steal() else {
                 let batch = reports.take()
                 if !batch.isEmpty {
                     await pump.send(batch, via: report)
-                    lastEnd = MonotonicTime.now()
+                    lastEnd = clock.nanoseconds()
                     continue
                 }
                 if await queue.park() {
-                    lastEnd = MonotonicTime.now()
+                    lastEnd = clock.nanoseconds()
                     continue
                 }
                 return
@@ -117,7 +118,7 @@ actor LocalNode {
             } else {
                 // A subprocess may run for long: say it started now.
                 await pump.send(reports.take(), via: report)
-                began = MonotonicTime.now()
+                began = clock.nanoseconds()
             }
             var function: FunctionRegistry.Function?
             if case .function(let name, _) = assignment.executable {
@@ -128,7 +129,7 @@ actor LocalNode {
                 if !control.attach(key, pid: pid) { ProcessLauncher.kill(group: pid) }
             }
             if inProcess { control.endInProcess(key) } else { control.end(key) }
-            let now = MonotonicTime.now()
+            let now = clock.nanoseconds()
             lastEnd = now
             let (count, since, replaced) = reports.append(.finished(
                 job: assignment.job, index: assignment.index, attempt: assignment.attempt, node: id,
@@ -140,7 +141,7 @@ actor LocalNode {
                 || (age >= interval && (!pump.isSending || age >= interval * 2))
             {
                 await pump.send(reports.take(), via: report)
-                lastEnd = MonotonicTime.now()
+                lastEnd = clock.nanoseconds()
             } else if count == 1 && !replaced {
                 // (An end that replaced its start: the start told the pump already.)
                 pump.signal()

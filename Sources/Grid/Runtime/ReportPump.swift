@@ -76,15 +76,21 @@ final class ReportPump: Sendable {
         var waiter: CheckedContinuation<Bool, Never>?
         var pending = false
         var stopped = false
+        /// The wait of the current interval, which ``stop()`` cuts short (on a manual clock it would last until the
+        /// test moved time).
+        var wait: Task<Void, Never>?
     }
     private let state = Mutex(State())
     private let buffers: [ReportBuffer]
     /// How long a report may wait in a buffer before the pump takes it.
     let interval: Duration
+    /// The grid's clock: the nodes stamp their reports with it, and the pump waits on it.
+    private let clock: any GridClock
     /// Batches being handed to the scheduler now, by nodes or the pump.
     private let sending = Atomic<Int>(0)
 
-    init(buffers: [ReportBuffer], interval: Duration) {
+    init(buffers: [ReportBuffer], interval: Duration, clock: any GridClock) {
+        self.clock = clock
         self.buffers = buffers
         self.interval = interval
     }
@@ -113,25 +119,44 @@ final class ReportPump: Sendable {
 
     /// Stops the pump.
     func stop() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+        let (waiter, wait) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, Task<Void, Never>?) in
             state.stopped = true
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, state.wait)
         }
+        wait?.cancel()
         waiter?.resume(returning: false)
     }
 
     /// The pump's loop; returns after ``stop()``.
     func run(report: @escaping @Sendable ([NodeReport]) async -> Void) async {
         while await waitForWork() {
-            try? await Task.sleep(for: interval)
-            let cutoff = MonotonicTime.now() - interval.nanoseconds
+            await waitOneInterval()
+            let cutoff = clock.nanoseconds() - interval.nanoseconds
             for buffer in buffers {
                 let batch = buffer.takeIfWaiting(since: cutoff)
                 if !batch.isEmpty { await send(batch, via: report) }
             }
             // Reports too young to take now: look again after another interval.
             if buffers.contains(where: { !$0.isEmpty }) { signal() }
+        }
+    }
+
+    /// Sleeps one interval on the grid's clock, or until ``stop()``.
+    private func waitOneInterval() async {
+        let (clock, interval) = (self.clock, self.interval)
+        let wait = Task<Void, Never> { try? await clock.sleep(for: interval) }
+        if !register(wait) { wait.cancel() }
+        await wait.value
+        state.withLock { $0.wait = nil }
+    }
+
+    /// Keeps `wait` for ``stop()`` to cancel; `false` when the pump is stopped already.
+    private func register(_ wait: Task<Void, Never>) -> Bool {
+        state.withLock { state in
+            guard !state.stopped else { return false }
+            state.wait = wait
+            return true
         }
     }
 

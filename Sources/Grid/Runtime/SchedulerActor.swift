@@ -211,7 +211,7 @@ actor SchedulerActor {
             case .commit(let records, let events):
                 commit(records, events)
             case .quarantine(let id, let reason):
-                _ = try? journal?.quarantine(id, reason: reason)
+                _ = try? journal?.quarantine(id, reason: reason, at: wallClock())
                 logger.error("job put in quarantine", metadata: ["grid.job.id": "\(id)", "grid.reason": "\(reason)"])
             case .wake(let deadline):
                 arm(deadline)
