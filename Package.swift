@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "Grid", targets: ["Grid"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Cluster", targets: ["Cluster"]),
+        .library(name: "GridServer", targets: ["GridServer"]),
+        .library(name: "GridWorkloads", targets: ["GridWorkloads"]),
         .executable(name: "tessera", targets: ["tessera"]),
     ],
     dependencies: [
@@ -112,11 +114,41 @@ let package = Package(
             resources: [.copy("Workflows/ORTHO_S1_GRD.yaml"), .copy("Workflows/RICE_MAP.yaml")],
             swiftSettings: strictSwift
         ),
+        // The built-in functions every process registers and the benchmarks' workloads (tessera, its agents and
+        // Benchmarks/ use them).
+        .target(
+            name: "GridWorkloads",
+            dependencies: ["Actors", "Grid", "Imaging"],
+            swiftSettings: strictSwift
+        ),
+        // The server side of `tessera serve`: REST routes and views, users, OpenAPI, metrics, event streams,
+        // connection limits and the portal (its files embedded in the binary).
+        .target(
+            name: "GridServer",
+            dependencies: [
+                "Grid",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [
+                .embedInCode("Portal/index.html"), .embedInCode("Portal/app.css"), .embedInCode("Portal/app.js"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "tessera",
             dependencies: [
                 "Actors",
                 "Grid",
+                "GridServer",
+                "GridWorkloads",
                 "Imaging",
                 "Cluster",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,6 +186,11 @@ let package = Package(
             dependencies: [
                 "TesseraTestSupport",
                 "Grid",
+                "GridServer",
+                "GridWorkloads",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 "Cluster",
                 "Actors",
                 "CShims",

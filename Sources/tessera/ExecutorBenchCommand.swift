@@ -1,3 +1,4 @@
+import GridWorkloads
 import Actors
 import ArgumentParser
 import Synchronization

@@ -2,6 +2,7 @@ import Actors
 import ArgumentParser
 import Foundation
 import Grid
+import GridWorkloads
 import Logging
 
 /// `tessera bench grid`: the grid's costs end to end (submit to result) on an embedded grid.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Grid
+import GridWorkloads
 import Logging
 
 /// `tessera bench journal`: how fast a journaled grid is scheduling again after a crash.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Grid
+import GridWorkloads
 import Logging
 
 /// `tessera bench remote`: the grid across processes on this machine: a scheduler with no local nodes and

@@ -8,7 +8,7 @@ func runTessera(_ arguments: [String]) async throws -> (status: Int32, out: Stri
 }
 
 @Suite("tessera cluster", .timeLimit(.minutes(1)),
-       .enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"))
+       )
 struct ClusterCommandTests {
     @Test func sim_printsTheFiguresAsJSON_andTheSameSeedGivesTheSameTrace() async throws {
         let arguments = ["cluster", "sim", "--nodes", "60", "--loss", "0.05", "--crash", "2", "--minutes", "1",

@@ -19,7 +19,7 @@ func makeKeyFile() throws -> String {
 
 @Suite("Real sockets", .serialized, .timeLimit(.minutes(1)))
 struct RealSocketTests {
-    @Test(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"))
+    @Test
     func fiveProcesses_converge_detectAKilledMember_andLeaveGracefully() async throws {
         let keys = try makeKeyFile()
         let members = MemberProcesses()

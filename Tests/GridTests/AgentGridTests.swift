@@ -4,7 +4,7 @@ import TesseraTestSupport
 
 /// One grid across processes: a real `tessera serve` that starts real `tessera agent` processes on loopback
 /// addresses (127.0.0.2, …), every remote call over the authenticated link.
-@Suite("Agents: one grid across processes", .enabled(if: tesseraBinary != nil), .timeLimit(.minutes(4)), .serialized)
+@Suite("Agents: one grid across processes", .timeLimit(.minutes(4)), .serialized)
 struct AgentGridTests {
     /// A workflow of 2,003 tasks: 2,000 replicas with inputs and parents' results, scripts at both ends.
     static let spread = """

@@ -3,7 +3,7 @@ import Testing
 import TesseraTestSupport
 
 /// The imaging commands of the `tessera` executable, run for real.
-@Suite(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"), .timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(2)))
 struct ImagingCommandTests {
     /// `$TESSERA_TEST_DATA` or `../shared/data` next to the repository, when present.
     static let testData: String? = {

@@ -1,39 +1,25 @@
 import Foundation
+import GridServer
 import Testing
 import TesseraTestSupport
 
-/// The REST API end to end: a real `tessera serve` on loopback with a users file.
-@Suite("REST API through a real server", .enabled(if: tesseraBinary != nil), .timeLimit(.minutes(3)))
+/// The REST API: every route in this process through Hummingbird's testing framework, with a users file; and a real
+/// `tessera serve` for what only the process shows (listening on loopback, the CLI client, the config file).
+@Suite("REST API", .timeLimit(.minutes(3)))
 struct RESTAPITests {
     static let alice = "alice-token-0123456789"
     static let bob = "bob-token-0123456789ab"
     static let root = "root-token-0123456789a"
 
-    static func startServer() async throws -> (ServerProcess, String) {
-        let root = try makeTemporaryDirectory("rest")
-        let users = root + "/users"
-        try """
-            # name role token
-            alice user \(alice)
-            bob   user \(bob)
-            root  admin \(RESTAPITests.root)
-            """.write(toFile: users, atomically: true, encoding: .utf8)
-        chmod(users, 0o600)  // a multi-user server refuses a users file the tasks' accounts could read
-        return (try await ServerProcess.start(data: root + "/data", arguments: ["--users", users]), root)
-    }
+    static let usersFile = """
+        # name role token
+        alice user \(alice)
+        bob   user \(bob)
+        root  admin \(root)
+        """
 
-    static func submit(_ server: ServerProcess, _ yaml: String, token: String = alice, variables: [String: String] = [:]) async throws -> (Int, [String: Any]) {
+    static func submit(_ server: APIHarness, _ yaml: String, token: String = alice, variables: [String: String] = [:]) async throws -> (Int, [String: Any]) {
         try await server.object("POST", "/api/v1/jobs", token: token, json: ["workflow": yaml, "variables": variables])
-    }
-
-    /// Reads a job until `done` holds (each read is a real request; the server's tasks move on meanwhile).
-    @discardableResult
-    static func waitJob(_ server: ServerProcess, _ id: Int, token: String = alice, until done: ([String: Any]) -> Bool) async throws -> [String: Any] {
-        while true {
-            let (status, job) = try await server.object("GET", "/api/v1/jobs/\(id)", token: token)
-            #expect(status == 200)
-            if done(job) || status != 200 { return job }
-        }
     }
 
     static func taskState(_ job: [String: Any], _ name: String) -> String? {
@@ -41,192 +27,192 @@ struct RESTAPITests {
     }
 
     @Test func everyRoute_theUsersRules_andBadInputChangingNothing() async throws {
-        let (server, root) = try await Self.startServer()
-        let mark = root + "/go"
+        try await APIHarness.with("rest", users: Self.usersFile) { server in
+            let mark = server.root + "/go"
 
-        // Who may ask.
-        #expect(try await server.object("GET", "/api/v1/jobs").status == 401)
-        let (badStatus, bad) = try await server.object("GET", "/api/v1/jobs", token: "not-a-token-at-all")
-        #expect(badStatus == 401 && bad["code"] as? String == "unauthorized" && bad["message"] is String)
+            // Who may ask.
+            #expect(try await server.object("GET", "/api/v1/jobs").status == 401)
+            let (badStatus, bad) = try await server.object("GET", "/api/v1/jobs", token: "not-a-token-at-all")
+            #expect(badStatus == 401 && bad["code"] as? String == "unauthorized" && bad["message"] is String)
 
-        // A job that finishes: results, tasks, logs.
-        let (created, answer) = try await Self.submit(server, """
-            name: quick
-            variables:
-              WHO: nobody
-            tasks:
-              a:
-                command: [echo, "hi ${WHO}"]
-              b:
-                depends: [a]
-                function: tessera.echo
-                input: {x: 1}
-            """, variables: ["WHO": "there"])
-        #expect(created == 201)
-        let quick = try #require(answer["id"] as? Int)
-        let done = try await Self.waitJob(server, quick) { $0["state"] as? String == "FINISHED" }
-        #expect(done["owner"] as? String == "alice" && done["name"] as? String == "quick")
-        #expect(Self.taskState(done, "a") == "FINISHED")
-        let (_, task) = try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/b", token: Self.alice)
-        #expect((task["result"] as? [String: Int]) == ["x": 1])
-        let (_, result) = try await server.object("GET", "/api/v1/jobs/\(quick)/result", token: Self.alice)
-        #expect((result["results"] as? [String: Any])?["b"] as? [String: Int] == ["x": 1])
-        let (logStatus, log) = try await server.call("GET", "/api/v1/jobs/\(quick)/tasks/a/logs", token: Self.alice)
-        #expect(logStatus == 200 && String(decoding: log, as: UTF8.self) == "hi there\n")
-        let (_, all) = try await server.call("GET", "/api/v1/jobs/\(quick)/logs", token: Self.alice)
-        #expect(String(decoding: all, as: UTF8.self).contains("[a]\nhi there"))
-        let tasks = try await server.call("GET", "/api/v1/jobs/\(quick)/tasks", token: Self.alice)
-        let taskList = try JSONSerialization.jsonObject(with: tasks.body) as? [Any]
-        #expect(tasks.status == 200 && taskList?.count == 2)
-
-        // Another user does not see it; an administrator does.
-        #expect(try await server.object("GET", "/api/v1/jobs/\(quick)", token: Self.bob).status == 404)
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(quick)/kill", token: Self.bob).status == 404)
-        #expect(try await server.object("GET", "/api/v1/jobs/\(quick)", token: Self.root).status == 200)
-        let (_, bobs) = try await server.object("GET", "/api/v1/jobs", token: Self.bob)
-        #expect((bobs["jobs"] as? [Any])?.isEmpty == true)
-        let (_, roots) = try await server.object("GET", "/api/v1/jobs?owner=alice", token: Self.root)
-        #expect((roots["jobs"] as? [[String: Any]])?.first?["id"] as? Int == quick)
-        let (_, sneaky) = try await server.object("GET", "/api/v1/jobs?owner=bob", token: Self.alice)
-        #expect((sneaky["jobs"] as? [Any])?.isEmpty == true)
-
-        // HIGH needs an administrator, at submission and later.
-        let high = "name: high\npriority: HIGH\ntasks:\n  a:\n    function: tessera.noop\n"
-        let (refused, refusal) = try await Self.submit(server, high)
-        #expect(refused == 403 && refusal["code"] as? String == "needs_admin")
-        #expect(try await Self.submit(server, high, token: Self.root).0 == 201)
-
-        // A running job: pause, resume, priority, logs followed while it runs.
-        let (_, running) = try await server.call(
-            "POST", "/api/v1/jobs?var=MARK=\(mark)", token: Self.alice, body: Data("""
-                name: waits
+            // A job that finishes: results, tasks, logs.
+            let (created, answer) = try await Self.submit(server, """
+                name: quick
                 variables:
-                  MARK: none
+                  WHO: nobody
                 tasks:
-                  w:
-                    script:
-                      language: bash
-                      code: echo started; while [ ! -f "$MARK" ]; do sleep 0.02; done; echo done
-                  later:
-                    depends: [w]
+                  a:
+                    command: [echo, "hi ${WHO}"]
+                  b:
+                    depends: [a]
+                    function: tessera.echo
+                    input: {x: 1}
+                """, variables: ["WHO": "there"])
+            #expect(created == 201)
+            let quick = try #require(answer["id"] as? Int)
+            let done = try await server.waitJob(quick, token: Self.alice) { $0["state"] as? String == "FINISHED" }
+            #expect(done["owner"] as? String == "alice" && done["name"] as? String == "quick")
+            #expect(Self.taskState(done, "a") == "FINISHED")
+            let (_, task) = try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/b", token: Self.alice)
+            #expect((task["result"] as? [String: Int]) == ["x": 1])
+            let (_, result) = try await server.object("GET", "/api/v1/jobs/\(quick)/result", token: Self.alice)
+            #expect((result["results"] as? [String: Any])?["b"] as? [String: Int] == ["x": 1])
+            let (logStatus, log) = try await server.call("GET", "/api/v1/jobs/\(quick)/tasks/a/logs", token: Self.alice)
+            #expect(logStatus == 200 && String(decoding: log, as: UTF8.self) == "hi there\n")
+            let (_, all) = try await server.call("GET", "/api/v1/jobs/\(quick)/logs", token: Self.alice)
+            #expect(String(decoding: all, as: UTF8.self).contains("[a]\nhi there"))
+            let tasks = try await server.call("GET", "/api/v1/jobs/\(quick)/tasks", token: Self.alice)
+            let taskList = try JSONSerialization.jsonObject(with: tasks.body) as? [Any]
+            #expect(tasks.status == 200 && taskList?.count == 2)
+
+            // Another user does not see it; an administrator does.
+            #expect(try await server.object("GET", "/api/v1/jobs/\(quick)", token: Self.bob).status == 404)
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(quick)/kill", token: Self.bob).status == 404)
+            #expect(try await server.object("GET", "/api/v1/jobs/\(quick)", token: Self.root).status == 200)
+            let (_, bobs) = try await server.object("GET", "/api/v1/jobs", token: Self.bob)
+            #expect((bobs["jobs"] as? [Any])?.isEmpty == true)
+            let (_, roots) = try await server.object("GET", "/api/v1/jobs?owner=alice", token: Self.root)
+            #expect((roots["jobs"] as? [[String: Any]])?.first?["id"] as? Int == quick)
+            let (_, sneaky) = try await server.object("GET", "/api/v1/jobs?owner=bob", token: Self.alice)
+            #expect((sneaky["jobs"] as? [Any])?.isEmpty == true)
+
+            // HIGH needs an administrator, at submission and later.
+            let high = "name: high\npriority: HIGH\ntasks:\n  a:\n    function: tessera.noop\n"
+            let (refused, refusal) = try await Self.submit(server, high)
+            #expect(refused == 403 && refusal["code"] as? String == "needs_admin")
+            #expect(try await Self.submit(server, high, token: Self.root).0 == 201)
+
+            // A running job: pause, resume, priority, logs followed while it runs.
+            let (_, running) = try await server.call(
+                "POST", "/api/v1/jobs?var=MARK=\(mark)", token: Self.alice, body: Data("""
+                    name: waits
+                    variables:
+                      MARK: none
+                    tasks:
+                      w:
+                        script:
+                          language: bash
+                          code: echo started; while [ ! -f "$MARK" ]; do sleep 0.02; done; echo done
+                      later:
+                        depends: [w]
+                        function: tessera.noop
+                    """.utf8), contentType: "application/yaml")
+            let waits = try #require((try JSONSerialization.jsonObject(with: running) as? [String: Any])?["id"] as? Int)
+            try await server.waitJob(waits, token: Self.alice) { Self.taskState($0, "w") == "RUNNING" }
+            let (_, paused) = try await server.object("PUT", "/api/v1/jobs/\(waits)/pause", token: Self.alice)
+            #expect(paused["state"] as? String == "PAUSED")
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/pause", token: Self.alice).status == 409)
+            let (_, resumed) = try await server.object("PUT", "/api/v1/jobs/\(waits)/resume", token: Self.alice)
+            #expect(resumed["state"] as? String == "RUNNING")
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.alice, json: ["priority": "HIGH"]).status == 403)
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.alice, json: ["priority": "BOGUS"]).status == 400)
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.alice, json: ["priority": "LOW", "x": 1]).status == 400)
+            let (_, raised) = try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.root, json: ["priority": "HIGH"])
+            #expect(raised["priority"] as? String == "HIGH")
+            async let followed = server.call("GET", "/api/v1/jobs/\(waits)/tasks/w/logs?follow=true", token: Self.alice)
+            #expect(try await server.object("DELETE", "/api/v1/jobs/\(waits)", token: Self.alice).status == 409, "a running job cannot be removed")
+            _ = FileManager.default.createFile(atPath: mark, contents: nil)
+            let stream = try await followed
+            #expect(stream.status == 200 && String(decoding: stream.body, as: UTF8.self) == "started\ndone\n")
+            try await server.waitJob(waits, token: Self.alice) { $0["state"] as? String == "FINISHED" }
+            // Byte ranges of a log, read from the file without loading it.
+            let logs = "/api/v1/jobs/\(waits)/tasks/w/logs"
+            #expect(String(decoding: try await server.call("GET", logs + "?offset=2&limit=5", token: Self.alice).body, as: UTF8.self) == "arted")
+            #expect(String(decoding: try await server.call("GET", logs + "?offset=8", token: Self.alice).body, as: UTF8.self) == "done\n")
+            #expect(try await server.call("GET", logs + "?offset=999", token: Self.alice).body.isEmpty)
+            #expect(try await server.call("GET", logs + "?offset=-1", token: Self.alice).status == 400)
+            #expect(try await server.call("GET", logs + "?limit=x", token: Self.alice).status == 400)
+
+            // In-Error: restart, then mark finished.
+            let (_, stuck) = try await Self.submit(server, """
+                name: stuck
+                tasks:
+                  bad:
+                    onTaskError: suspendTask
+                    command: [bash, -c, "exit 2"]
+                  after:
+                    depends: [bad]
                     function: tessera.noop
-                """.utf8), contentType: "application/yaml")
-        let waits = try #require((try JSONSerialization.jsonObject(with: running) as? [String: Any])?["id"] as? Int)
-        try await Self.waitJob(server, waits) { Self.taskState($0, "w") == "RUNNING" }
-        let (_, paused) = try await server.object("PUT", "/api/v1/jobs/\(waits)/pause", token: Self.alice)
-        #expect(paused["state"] as? String == "PAUSED")
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/pause", token: Self.alice).status == 409)
-        let (_, resumed) = try await server.object("PUT", "/api/v1/jobs/\(waits)/resume", token: Self.alice)
-        #expect(resumed["state"] as? String == "RUNNING")
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.alice, json: ["priority": "HIGH"]).status == 403)
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.alice, json: ["priority": "BOGUS"]).status == 400)
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.alice, json: ["priority": "LOW", "x": 1]).status == 400)
-        let (_, raised) = try await server.object("PUT", "/api/v1/jobs/\(waits)/priority", token: Self.root, json: ["priority": "HIGH"])
-        #expect(raised["priority"] as? String == "HIGH")
-        async let followed = server.call("GET", "/api/v1/jobs/\(waits)/tasks/w/logs?follow=true", token: Self.alice)
-        #expect(try await server.object("DELETE", "/api/v1/jobs/\(waits)", token: Self.alice).status == 409, "a running job cannot be removed")
-        _ = FileManager.default.createFile(atPath: mark, contents: nil)
-        let stream = try await followed
-        #expect(stream.status == 200 && String(decoding: stream.body, as: UTF8.self) == "started\ndone\n")
-        try await Self.waitJob(server, waits) { $0["state"] as? String == "FINISHED" }
-        // Byte ranges of a log, read from the file without loading it.
-        let logs = "/api/v1/jobs/\(waits)/tasks/w/logs"
-        #expect(String(decoding: try await server.call("GET", logs + "?offset=2&limit=5", token: Self.alice).body, as: UTF8.self) == "arted")
-        #expect(String(decoding: try await server.call("GET", logs + "?offset=8", token: Self.alice).body, as: UTF8.self) == "done\n")
-        #expect(try await server.call("GET", logs + "?offset=999", token: Self.alice).body.isEmpty)
-        #expect(try await server.call("GET", logs + "?offset=-1", token: Self.alice).status == 400)
-        #expect(try await server.call("GET", logs + "?limit=x", token: Self.alice).status == 400)
+                """)
+            let stuckID = try #require(stuck["id"] as? Int)
+            try await server.waitJob(stuckID, token: Self.alice) { $0["state"] as? String == "IN_ERROR" }
+            let (_, restarted) = try await server.object("PUT", "/api/v1/jobs/\(stuckID)/tasks/bad/restart-in-error", token: Self.alice)
+            #expect(restarted["name"] as? String == "bad")
+            try await server.waitJob(stuckID, token: Self.alice) { Self.taskState($0, "bad") == "IN_ERROR" && ($0["tasks"] as? [[String: Any]])?.first?["executions"] as? Int == 2 }
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(stuckID)/tasks/bad/finish-in-error", token: Self.alice).status == 200)
+            try await server.waitJob(stuckID, token: Self.alice) { $0["state"] as? String == "FINISHED" }
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(stuckID)/tasks/bad/kill", token: Self.alice).status == 409)
 
-        // In-Error: restart, then mark finished.
-        let (_, stuck) = try await Self.submit(server, """
-            name: stuck
-            tasks:
-              bad:
-                onTaskError: suspendTask
-                command: [bash, -c, "exit 2"]
-              after:
-                depends: [bad]
-                function: tessera.noop
-            """)
-        let stuckID = try #require(stuck["id"] as? Int)
-        try await Self.waitJob(server, stuckID) { $0["state"] as? String == "IN_ERROR" }
-        let (_, restarted) = try await server.object("PUT", "/api/v1/jobs/\(stuckID)/tasks/bad/restart-in-error", token: Self.alice)
-        #expect(restarted["name"] as? String == "bad")
-        try await Self.waitJob(server, stuckID) { Self.taskState($0, "bad") == "IN_ERROR" && ($0["tasks"] as? [[String: Any]])?.first?["executions"] as? Int == 2 }
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(stuckID)/tasks/bad/finish-in-error", token: Self.alice).status == 200)
-        try await Self.waitJob(server, stuckID) { $0["state"] as? String == "FINISHED" }
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(stuckID)/tasks/bad/kill", token: Self.alice).status == 409)
+            // Kill a task, restart a running one, kill a job.
+            let (_, long) = try await Self.submit(server, """
+                name: long
+                tasks:
+                  one:
+                    command: [sleep, "30"]
+                  two:
+                    command: [sleep, "30"]
+                """)
+            let longID = try #require(long["id"] as? Int)
+            try await server.waitJob(longID, token: Self.alice) { Self.taskState($0, "one") == "RUNNING" && Self.taskState($0, "two") == "RUNNING" }
+            let (_, killedTask) = try await server.object("PUT", "/api/v1/jobs/\(longID)/tasks/one/kill", token: Self.alice)
+            #expect(killedTask["state"] as? String == "FAULTY")
+            #expect(try await server.object("PUT", "/api/v1/jobs/\(longID)/tasks/two/restart", token: Self.alice).status == 200)
+            let (_, killed) = try await server.object("PUT", "/api/v1/jobs/\(longID)/kill", token: Self.alice)
+            #expect(killed["state"] as? String == "KILLED")
 
-        // Kill a task, restart a running one, kill a job.
-        let (_, long) = try await Self.submit(server, """
-            name: long
-            tasks:
-              one:
-                command: [sleep, "30"]
-              two:
-                command: [sleep, "30"]
-            """)
-        let longID = try #require(long["id"] as? Int)
-        try await Self.waitJob(server, longID) { Self.taskState($0, "one") == "RUNNING" && Self.taskState($0, "two") == "RUNNING" }
-        let (_, killedTask) = try await server.object("PUT", "/api/v1/jobs/\(longID)/tasks/one/kill", token: Self.alice)
-        #expect(killedTask["state"] as? String == "FAULTY")
-        #expect(try await server.object("PUT", "/api/v1/jobs/\(longID)/tasks/two/restart", token: Self.alice).status == 200)
-        let (_, killed) = try await server.object("PUT", "/api/v1/jobs/\(longID)/kill", token: Self.alice)
-        #expect(killed["state"] as? String == "KILLED")
+            // Remove an ended job from memory: it stays readable from the journal.
+            #expect(try await server.call("DELETE", "/api/v1/jobs/\(quick)", token: Self.alice).status == 204)
+            #expect(try await server.object("GET", "/api/v1/jobs/\(quick)", token: Self.alice).object["state"] as? String == "FINISHED")
 
-        // Remove an ended job from memory: it stays readable from the journal.
-        #expect(try await server.call("DELETE", "/api/v1/jobs/\(quick)", token: Self.alice).status == 204)
-        #expect(try await server.object("GET", "/api/v1/jobs/\(quick)", token: Self.alice).object["state"] as? String == "FINISHED")
+            // Bad input: a clear 4xx, nothing changes.
+            let (_, before) = try await server.object("GET", "/api/v1/jobs", token: Self.root)
+            let count = (before["jobs"] as? [Any])?.count
+            let (invalid, invalidBody) = try await Self.submit(server, "name: x\ntasks:\n  a:\n    depends: [nowhere]\n    function: tessera.noop\n")
+            #expect(invalid == 422 && (invalidBody["message"] as? String)?.contains("nowhere") == true)
+            #expect(try await Self.submit(server, "name: [unclosed").0 == 422)
+            #expect(try await server.object("POST", "/api/v1/jobs", token: Self.alice, json: ["workflow": "name: x", "extra": true]).status == 400)
+            #expect(try await server.call("POST", "/api/v1/jobs", token: Self.alice, body: Data("[1]".utf8), contentType: "application/json").status == 400)
+            #expect(try await server.call("POST", "/api/v1/jobs", token: Self.alice, body: Data("x".utf8), contentType: "text/plain").status == 415)
+            let huge = Data(repeating: 0x61, count: 5 * 1024 * 1024)
+            #expect(try await server.call("POST", "/api/v1/jobs", token: Self.alice, body: huge, contentType: "application/yaml").status == 413)
+            #expect(try await server.object("GET", "/api/v1/jobs/abc", token: Self.alice).status == 400)
+            #expect(try await server.object("GET", "/api/v1/jobs/999", token: Self.alice).status == 404)
+            #expect(try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/nope", token: Self.alice).status == 404)
+            #expect(try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/a%23x", token: Self.alice).status == 404)
+            #expect(try await server.object("PATCH", "/api/v1/jobs", token: Self.alice).status == 405)
+            let (noRoute, noRouteBody) = try await server.object("GET", "/api/v2/nothing", token: Self.alice)
+            #expect(noRoute == 404 && noRouteBody["code"] as? String == "not_found")
+            #expect(try await server.object("GET", "/api/v1/jobs?limit=0", token: Self.alice).status == 400)
+            #expect(try await server.object("GET", "/api/v1/jobs?state=bogus", token: Self.alice).status == 400)
+            let (_, after) = try await server.object("GET", "/api/v1/jobs", token: Self.root)
+            #expect((after["jobs"] as? [Any])?.count == count)
 
-        // Bad input: a clear 4xx, nothing changes.
-        let (_, before) = try await server.object("GET", "/api/v1/jobs", token: Self.root)
-        let count = (before["jobs"] as? [Any])?.count
-        let (invalid, invalidBody) = try await Self.submit(server, "name: x\ntasks:\n  a:\n    depends: [nowhere]\n    function: tessera.noop\n")
-        #expect(invalid == 422 && (invalidBody["message"] as? String)?.contains("nowhere") == true)
-        #expect(try await Self.submit(server, "name: [unclosed").0 == 422)
-        #expect(try await server.object("POST", "/api/v1/jobs", token: Self.alice, json: ["workflow": "name: x", "extra": true]).status == 400)
-        #expect(try await server.call("POST", "/api/v1/jobs", token: Self.alice, body: Data("[1]".utf8), contentType: "application/json").status == 400)
-        #expect(try await server.call("POST", "/api/v1/jobs", token: Self.alice, body: Data("x".utf8), contentType: "text/plain").status == 415)
-        let huge = Data(repeating: 0x61, count: 5 * 1024 * 1024)
-        #expect(try await server.call("POST", "/api/v1/jobs", token: Self.alice, body: huge, contentType: "application/yaml").status == 413)
-        #expect(try await server.object("GET", "/api/v1/jobs/abc", token: Self.alice).status == 400)
-        #expect(try await server.object("GET", "/api/v1/jobs/999", token: Self.alice).status == 404)
-        #expect(try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/nope", token: Self.alice).status == 404)
-        #expect(try await server.object("GET", "/api/v1/jobs/\(quick)/tasks/a%23x", token: Self.alice).status == 404)
-        #expect(try await server.object("PATCH", "/api/v1/jobs", token: Self.alice).status == 405)
-        let (noRoute, noRouteBody) = try await server.object("GET", "/api/v2/nothing", token: Self.alice)
-        #expect(noRoute == 404 && noRouteBody["code"] as? String == "not_found")
-        #expect(try await server.object("GET", "/api/v1/jobs?limit=0", token: Self.alice).status == 400)
-        #expect(try await server.object("GET", "/api/v1/jobs?state=bogus", token: Self.alice).status == 400)
-        let (_, after) = try await server.object("GET", "/api/v1/jobs", token: Self.root)
-        #expect((after["jobs"] as? [Any])?.count == count)
+            // Nodes: everyone reads, administrators lock.
+            let nodes = try await server.call("GET", "/api/v1/nodes", token: Self.bob)
+            let nodeList = try JSONSerialization.jsonObject(with: nodes.body) as? [Any]
+            #expect(nodes.status == 200 && nodeList?.count == 2)
+            #expect(try await server.call("GET", "/api/v1/nodesources", token: Self.bob).status == 200)
+            #expect(try await server.object("PUT", "/api/v1/nodes/0/lock", token: Self.alice).status == 403)
+            #expect(try await server.object("PUT", "/api/v1/nodes/0/lock", token: Self.root).object["locked"] as? Bool == true)
+            #expect(try await server.object("PUT", "/api/v1/nodes/0/unlock", token: Self.root).object["locked"] as? Bool == false)
+            #expect(try await server.object("PUT", "/api/v1/nodes/99/lock", token: Self.root).status == 404)
 
-        // Nodes: everyone reads, administrators lock.
-        let nodes = try await server.call("GET", "/api/v1/nodes", token: Self.bob)
-        let nodeList = try JSONSerialization.jsonObject(with: nodes.body) as? [Any]
-        #expect(nodes.status == 200 && nodeList?.count == 2)
-        #expect(try await server.call("GET", "/api/v1/nodesources", token: Self.bob).status == 200)
-        #expect(try await server.object("PUT", "/api/v1/nodes/0/lock", token: Self.alice).status == 403)
-        #expect(try await server.object("PUT", "/api/v1/nodes/0/lock", token: Self.root).object["locked"] as? Bool == true)
-        #expect(try await server.object("PUT", "/api/v1/nodes/0/unlock", token: Self.root).object["locked"] as? Bool == false)
-        #expect(try await server.object("PUT", "/api/v1/nodes/99/lock", token: Self.root).status == 404)
+            // The OpenAPI document and the metrics.
+            let openapi = try await server.call("GET", "/openapi.yaml")
+            #expect(openapi.status == 200 && String(decoding: openapi.body, as: UTF8.self).hasPrefix("openapi: 3"))
+            // The quarantine is the administrators'.
+            #expect(try await server.call("GET", "/api/v1/quarantine", token: Self.alice).status == 403)
+            let (listed, quarantine) = try await server.call("GET", "/api/v1/quarantine", token: Self.root)
+            #expect(listed == 200 && String(decoding: quarantine, as: UTF8.self) == "[]")
+            #expect(try await server.call("DELETE", "/api/v1/quarantine/5", token: Self.root).status == 404)
+            #expect(try await server.call("DELETE", "/api/v1/quarantine/5", token: Self.bob).status == 403)
+            // With users, the metrics (every tenant's counts) need an administrator's token.
+            #expect(try await server.call("GET", "/metrics").status == 401)
+            #expect(try await server.call("GET", "/metrics", token: Self.alice).status == 403)
+            let metrics = String(decoding: try await server.call("GET", "/metrics", token: Self.root).body, as: UTF8.self)
+            #expect(metrics.contains("tessera_jobs{state=\"FINISHED\"}") && metrics.contains("tessera_dispatch_latency"))
 
-        // The OpenAPI document and the metrics.
-        let openapi = try await server.call("GET", "/openapi.yaml")
-        #expect(openapi.status == 200 && String(decoding: openapi.body, as: UTF8.self).hasPrefix("openapi: 3"))
-        // The quarantine is the administrators'.
-        #expect(try await server.call("GET", "/api/v1/quarantine", token: Self.alice).status == 403)
-        let (listed, quarantine) = try await server.call("GET", "/api/v1/quarantine", token: Self.root)
-        #expect(listed == 200 && String(decoding: quarantine, as: UTF8.self) == "[]")
-        #expect(try await server.call("DELETE", "/api/v1/quarantine/5", token: Self.root).status == 404)
-        #expect(try await server.call("DELETE", "/api/v1/quarantine/5", token: Self.bob).status == 403)
-        // With users, the metrics (every tenant's counts) need an administrator's token.
-        #expect(try await server.call("GET", "/metrics").status == 401)
-        #expect(try await server.call("GET", "/metrics", token: Self.alice).status == 403)
-        let metrics = String(decoding: try await server.call("GET", "/metrics", token: Self.root).body, as: UTF8.self)
-        #expect(metrics.contains("tessera_jobs{state=\"FINISHED\"}") && metrics.contains("tessera_dispatch_latency"))
-
-        #expect(await server.terminate() == 0)
+        }
     }
 
     @Test func withoutAUsersFile_onlyLoopback_andTheCLIClientWorks() async throws {

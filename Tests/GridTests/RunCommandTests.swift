@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TesseraTestSupport
 
-@Suite(.enabled(if: tesseraBinary != nil, "the tessera executable is not built next to the tests: run tools/test"), .timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(1)))
 struct RunCommandTests {
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples/tiles.yaml").path

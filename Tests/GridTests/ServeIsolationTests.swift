@@ -7,20 +7,24 @@ import Testing
 /// server that cannot keep its users apart refuses to start, saying what to change (issue 27, item 1).
 @Suite(
     "tessera serve: isolated tasks", .serialized, .timeLimit(.minutes(3)),
-    .enabled(if: tesseraBinary != nil && isolationTestsEnabled, "set TESSERA_ISOLATION_TESTS=1 (root) to run the task isolation tests"))
+    .enabled(if: isolationTestsEnabled, "set TESSERA_ISOLATION_TESTS=1 (root) to run the task isolation tests"))
 struct ServeIsolationTests {
     static let alice = RESTAPITests.alice
     static let bob = RESTAPITests.bob
     static let root = RESTAPITests.root
 
     @Test func aUsersScript_cannotBecomeAdmin_readAnotherUsersLogs_orKillTheServer() async throws {
-        let (server, directory) = try await RESTAPITests.startServer()
+        let directory = try makeTemporaryDirectory("isolation-serve")
+        let users = directory + "/users"
+        try RESTAPITests.usersFile.write(toFile: users, atomically: true, encoding: .utf8)
+        chmod(users, 0o600)  // a multi-user server refuses a users file the tasks' accounts could read
+        let server = try await ServerProcess.start(data: directory + "/data", arguments: ["--users", users])
         let data = directory + "/data"
         let secretJob = "name: keep\ntasks:\n  keep:\n    script:\n      language: bash\n      code: echo alice-secret-9f3\n"
         let (status, answer) = try await server.object("POST", "/api/v1/jobs", token: Self.alice, json: ["workflow": secretJob])
         #expect(status == 201)
         let aliceJob = answer["id"] as? Int ?? 0
-        try await RESTAPITests.waitJob(server, aliceJob) { $0["state"] as? String == "FINISHED" }
+        try await server.waitJob(aliceJob, token: Self.alice) { $0["state"] as? String == "FINISHED" }
         let probe = """
             name: probe
             tasks:
@@ -39,7 +43,7 @@ struct ServeIsolationTests {
         let (submitted, job) = try await server.object("POST", "/api/v1/jobs", token: Self.bob, json: ["workflow": probe])
         #expect(submitted == 201)
         let bobJob = job["id"] as? Int ?? 0
-        let ended = try await RESTAPITests.waitJob(server, bobJob, token: Self.bob) { ["FINISHED", "FAILED", "CANCELED"].contains($0["state"] as? String ?? "") }
+        let ended = try await server.waitJob(bobJob, token: Self.bob) { ["FINISHED", "FAILED", "CANCELED"].contains($0["state"] as? String ?? "") }
         #expect(ended["state"] as? String == "FINISHED")
         let (logStatus, logBody) = try await server.call("GET", "/api/v1/jobs/\(bobJob)/tasks/probe/logs", token: Self.bob)
         let log = String(decoding: logBody, as: UTF8.self)
@@ -78,7 +82,7 @@ struct ServeIsolationTests {
         let (submitted, job) = try await server.object("POST", "/api/v1/jobs", token: Self.bob, json: ["workflow": probe])
         #expect(submitted == 201)
         let id = job["id"] as? Int ?? 0
-        let ended = try await RESTAPITests.waitJob(server, id, token: Self.bob) { ["FINISHED", "FAILED"].contains($0["state"] as? String ?? "") }
+        let ended = try await server.waitJob(id, token: Self.bob) { ["FINISHED", "FAILED"].contains($0["state"] as? String ?? "") }
         #expect(ended["state"] as? String == "FINISHED")
         let task = (ended["tasks"] as? [[String: Any]])?.first
         #expect((task?["host"] as? String)?.hasPrefix("127.0.0.2") == true, "it ran on the agent: \(task ?? [:])")

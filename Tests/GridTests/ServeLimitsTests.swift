@@ -5,7 +5,7 @@ import Testing
 /// A real `tessera serve` against clients that hold connections: past the caps a connection is answered 503 and an
 /// event stream 429, a client that never finishes its headers is closed at the deadline, and the server keeps
 /// answering everyone else (issue 27, items 9 and 10).
-@Suite("tessera serve: connection and stream limits", .serialized, .enabled(if: tesseraBinary != nil), .timeLimit(.minutes(2)))
+@Suite("tessera serve: connection and stream limits", .serialized, .timeLimit(.minutes(2)))
 struct ServeLimitsTests {
     /// A TCP connection from `source` to the server (loopback addresses are all this machine's).
     static func connect(_ server: ServerProcess, from source: String = "127.0.0.1") throws -> Int32 {

@@ -21,7 +21,7 @@ struct SeededRandom: RandomNumberGenerator {
     }
 }
 
-@Suite("tessera serve: kill -9 and restart", .enabled(if: tesseraBinary != nil), .timeLimit(.minutes(5)))
+@Suite("tessera serve: kill -9 and restart", .timeLimit(.minutes(5)))
 struct ServeRecoveryTests {
     /// 10,000 tasks: 100 bash scripts, 9,898 in-process functions (each after one script), a task that fails
     /// three times (retries) and one that stops In-Error. Every execution appends its name to a file.

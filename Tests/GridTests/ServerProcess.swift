@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -102,5 +103,76 @@ final class ServerProcess: Sendable {
         let body = try json.map { try JSONSerialization.data(withJSONObject: $0) }
         let (status, data) = try await call(method, path, token: token, body: body, contentType: body == nil ? nil : "application/json")
         return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
+    /// Reads job `id` until `done` holds: once when the job's event stream (`/api/v1/events?job=ID`) has opened, then
+    /// once after each chunk the stream sends (its passes come at most every 250 ms, with a keep-alive every 2 s), so
+    /// the test waits on the server's events, not on a polling loop. Returns the last read: the one where `done`
+    /// held, or the job as it stood when the stream ended.
+    @discardableResult
+    func waitJob(_ id: Int, token: String? = nil, until done: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        let chunks = eventChunks(path: "/api/v1/events?job=\(id)", token: token)
+        defer { chunks.stop() }
+        var job: [String: Any] = [:]
+        for await _ in chunks.stream {
+            let (status, read) = try await object("GET", "/api/v1/jobs/\(id)", token: token)
+            job = read
+            if status != 200 || done(job) { return job }
+        }
+        return try await object("GET", "/api/v1/jobs/\(id)", token: token).object
+    }
+
+    /// A server-sent event stream read over a plain socket on a Dispatch thread (never the cooperative pool): one
+    /// element per chunk received, the first once the response's head and first event came. `stop()` ends it.
+    func eventChunks(path: String, token: String?) -> EventChunks {
+        let chunks = EventChunks()
+        let address = url.replacingOccurrences(of: "http://", with: "")
+        let parts = address.split(separator: ":")
+        let host = String(parts.first ?? "127.0.0.1")
+        let port = parts.count > 1 ? UInt16(parts[1]) ?? 0 : 0
+        let authorization = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        DispatchQueue.global().async {
+            defer { chunks.sink.finish() }
+            guard let fd = connectTCP(host: host, port: port) else { return }
+            defer { close(fd) }
+            guard chunks.attach(fd) else { return }
+            let request = "GET \(path) HTTP/1.1\r\nHost: \(address)\r\n\(authorization)Accept: text/event-stream\r\n\r\n"
+            _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+                chunks.sink.yield(String(decoding: buffer[0..<count], as: UTF8.self))
+            }
+        }
+        return chunks
+    }
+
+    /// The chunks of one event stream, and the means to end it from the test.
+    final class EventChunks: Sendable {
+        let stream: AsyncStream<String>
+        let sink: AsyncStream<String>.Continuation
+        /// The socket, once connected; `-1` once stopped.
+        private let socket = Mutex<Int32?>(nil)
+
+        init() { (stream, sink) = AsyncStream.makeStream(of: String.self) }
+
+        /// Records the reader's socket; false when the stream was stopped before it connected.
+        func attach(_ fd: Int32) -> Bool {
+            socket.withLock { current in
+                guard current != -1 else { return false }
+                current = fd
+                return true
+            }
+        }
+
+        /// Ends the stream: the reader's blocked `recv` returns at once.
+        func stop() {
+            socket.withLock { current in
+                if let fd = current, fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) }
+                current = -1
+            }
+            sink.finish()
+        }
     }
 }

@@ -3,6 +3,7 @@ import Cluster
 import Foundation
 import Glibc
 import Grid
+import GridWorkloads
 import Logging
 import ServiceLifecycle
 import UnixSignals

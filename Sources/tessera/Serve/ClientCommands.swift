@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Grid
+import GridServer
 
 /// Options every client command takes: where the server is and who is asking.
 struct ClientOptions: ParsableArguments {

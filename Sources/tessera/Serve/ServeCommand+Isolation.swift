@@ -2,6 +2,7 @@ import CoreFoundation
 import Foundation
 import Glibc
 import Grid
+import GridServer
 
 /// How `tessera serve` keeps its users apart: the accounts their tasks run as, and the checks it makes before it
 /// starts (a multi-user server that cannot keep users apart refuses to start, saying why and what to change).

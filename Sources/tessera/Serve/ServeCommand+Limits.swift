@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Grid
+import GridServer
 
 extension ServeCommand {
     /// The keys of the config file's `limits` mapping, each with the range it accepts.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Grid
+import GridServer
+import GridWorkloads
 import Hummingbird
 import HummingbirdCore
 import Logging

@@ -67,8 +67,7 @@ extension RESTAPI {
 
     /// The size of a file (0 when it is absent).
     static func fileSize(_ path: String) -> Int64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 
     /// Writes the bytes of `path` in `[from, upTo)` in chunks; returns the offset reached.

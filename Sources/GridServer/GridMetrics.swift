@@ -5,17 +5,17 @@ import Prometheus
 /// The Prometheus metrics of `tessera serve`: gauges read from the grid at each scrape (jobs and tasks by
 /// state, queue length, nodes by state) and what the grid records through swift-metrics (dispatch latency),
 /// all in one registry.
-struct GridMetrics: Sendable {
+public struct GridMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let submissions: Prometheus.Counter
 
-    init(registry: PrometheusCollectorRegistry) {
+    public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         submissions = registry.makeCounter(descriptor: Self.metric("tessera_rest_submissions_total", "Jobs submitted through the REST API"))
     }
 
     /// Makes the registry the process's swift-metrics backend (call once, before the grid starts).
-    static func bootstrap() -> GridMetrics {
+    public static func bootstrap() -> GridMetrics {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         return GridMetrics(registry: registry)

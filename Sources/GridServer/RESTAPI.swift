@@ -9,19 +9,28 @@ import ServiceLifecycle
 ///
 /// Users see and act on their own jobs only (another user's job is a 404, as if it did not exist); admins on
 /// every job and on nodes. Every error is a JSON body `{"code", "message"}`.
-struct RESTAPI: Sendable {
-    let grid: Grid
+public struct RESTAPI: Sendable {
+    public let grid: Grid
     /// `nil`: no users file, everyone on loopback is the local administrator.
-    let users: Users?
-    let metrics: GridMetrics
+    public let users: Users?
+    public let metrics: GridMetrics
     /// The nodes' counts through time (the portal's chart).
-    var history: NodeHistory?
+    public var history: NodeHistory?
     /// The event streams' one pass per tick.
-    var streams: EventBroadcaster?
+    public var streams: EventBroadcaster?
     /// The largest request body accepted.
-    static let maxBody = 4 * 1024 * 1024
+    public static let maxBody = 4 * 1024 * 1024
 
-    func router() -> Router<BasicRequestContext> {
+    public init(grid: Grid, users: Users?, metrics: GridMetrics, history: NodeHistory? = nil, streams: EventBroadcaster? = nil) {
+        self.grid = grid
+        self.users = users
+        self.metrics = metrics
+        self.history = history
+        self.streams = streams
+    }
+
+    /// Every route of the API and the portal, with 405 for a method a path does not declare.
+    public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         // Every route, so that a method a path does not declare gets 405 with Allow (not 404).
         var declared: [String: Set<HTTPRequest.Method>] = [:]

@@ -10,7 +10,7 @@ import Synchronization
 /// focuses on); every 250 ms one pass reads those jobs' summaries once, the nodes once a second, renders each
 /// event once, and hands each stream the part its user may see. A stream costs a filter and a write per tick in
 /// which something changed, whatever the number of streams; a user holds at most ``perUser`` streams.
-final class EventBroadcaster: Service, Sendable {
+public final class EventBroadcaster: Service, Sendable {
     /// A stream: whose, which job it focuses on, and where its text goes.
     private struct Subscriber {
         var user: Users.User
@@ -44,7 +44,7 @@ final class EventBroadcaster: Service, Sendable {
     let tick: Duration
     private let state = Mutex(State())
 
-    init(grid: Grid, perUser: Int, tick: Duration = .milliseconds(250)) {
+    public init(grid: Grid, perUser: Int, tick: Duration = .milliseconds(250)) {
         self.grid = grid
         self.perUser = perUser
         self.tick = tick
@@ -82,7 +82,7 @@ final class EventBroadcaster: Service, Sendable {
         sink?.finish()
     }
 
-    func run() async throws {
+    public func run() async throws {
         let events = grid.events
         let collector = Task {
             for await event in events {

@@ -2,23 +2,23 @@ import Foundation
 import Grid
 
 /// A job as the REST API and `tessera job --json` show it.
-struct JobView: Codable, Sendable {
-    var id: UInt64
-    var name: String
-    var owner: String
-    var state: String
-    var priority: String
-    var progress: JobProgress
+public struct JobView: Codable, Sendable {
+    public var id: UInt64
+    public var name: String
+    public var owner: String
+    public var state: String
+    public var priority: String
+    public var progress: JobProgress
     /// Instances with their states (in a job's detail only).
-    var tasks: [TaskView]?
+    public var tasks: [TaskView]?
     /// Where the task logs are on the server (in a job's detail only).
-    var logs: String?
+    public var logs: String?
     /// When it was submitted, first had a task running, and ended (ISO 8601), when known.
-    var submitted: String?
-    var started: String?
-    var ended: String?
+    public var submitted: String?
+    public var started: String?
+    public var ended: String?
 
-    init(_ summary: JobSummary) {
+    public init(_ summary: JobSummary) {
         id = summary.job.rawValue
         name = summary.name
         owner = summary.owner
@@ -30,11 +30,11 @@ struct JobView: Codable, Sendable {
         ended = summary.ended.map(Self.iso)
     }
 
-    static func iso(_ date: Date) -> String {
+    public static func iso(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 
-    init(_ report: JobResult, withTasks: Bool = true) {
+    public init(_ report: JobResult, withTasks: Bool = true) {
         self.init(JobSummary(
             job: report.job, name: report.name, owner: report.owner, status: report.status, priority: report.priority,
             progress: report.progress))
@@ -44,7 +44,7 @@ struct JobView: Codable, Sendable {
         }
     }
 
-    init(_ row: Journal.JobRow) {
+    public init(_ row: Journal.JobRow) {
         id = row.id.rawValue
         name = row.name
         owner = row.owner
@@ -57,21 +57,21 @@ struct JobView: Codable, Sendable {
 }
 
 /// A task instance as the REST API shows it.
-struct TaskView: Codable, Sendable {
-    var name: String
-    var state: String
-    var executions: Int
-    var node: Int?
+public struct TaskView: Codable, Sendable {
+    public var name: String
+    public var state: String
+    public var executions: Int
+    public var node: Int?
     /// The host of its last execution.
-    var host: String?
+    public var host: String?
     /// Seconds its last execution ran, once it ended.
-    var duration: Double?
-    var message: String?
-    var alreadyDone: Bool
+    public var duration: Double?
+    public var message: String?
+    public var alreadyDone: Bool
     /// Its result (in a task's detail and the job's results only).
-    var result: Value?
+    public var result: Value?
 
-    init(_ report: TaskReport, withResult: Bool) {
+    public init(_ report: TaskReport, withResult: Bool) {
         name = report.name.description
         state = report.status.rawValue
         executions = report.executions
@@ -85,49 +85,67 @@ struct TaskView: Codable, Sendable {
 }
 
 /// `GET /api/v1/jobs`: a page of jobs, newest first; `next` is the `before` of the following page.
-struct JobPage: Codable, Sendable {
-    var jobs: [JobView]
-    var next: UInt64?
+public struct JobPage: Codable, Sendable {
+    public var jobs: [JobView]
+    public var next: UInt64?
+
+    public init(jobs: [JobView], next: UInt64? = nil) {
+        self.jobs = jobs
+        self.next = next
+    }
 }
 
 /// `POST /api/v1/jobs` as JSON: the workflow's YAML text and variables.
-struct SubmitBody: Codable, Sendable {
-    var workflow: String
-    var variables: [String: String]?
+public struct SubmitBody: Codable, Sendable {
+    public var workflow: String
+    public var variables: [String: String]?
+
+    public init(workflow: String, variables: [String: String]? = nil) {
+        self.workflow = workflow
+        self.variables = variables
+    }
 }
 
 /// `POST /api/v1/jobs` answers with the new job's identifier.
-struct SubmitAnswer: Codable, Sendable {
-    var id: UInt64
+public struct SubmitAnswer: Codable, Sendable {
+    public var id: UInt64
+
+    public init(id: UInt64) {
+        self.id = id
+    }
 }
 
 /// `PUT /api/v1/jobs/{id}/priority`.
-struct PriorityBody: Codable, Sendable {
-    var priority: String
+public struct PriorityBody: Codable, Sendable {
+    public var priority: String
+
+    public init(priority: String) {
+        self.priority = priority
+    }
 }
 
 /// `GET /api/v1/jobs/{id}/result`: each instance's result.
-struct ResultView: Codable, Sendable {
-    var id: UInt64
-    var state: String
-    var results: [String: Value]
+public struct ResultView: Codable, Sendable {
+    public var id: UInt64
+    public var state: String
+    public var results: [String: Value]
 }
 
 /// A node as the REST API shows it.
-struct NodeView: Codable, Sendable, Equatable {
-    var id: Int
+public struct NodeView: Codable, Sendable, Equatable {
+    public var id: Int
     /// `node-ID`.
-    var node: String
+    public var node: String
     /// The grid's host name for local nodes, the agent's cluster address for agents' nodes.
-    var host: String
-    var source: String
-    var state: String
-    var locked: Bool
-    var labels: [String]
-    var running: Int
-    var capacity: Int
+    public var host: String
+    public var source: String
+    public var state: String
+    public var locked: Bool
+    public var labels: [String]
+    public var running: Int
+    public var capacity: Int
 
-    init(_ entry: ResourceLedger.Entry) {
+    public init(_ entry: ResourceLedger.Entry) {
         id = entry.id.rawValue
         node = entry.id.description
         host = entry.host
@@ -141,23 +159,23 @@ struct NodeView: Codable, Sendable, Equatable {
 }
 
 /// A node source as the REST API shows it.
-struct NodeSourceView: Codable, Sendable {
-    var name: String
-    var infrastructure: String
-    var policy: String
-    var nodes: [NodeView]
+public struct NodeSourceView: Codable, Sendable {
+    public var name: String
+    public var infrastructure: String
+    public var policy: String
+    public var nodes: [NodeView]
 }
 
 /// A job in quarantine, as the API shows it.
-struct QuarantineView: Codable {
-    var id: UInt64
-    var name: String
-    var owner: String
-    var reason: String
-    var at: String
-    var records: Int
+public struct QuarantineView: Codable {
+    public var id: UInt64
+    public var name: String
+    public var owner: String
+    public var reason: String
+    public var at: String
+    public var records: Int
 
-    init(_ quarantined: Journal.Quarantined) {
+    public init(_ quarantined: Journal.Quarantined) {
         id = quarantined.job.rawValue
         name = quarantined.name
         owner = quarantined.owner

@@ -47,13 +47,13 @@ struct NodeHistoryView: Codable, Sendable {
 
 /// The nodes' counts by state, sampled at a fixed interval (the last `capacity` samples): the history the portal
 /// charts, like the resource manager's screen of ProActive.
-final class NodeHistory: Service, Sendable {
+public final class NodeHistory: Service, Sendable {
     let grid: Grid
     let interval: Duration
     let capacity: Int
     private let samples = Mutex<[NodeHistoryView.Sample]>([])
 
-    init(grid: Grid, interval: Duration = .seconds(5), capacity: Int = 1440) {
+    public init(grid: Grid, interval: Duration = .seconds(5), capacity: Int = 1440) {
         self.grid = grid
         self.interval = interval
         self.capacity = capacity
@@ -74,7 +74,7 @@ final class NodeHistory: Service, Sendable {
         NodeHistoryView(interval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18, samples: samples.withLock { $0 })
     }
 
-    func run() async throws {
+    public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await sample()
             do {
@@ -121,9 +121,9 @@ extension RESTAPI {
         route(.get, "/") { _, _ in
             Response(status: .found, headers: [.location: "/portal"])
         }
-        route(.get, "/portal") { _, _ in PortalAssets.response(PortalAssets.html, type: "text/html; charset=utf-8") }
-        route(.get, "/portal/app.js") { _, _ in PortalAssets.response(PortalAssets.script, type: "text/javascript; charset=utf-8") }
-        route(.get, "/portal/app.css") { _, _ in PortalAssets.response(PortalAssets.style, type: "text/css; charset=utf-8") }
+        route(.get, "/portal") { _, _ in PortalAssets.html.response }
+        route(.get, "/portal/app.js") { _, _ in PortalAssets.script.response }
+        route(.get, "/portal/app.css") { _, _ in PortalAssets.style.response }
     }
 
     /// `GET /api/v1/events[?job=ID]`: server-sent events, coalesced every 250 ms by the ``EventBroadcaster`` (one

@@ -3,15 +3,15 @@ import Synchronization
 import Grid
 
 /// The workloads of `tessera bench grid`: no-op tasks and the tiling DAG of reference/peers.md.
-enum GridWorkload {
+public enum GridWorkload {
     /// Side of a square tile in the DAG of reference/peers.md.
-    static let tileSide = 256
+    public static let tileSide = 256
     /// The sides `--tile-side` and the root's input accept (a 4,096² tile is 64 MiB, twice over).
-    static let tileSides = 2...4096
+    public static let tileSides = 2...4096
     /// The seed every tile is generated from (the root's result carries it to the tiles).
-    static let seed = 20_261_128
+    public static let seed = 20_261_128
 
-    static func register(in functions: FunctionRegistry) {
+    public static func register(in functions: FunctionRegistry) {
         functions.register("bench.noop") { (_: inout TaskContext) in .null }
         // Sleeps for `input` milliseconds (cancellable): a long task that holds a node without using its core.
         functions.register("bench.sleep") { (context: inout TaskContext) in
@@ -42,11 +42,11 @@ enum GridWorkload {
         }
     }
 
-    enum WorkloadError: Error { case badInput }
+    public enum WorkloadError: Error { case badInput }
 
     /// Generates tile `index` (uniform values from a seeded xorshift), applies a 3×3 mean filter
     /// (edges reflected, like scipy's `uniform_filter(size=3)`), and returns the filtered mean.
-    static func tileMean(seed: UInt64, index: Int, side: Int = tileSide) -> Double {
+    public static func tileMean(seed: UInt64, index: Int, side: Int = tileSide) -> Double {
         var state = seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15) | 1
         var tile = [Float](repeating: 0, count: side * side)
         for i in tile.indices {
@@ -82,7 +82,7 @@ enum GridWorkload {
     }
 
     /// The tiling DAG: root → `tiles` tiles of `side`² pixels → binary-tree reduction (`tiles - 1` adds).
-    static func tilingWorkflow(tiles: Int, side: Int = tileSide) -> Workflow {
+    public static func tilingWorkflow(tiles: Int, side: Int = tileSide) -> Workflow {
         var tasks = [TaskDefinition("root", .function("tiling.root", input: side == tileSide ? .null : .int(side)))]
         var level = (0..<tiles).map { "tile\($0)" }
         for index in 0..<tiles {
@@ -107,7 +107,7 @@ enum GridWorkload {
 
     /// The tiles of ``serialTiling(tiles:)`` computed with `parallelFor` on `executor` (one tile per
     /// claim), then the same pairwise reduction: no grid, no tasks.
-    static func parallelTiling(tiles: Int, side: Int = tileSide, on executor: PinnedExecutor) async throws -> Double {
+    public static func parallelTiling(tiles: Int, side: Int = tileSide, on executor: PinnedExecutor) async throws -> Double {
         let means = Mutex([Double](repeating: 0, count: tiles))
         try await executor.parallelFor(0..<tiles, grain: 1) { range in
             for index in range {
@@ -119,13 +119,13 @@ enum GridWorkload {
     }
 
     /// The same work without a grid, on the calling thread.
-    static func serialTiling(tiles: Int, side: Int = tileSide) -> Double {
+    public static func serialTiling(tiles: Int, side: Int = tileSide) -> Double {
         pairwiseSum((0..<tiles).map { tileMean(seed: UInt64(seed), index: $0, side: side) })
     }
 
     /// The binary-tree reduction of the DAG's adds, level by level, so every baseline sums in the
     /// same order as the grid (and gets the same Double).
-    static func pairwiseSum(_ leaves: [Double]) -> Double {
+    public static func pairwiseSum(_ leaves: [Double]) -> Double {
         var values = leaves
         while values.count > 1 {
             values = stride(from: 0, to: values.count, by: 2).map { i in i + 1 < values.count ? values[i] + values[i + 1] : values[i] }

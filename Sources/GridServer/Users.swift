@@ -7,35 +7,41 @@ import Foundation
 /// `user` or `admin` and ACCOUNT the Unix account the user's tasks run as (without it, a user's tasks run as a
 /// uid of the server's range, an administrator's as the server's own account); blank lines and lines starting with
 /// `#` are ignored. Tokens are compared by their SHA-256 in constant time.
-struct Users: Sendable {
-    struct User: Sendable, Hashable {
-        var name: String
-        var admin: Bool
+public struct Users: Sendable {
+    public struct User: Sendable, Hashable {
+        public var name: String
+        public var admin: Bool
         /// The Unix account named by `unix=`, if any.
-        var unix: String? = nil
+        public var unix: String?
+
+        public init(name: String, admin: Bool, unix: String? = nil) {
+            self.name = name
+            self.admin = admin
+            self.unix = unix
+        }
     }
 
     /// Every user, in file order.
-    let all: [User]
+    public let all: [User]
 
     /// Why a users file was refused.
-    struct FileError: Error, CustomStringConvertible {
-        var description: String
+    public struct FileError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     private let byDigest: [Data: User]
 
     /// Everyone is the local administrator (no users file: loopback only).
-    static let localAdmin = User(name: "local", admin: true)
+    public static let localAdmin = User(name: "local", admin: true)
 
-    init(contentsOfFile path: String) throws(FileError) {
+    public init(contentsOfFile path: String) throws(FileError) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw FileError(description: "cannot read the users file \(path)")
         }
         try self.init(text: text, source: path)
     }
 
-    init(text: String, source: String) throws(FileError) {
+    public init(text: String, source: String) throws(FileError) {
         var users: [Data: User] = [:]
         var names: Set<String> = []
         var ordered: [User] = []
@@ -73,7 +79,7 @@ struct Users: Sendable {
     }
 
     /// The user holding `token`, if any.
-    func user(token: String) -> User? {
+    public func user(token: String) -> User? {
         let digest = Users.digest(token)
         var found: User?
         // Every entry is compared, each in constant time, so timing tells nothing about the token.

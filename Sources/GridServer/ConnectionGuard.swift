@@ -10,12 +10,12 @@ import Synchronization
 /// Of the rest, up to `maxConnections` HTTP connections are served (``answered``); a few more are accepted only to
 /// be answered 503 (``accepted``: past it, accepting waits until one closes); the cluster port takes a quarter of
 /// the reserve (at least 16).
-struct DescriptorBudget: Equatable {
-    let answered: Int
-    let accepted: Int
-    let cluster: Int
+public struct DescriptorBudget: Equatable {
+    public let answered: Int
+    public let accepted: Int
+    public let cluster: Int
 
-    init(descriptors: Int, maxConnections: Int) {
+    public init(descriptors: Int, maxConnections: Int) {
         let reserve = min(1_024, descriptors / 2)
         answered = max(1, min(maxConnections, descriptors - reserve))
         accepted = answered + max(8, reserve / 8)
@@ -25,14 +25,14 @@ struct DescriptorBudget: Equatable {
 
 /// How many HTTP connections the server holds, in all and per client address, so that no client can take every
 /// descriptor (issue 27, item 9). Past a cap, a connection is answered 503 and closed.
-final class ConnectionLimiter: Sendable {
+public final class ConnectionLimiter: Sendable {
     /// The most connections at once.
     let total: Int
     /// The most connections at once from one address.
     let perAddress: Int
     private let state = Mutex<(total: Int, byAddress: [String: Int])>((0, [:]))
 
-    init(total: Int, perAddress: Int) {
+    public init(total: Int, perAddress: Int) {
         self.total = total
         self.perAddress = perAddress
     }
@@ -62,11 +62,11 @@ final class ConnectionLimiter: Sendable {
 
 /// On each HTTP connection: the caps of a ``ConnectionLimiter`` (503 past them) and a deadline for each request's
 /// head (a client that sends its headers a byte at a time, or none, is closed when it passes).
-final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
 
     private let limiter: ConnectionLimiter
     private let headTimeout: TimeAmount
@@ -75,19 +75,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var refusing = false
     private var deadline: Scheduled<Void>?
 
-    init(limiter: ConnectionLimiter, headTimeout: TimeAmount) {
+    public init(limiter: ConnectionLimiter, headTimeout: TimeAmount) {
         self.limiter = limiter
         self.headTimeout = headTimeout
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    public func handlerAdded(context: ChannelHandlerContext) {
         address = context.channel.remoteAddress?.ipAddress ?? "unknown"
         admitted = limiter.open(address)
         refusing = !admitted
         armDeadline(context)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         deadline?.cancel()
         deadline = nil
         if admitted {
@@ -96,12 +96,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         handlerRemoved(context: context)
         context.fireChannelInactive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if case .head = part {
             deadline?.cancel()
@@ -121,7 +121,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         // The next request on this connection gets its own deadline once this response is out.
         if case .end = unwrapOutboundIn(data) { armDeadline(context) }
         context.write(data, promise: promise)

@@ -2,7 +2,7 @@ import Actors
 import Synchronization
 
 /// The measured workloads of `tessera bench executor`.
-enum ExecutorWorkload {
+public enum ExecutorWorkload {
     /// Counts down and resumes a waiter when the last job has run.
     private final class Countdown: Sendable {
         let remaining: Atomic<Int>
@@ -17,7 +17,7 @@ enum ExecutorWorkload {
     }
 
     /// ns per tiny closure: `count` closures submitted from outside in batches of 4,096.
-    static func closureJobs(_ executor: PinnedExecutor, count: Int) async throws -> Double {
+    public static func closureJobs(_ executor: PinnedExecutor, count: Int) async throws -> Double {
         let start = ContinuousClock.now
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let countdown = Countdown(count, continuation)
@@ -38,7 +38,7 @@ enum ExecutorWorkload {
     }
 
     /// ns per no-op child task in a group with a window of 1,024, parent and children on `executor`.
-    static func childTasks(on executor: any TaskExecutor, count: Int) async throws -> Double {
+    public static func childTasks(on executor: any TaskExecutor, count: Int) async throws -> Double {
         let start = ContinuousClock.now
         try await Task(executorPreference: executor) {
             try await (0..<count).concurrentForEach(window: 1024) { _ in }
@@ -47,7 +47,7 @@ enum ExecutorWorkload {
     }
 
     /// Iterations of `spin` that take about 1 ms on this machine.
-    static func calibrateMillisecondJob() -> Int {
+    public static func calibrateMillisecondJob() -> Int {
         var iterations = 10_000
         while true {
             let start = ContinuousClock.now
@@ -59,7 +59,7 @@ enum ExecutorWorkload {
     }
 
     /// Seconds for `jobs` arithmetic jobs of `iterations` each through `parallelFor` with grain 1.
-    static func arithmeticJobs(_ executor: PinnedExecutor, jobs: Int, iterations: Int) async throws -> Double {
+    public static func arithmeticJobs(_ executor: PinnedExecutor, jobs: Int, iterations: Int) async throws -> Double {
         let sink = Atomic<UInt64>(0)
         let start = ContinuousClock.now
         try await executor.parallelFor(0..<jobs, grain: 1) { range in
@@ -72,7 +72,7 @@ enum ExecutorWorkload {
 
     /// A dependent chain of xorshift steps the optimiser cannot skip.
     @inline(never)
-    static func spin(_ iterations: Int) -> UInt64 {
+    public static func spin(_ iterations: Int) -> UInt64 {
         var x: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(truncatingIfNeeded: iterations)
         for _ in 0..<iterations {
             x ^= x << 13
