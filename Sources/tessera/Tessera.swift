@@ -1,4 +1,6 @@
 import ArgumentParser
+import Grid
+import Logging
 
 /// The `tessera` command: one binary for the grid, its tools and its benchmarks.
 @main
@@ -42,3 +44,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [ExecutorBenchCommand.self, GridBenchCommand.self, JournalBenchCommand.self, ImagingBenchCommand.self, ClusterBenchCommand.self, RemoteBenchCommand.self]
     )
 }
+
+// The settings' own types parse on the command line, once: a bad value is refused with the accepted ones listed.
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension Journal.Durability: ExpressibleByArgument {}

@@ -146,6 +146,32 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func refusals_carryTheAction_theTarget_theState_andTheWorkflowsProblems() async throws {
+        let grid = try await startGrid()
+        let job = try await grid.submit(Workflow(name: "done", tasks: [TaskDefinition("a", .function("noop"))]))
+        #expect(try await job.result().status == .finished)
+        await #expect(throws: GridError.actionNotAllowed(.pause, target: .job(job.id), state: .job(.finished))) { try await job.pause() }
+        await #expect(throws: GridError.actionNotAllowed(.killTask, target: .task(TaskInstanceName(task: "a")), state: .taskInJob(.finished))) {
+            try await job.killTask("a")
+        }
+        #expect(GridError.actionNotAllowed(.changePriority, target: .job(job.id), state: .job(.finished)).description
+            == "cannot change the priority of job \(job.id) while it is FINISHED")
+        // The workflow's problems stay values: a tool matches on their codes, not on the message.
+        do {
+            _ = try await grid.submit(Workflow(name: "bad", tasks: [TaskDefinition("a", .function("noop"), depends: ["nowhere"])]))
+            Issue.record("a workflow with an unknown dependency was accepted")
+        } catch {
+            guard case .invalidWorkflow(let problems) = error else { Issue.record("unexpected error \(error)"); return }
+            #expect(problems.map(\.code) == [.unknownDependency])
+        }
+        // An underlying error is kept, and told after the reason.
+        struct Disk: Error, CustomStringConvertible { var description: String { "no space left" } }
+        let failed = GridError.journal("write failed in x/journal.sqlite", cause: .init(Disk()))
+        #expect(failed.description == "journal: write failed in x/journal.sqlite: no space left")
+        if case .journal(_, let cause) = failed { #expect(cause?.error is Disk) } else { Issue.record("not a journal error") }
+        await grid.shutdown()
+    }
+
     @Test func remove_forgetsAnEndedJob_andRefusesAliveOnes() async throws {
         let grid = try await startGrid()
         let gate = grid.registerGated()
@@ -155,7 +181,7 @@ import Testing
             Issue.record("an alive job was removed")
         } catch {
             // PENDING or RUNNING, depending on whether the start report arrived yet.
-            guard case .actionNotAllowed(action: "remove", target: "job \(job.id)", _) = error else {
+            guard case .actionNotAllowed(.remove, target: .job(job.id), _) = error else {
                 Issue.record("unexpected error \(error)")
                 return
             }

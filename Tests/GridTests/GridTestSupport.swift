@@ -42,10 +42,10 @@ func processIsGone(_ pid: Int32) -> Bool {
     tessera_wait_gone(pid, 10_000) == 1
 }
 
-/// Whether `error` is a `GridError.journal` whose reason contains `text`.
+/// Whether `error` is a `GridError.journal` whose reason or underlying error contains `text`.
 func isJournalError(_ error: any Error, containing text: String) -> Bool {
-    guard case .journal(let reason) = error as? GridError else { return false }
-    return reason.contains(text)
+    guard case .journal(let reason, let cause) = error as? GridError else { return false }
+    return reason.contains(text) || cause?.description.contains(text) == true
 }
 
 extension GridEvent {

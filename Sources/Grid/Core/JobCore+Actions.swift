@@ -2,7 +2,7 @@
 extension JobCore {
     /// Kills the job: running tasks ABORTED, the rest NOT_STARTED, the job KILLED.
     public mutating func kill(now: Duration) throws(GridError) -> [Effect] {
-        guard status.isAlive else { throw .actionNotAllowed(action: "kill", target: "job \(id)", state: status.rawValue) }
+        guard status.isAlive else { throw .actionNotAllowed(.kill, target: .job(id), state: .job(status)) }
         var effects: [Effect] = []
         end(as: .killed, now: now, &effects)
         return effects
@@ -10,7 +10,7 @@ extension JobCore {
 
     /// Pauses the job: tasks not started become PAUSED; running ones go on.
     public mutating func pause(now: Duration) throws(GridError) -> [Effect] {
-        guard status.isAlive, !paused else { throw .actionNotAllowed(action: "pause", target: "job \(id)", state: status.rawValue) }
+        guard status.isAlive, !paused else { throw .actionNotAllowed(.pause, target: .job(id), state: .job(status)) }
         var effects: [Effect] = []
         pauseTasks(now: now, &effects)
         refreshStatus(now: now, &effects)
@@ -19,7 +19,7 @@ extension JobCore {
 
     /// Resumes a paused job: PAUSED tasks become PENDING (or SUBMITTED while they wait for parents).
     public mutating func resume(now: Duration) throws(GridError) -> [Effect] {
-        guard status.isAlive, paused else { throw .actionNotAllowed(action: "resume", target: "job \(id)", state: status.rawValue) }
+        guard status.isAlive, paused else { throw .actionNotAllowed(.resume, target: .job(id), state: .job(status)) }
         var effects: [Effect] = []
         paused = false
         for index in instances.indices where instances[index].status == .paused {
@@ -35,16 +35,16 @@ extension JobCore {
 
     /// Changes the job's priority; HIGH and HIGHEST need an administrator.
     public mutating func setPriority(_ new: JobPriority, admin: Bool) throws(GridError) {
-        guard status.isAlive else { throw .actionNotAllowed(action: "change the priority of", target: "job \(id)", state: status.rawValue) }
+        guard status.isAlive else { throw .actionNotAllowed(.changePriority, target: .job(id), state: .job(status)) }
         if new.needsAdmin && !admin { throw .priorityNeedsAdmin(new) }
         priority = new
     }
 
     /// Kills one task: a running execution is stopped; the task becomes FAULTY and its successors go on.
     public mutating func killTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
-        let index = try instance(name, for: "kill")
+        let index = try instance(name, for: .killTask)
         guard !instances[index].status.isTerminal else {
-            throw .actionNotAllowed(action: "kill", target: "task \(name)", state: instances[index].status.rawValue)
+            throw .actionNotAllowed(.killTask, target: .task(name), state: .task(instances[index].status))
         }
         var effects: [Effect] = []
         stopExecution(index, &effects)
@@ -58,10 +58,10 @@ extension JobCore {
 
     /// Restarts a running task: its execution is stopped and the task queued again (counts as an execution).
     public mutating func restartTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
-        let index = try instance(name, for: "restart")
+        let index = try instance(name, for: .restartTask)
         let state = instances[index].status
         guard state == .running || state == .waitingOnError || (state == .pending && instances[index].dispatched) else {
-            throw .actionNotAllowed(action: "restart", target: "task \(name)", state: state.rawValue)
+            throw .actionNotAllowed(.restartTask, target: .task(name), state: .task(state))
         }
         var effects: [Effect] = []
         stopExecution(index, &effects)
@@ -74,7 +74,7 @@ extension JobCore {
 
     /// Restarts an IN_ERROR task with its executions renewed.
     public mutating func restartInErrorTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
-        let index = try inErrorInstance(name, for: "restart")
+        let index = try inErrorInstance(name, for: .restartInErrorTask)
         var effects: [Effect] = []
         let task = workflow.tasks[instances[index].definition]
         instances[index].executionsLeft = task.maxNumberOfExecution ?? workflow.maxNumberOfExecution
@@ -85,7 +85,7 @@ extension JobCore {
 
     /// Marks an IN_ERROR task FINISHED (with a null result) so that its successors run.
     public mutating func finishInErrorTask(_ name: TaskInstanceName, now: Duration) throws(GridError) -> [Effect] {
-        let index = try inErrorInstance(name, for: "mark finished")
+        let index = try inErrorInstance(name, for: .finishInErrorTask)
         var effects: [Effect] = []
         instances[index].result = instances[index].result ?? .null
         instances[index].outputVariables = instances[index].outputVariables ?? instances[index].inputVariables
@@ -95,16 +95,16 @@ extension JobCore {
         return effects
     }
 
-    mutating func instance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
-        guard status.isAlive else { throw .actionNotAllowed(action: action, target: "task \(name)", state: "in job \(status)") }
+    mutating func instance(_ name: TaskInstanceName, for action: GridError.Action) throws(GridError) -> Int {
+        guard status.isAlive else { throw .actionNotAllowed(action, target: .task(name), state: .taskInJob(status)) }
         guard let index = lookup(name) else { throw .taskNotFound(id, name.description) }
         return index
     }
 
-    mutating func inErrorInstance(_ name: TaskInstanceName, for action: String) throws(GridError) -> Int {
+    mutating func inErrorInstance(_ name: TaskInstanceName, for action: GridError.Action) throws(GridError) -> Int {
         let index = try instance(name, for: action)
         guard instances[index].status == .inError else {
-            throw .actionNotAllowed(action: action, target: "task \(name)", state: instances[index].status.rawValue)
+            throw .actionNotAllowed(action, target: .task(name), state: .task(instances[index].status))
         }
         return index
     }

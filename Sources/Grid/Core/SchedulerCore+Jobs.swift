@@ -25,11 +25,11 @@ extension SchedulerCore {
 
     /// A user removes an ended job from memory (its report stays in the journal, its logs on disk).
     ///
-    /// - Throws: ``GridError/jobNotFound(_:)``, or ``GridError/actionNotAllowed(action:target:state:)`` while it
+    /// - Throws: ``GridError/jobNotFound(_:)``, or ``GridError/actionNotAllowed(_:target:state:)`` while it
     ///   is alive.
     public mutating func onRemove(_ id: JobID, now: Duration) throws(GridError) -> [SchedulerDirective] {
         guard let job = job(id) else { throw .jobNotFound(id) }
-        guard !job.status.isAlive else { throw .actionNotAllowed(action: "remove", target: "job \(id)", state: job.status.rawValue) }
+        guard !job.status.isAlive else { throw .actionNotAllowed(.remove, target: .job(id), state: .job(job.status)) }
         forgetEnded(id, now: now)
         return finishTurn(placing: false)
     }

@@ -116,7 +116,7 @@ extension Journal {
         } catch let error as GridError {
             throw error
         } catch {
-            throw .journal("cannot encode \(record): \(error)")
+            throw .journal("cannot encode \(record)", cause: .init(error))
         }
     }
 
@@ -220,7 +220,7 @@ extension Journal {
                 resultFiles.append((index, file))
             }
         } catch {
-            throw .journal("cannot encode the report of job \(report.job): \(error)")
+            throw .journal("cannot encode the report of job \(report.job)", cause: .init(error))
         }
         var json = JournalJSON(capacity: 256 + 64 * report.tasks.count)
         json.storedReport(stored, resultFiles: resultFiles)
@@ -277,7 +277,7 @@ extension Journal {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 try data.write(to: URL(fileURLWithPath: path), options: .atomic)
             } catch {
-                throw .journal("cannot write \(path): \(error)")
+                throw .journal("cannot write \(path)", cause: .init(error))
             }
         }
     }

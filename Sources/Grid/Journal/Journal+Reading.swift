@@ -151,7 +151,7 @@ extension Journal {
         do {
             return try JSONDecoder().decode(Workflow.self, from: data)
         } catch {
-            throw .journal("the workflow of job \(job) does not decode: \(error)")
+            throw .journal("the workflow of job \(job) does not decode", cause: .init(error))
         }
     }
 

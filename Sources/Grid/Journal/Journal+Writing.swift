@@ -152,7 +152,7 @@ extension Journal {
             do {
                 try self.append([], ended: reports, at: wall)
             } catch {
-                failed(error as? GridError ?? .journal("\(error)"))
+                failed(error as? GridError ?? .journal("a write failed", cause: .init(error)))
             }
             self.pendingReports.withLock { pending in
                 for report in reports { pending[report.job] = nil }

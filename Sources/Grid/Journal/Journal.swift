@@ -156,7 +156,7 @@ public final class Journal: Sendable {
         } catch let error as GridError {
             throw error
         } catch {
-            throw .journal("cannot open \(directory)/journal.sqlite: \(error)")
+            throw .journal("cannot open \(directory)/journal.sqlite", cause: .init(error))
         }
     }
 
@@ -166,7 +166,7 @@ public final class Journal: Sendable {
         } catch let error as GridError {
             throw error
         } catch {
-            throw .journal("write failed in \(directory)/journal.sqlite: \(error)")
+            throw .journal("write failed in \(directory)/journal.sqlite", cause: .init(error))
         }
     }
 
@@ -176,7 +176,7 @@ public final class Journal: Sendable {
         } catch let error as GridError {
             throw error
         } catch {
-            throw .journal("read failed in \(directory)/journal.sqlite: \(error)")
+            throw .journal("read failed in \(directory)/journal.sqlite", cause: .init(error))
         }
     }
 }

@@ -19,6 +19,20 @@ public enum JobAction: Sendable, Hashable, Codable {
     case finishInErrorTask(TaskInstanceName)
 
     /// `kill`, `pause`, `restart-in-error-task`… (for logs and errors).
+    /// The action's kind, as ``GridError/actionNotAllowed(_:target:state:)`` names it.
+    public var kind: GridError.Action {
+        switch self {
+        case .kill: .kill
+        case .pause: .pause
+        case .resume: .resume
+        case .priority: .changePriority
+        case .killTask: .killTask
+        case .restartTask: .restartTask
+        case .restartInErrorTask: .restartInErrorTask
+        case .finishInErrorTask: .finishInErrorTask
+        }
+    }
+
     public var name: String {
         switch self {
         case .kill: "kill"

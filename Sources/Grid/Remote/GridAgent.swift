@@ -87,12 +87,12 @@ public final class GridAgent: Sendable {
             actorSettings.bindThreads = settings.bindThreads
             pool = try WorkerPool(plan: plan, name: "agent", settings: actorSettings)
         } catch {
-            throw .startFailed("\(error)")
+            throw .startFailed("the machine's topology or the nodes' placement", cause: .init(error))
         }
         do {
             try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         } catch {
-            throw .startFailed("cannot create \(settings.dataDirectory): \(error)")
+            throw .startFailed("cannot create \(settings.dataDirectory)", cause: .init(error))
         }
         let topology = machine.topology
         resources = AgentResources(

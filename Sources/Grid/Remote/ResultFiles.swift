@@ -54,7 +54,7 @@ enum ResultFiles {
                 try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
             }
         } catch {
-            throw .remote("cannot write \(what) to \(path): \(error)")
+            throw .remote("cannot write \(what) to \(path)", cause: .init(error))
         }
         return .object([referenceKey: .string(path), "sha256": .string(digest), "bytes": .int(bytes.count)])
     }

@@ -74,7 +74,7 @@ public final class Grid: Sendable {
             actorSettings.bindThreads = settings.bindThreads && actorSettings.bindThreads
             pool = try WorkerPool(plan: plan, name: "grid", settings: actorSettings)
         } catch {
-            throw .startFailed("\(error)")
+            throw .startFailed("the machine's topology or the nodes' placement", cause: .init(error))
         }
         let reportInterval = settings.reportInterval
             ?? GridSettings.reportInterval(forCores: settings.localNodes ? Set(plan.slots.map(\.core)).count : 1)
@@ -82,7 +82,7 @@ public final class Grid: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         } catch {
-            throw .startFailed("cannot create \(settings.dataDirectory): \(error)")
+            throw .startFailed("cannot create \(settings.dataDirectory)", cause: .init(error))
         }
         // Isolated tasks run as other accounts: the journal, logs and records must be the grid's alone.
         if settings.isolation != nil, chmod(settings.dataDirectory, 0o700) != 0 {
@@ -168,7 +168,7 @@ public final class Grid: Sendable {
         do {
             plan = try workflow.validatedPlan(limits: settings.limits)
         } catch {
-            throw .invalidWorkflow(error.problems.map(\.description))
+            throw .invalidWorkflow(error.problems)
         }
         try checkFunctions(of: workflow)
         if settings.confineOutputs || settings.isolation != nil { try checkConfinedOutputs(of: workflow) }
@@ -178,12 +178,14 @@ public final class Grid: Sendable {
     /// On a grid that confines outputs, each task's `outputs` lie in its working directory: refused at submission,
     /// not found out when a task ends (a `${VAR}` that makes one absolute still fails that task then).
     private func checkConfinedOutputs(of workflow: Workflow) throws(GridError) {
-        var problems: [String] = []
+        var problems: [WorkflowProblem] = []
         let tasks = workflow.tasks
         for index in tasks.indices where !tasks[index].outputs.isEmpty {
             for pattern in tasks[index].outputs {
                 guard let flaw = OutputGlob.confinementFlaw(pattern) else { continue }
-                problems.append("output `\(pattern.prefix(200))` of task `\(tasks[index].name)` \(flaw): on this grid outputs are paths inside the task's working directory")
+                problems.append(WorkflowProblem(
+                    .unconfinedOutput, path: "tasks.\(tasks[index].name).outputs",
+                    message: "output `\(pattern.prefix(200))` of task `\(tasks[index].name)` \(flaw): on this grid outputs are paths inside the task's working directory"))
             }
         }
         guard problems.isEmpty else { throw .invalidWorkflow(problems) }

@@ -138,8 +138,8 @@ actor SchedulerActor {
     /// Runs a user's action on a job, journals it and performs its effects.
     func act(_ id: JobID, _ action: JobAction) throws(GridError) {
         guard core.job(id) != nil else {
-            if try journal?.report(id) != nil {
-                throw .actionNotAllowed(action: action.name, target: "job \(id)", state: "ended")
+            if let ended = try journal?.report(id) {
+                throw .actionNotAllowed(action.kind, target: .job(id), state: .job(ended.status))
             }
             throw .jobNotFound(id)
         }

@@ -114,6 +114,10 @@ public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
         case unknownVariable
         /// `${` without `}`, `${}`, or a name with characters a variable cannot have.
         case malformedVariableReference
+
+        // MARK: The grid's own rules
+        /// An `outputs` pattern that leaves the task's working directory, on a grid that confines outputs.
+        case unconfinedOutput
     }
 }
 

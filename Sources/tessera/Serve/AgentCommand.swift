@@ -31,7 +31,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "A node access token: only tasks with this token run here.") var token: String?
     @Option(help: "Where task logs and per-execution files go; default a directory under /tmp.") var data: String?
     @Option(help: "The cluster's id (must match the scheduler's).") var clusterId: UInt64 = ServeCommand.defaultClusterID
-    @Option(help: "trace, debug, info (the default), notice, warning, error or critical.") var logLevel: String = "info"
+    @Option(help: "trace, debug, info (the default), notice, warning, error or critical.") var logLevel: Logger.Level = .info
     @Option(help: "A directory every host shares (same path): values over 1 MiB between hosts travel as files there.")
     var sharedDir: String?
     @Option(help: "With a multi-user scheduler (run as root): where its users' tasks get their private folders (default DATA.tasks; every folder above it must be o+x).")
@@ -48,14 +48,13 @@ struct AgentCommand: AsyncParsableCommand {
         if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers must be in 1…4096") }
         if let healInterval, healInterval <= 0 { throw ValidationError("--heal-interval must be positive") }
         guard joinTimeout > 0, joinTimeout <= 3600 else { throw ValidationError("--join-timeout must be in (0, 3600] seconds") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
     }
 
     func run() async throws {
         let keyRing = try loadKeyRing(keyFile)
         ProcessReaper.start()
         var logger = Logger(label: "tessera.agent")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = logLevel
         guard let seed = MemberAddress(join) else { throw ValidationError("--join \(join): expected HOST:PORT") }
         let bindAddress: MemberAddress
         if let bind, let parsed = MemberAddress(bind) {

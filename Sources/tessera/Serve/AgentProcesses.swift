@@ -18,7 +18,7 @@ struct AgentProcesses: Service {
     /// The server's task root when it isolates users' tasks: each agent's tasks get theirs under it (the data
     /// directory, where the agents keep their own, is the server's alone).
     var taskRoot: String?
-    let logLevel: String
+    let logLevel: Logger.Level
     let logger: Logger
 
     func run() async throws {
@@ -35,7 +35,7 @@ struct AgentProcesses: Service {
                             process.executableURL = URL(fileURLWithPath: executable)
                             var arguments = [
                                 "agent", "--join", join.description, "--bind", "127.0.0.\(index + 2):0", "--key-file", keyFile,
-                                "--cluster-id", String(clusterID), "--data", "\(dataDirectory)/agents/\(index + 1)", "--log-level", logLevel,
+                                "--cluster-id", String(clusterID), "--data", "\(dataDirectory)/agents/\(index + 1)", "--log-level", logLevel.rawValue,
                                 "--no-bind", "--exit-with-parent", "--shared-dir", sharedDirectory,
                             ]
                             if let workers { arguments += ["--workers", String(workers)] }

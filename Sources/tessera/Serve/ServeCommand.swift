@@ -49,10 +49,10 @@ struct ServeCommand: AsyncParsableCommand {
     var keepDaysFlag: Int?
 
     @Option(name: .customLong("durability"), help: "normal (survives a killed process, the default) or full (also a power loss: an fsync per commit).")
-    var durabilityFlag: String?
+    var durabilityFlag: Journal.Durability?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info (the default), notice, warning, error or critical.")
-    var logLevelFlag: String?
+    var logLevelFlag: Logger.Level?
 
     @Option(name: .customLong("cluster-bind"), help: "Join agents: the cluster address to listen on, HOST:PORT (UDP and TCP; port 0 picks one). Needs --key-file.")
     var clusterBindFlag: String?
@@ -107,8 +107,8 @@ struct ServeCommand: AsyncParsableCommand {
         var nodes: Int?
         var keepInMemory = 60
         var keepDays = 30
-        var durability = "normal"
-        var logLevel = "info"
+        var durability = Journal.Durability.normal
+        var logLevel = Logger.Level.info
         var clusterBind: String?
         var keyFile: String?
         var clusterId = ServeCommand.defaultClusterID
@@ -165,8 +165,16 @@ struct ServeCommand: AsyncParsableCommand {
             if let value = try number("nodes") { resolved.nodes = value }
             if let value = try number("keepInMemory") { resolved.keepInMemory = value }
             if let value = try number("keepDays") { resolved.keepDays = value }
-            if let value = try text("durability") { resolved.durability = value }
-            if let value = try text("logLevel") { resolved.logLevel = value }
+            if let value = try text("durability") {
+                guard let parsed = Journal.Durability(rawValue: value) else { throw ValidationError("\(config): durability is normal or full, got '\(value)'") }
+                resolved.durability = parsed
+            }
+            if let value = try text("logLevel") {
+                guard let parsed = Logger.Level(rawValue: value) else {
+                    throw ValidationError("\(config): logLevel is one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(value)'")
+                }
+                resolved.logLevel = parsed
+            }
             if let value = try text("clusterBind") { resolved.clusterBind = value }
             if let value = try text("keyFile") { resolved.keyFile = value }
             if let value = try number("clusterId") { resolved.clusterId = UInt64(clamping: value) }
@@ -227,8 +235,6 @@ struct ServeCommand: AsyncParsableCommand {
         _ = try address(settings.listen)
         if let nodes = settings.nodes, nodes < 1 { throw ValidationError("nodes must be at least 1") }
         guard settings.keepInMemory >= 0, settings.keepDays >= 1 else { throw ValidationError("keep-in-memory must be ≥ 0 and keep-days ≥ 1") }
-        guard Journal.Durability(rawValue: settings.durability) != nil else { throw ValidationError("durability is normal or full") }
-        guard Logger.Level(rawValue: settings.logLevel) != nil else { throw ValidationError("unknown log level '\(settings.logLevel)'") }
         if let clusterBind = settings.clusterBind, MemberAddress(clusterBind) == nil {
             throw ValidationError("cluster-bind \(clusterBind): expected HOST:PORT with a numeric IP")
         }
@@ -257,7 +263,7 @@ struct ServeCommand: AsyncParsableCommand {
             resolved.data, resolved.users, resolved.nodes, resolved.keepInMemory, resolved.keepDays, resolved.durability)
         ProcessReaper.start()
         var logger = Logger(label: "tessera.serve")
-        logger.logLevel = Logger.Level(rawValue: resolved.logLevel) ?? .info
+        logger.logLevel = resolved.logLevel
         let (host, port) = try address(resolved.listen)
         let userList: Users?
         if let users {
@@ -283,7 +289,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.dataDirectory = URL(fileURLWithPath: data).standardizedFileURL.path
         settings.workingDirectory = settings.dataDirectory + "/work"
         settings.journal = true
-        settings.journalDurability = Journal.Durability(rawValue: durability) ?? .normal
+        settings.journalDurability = durability
         settings.removeEndedJobsAfter = .seconds(keepInMemory)
         settings.logger = logger
         settings.limits = resolved.limits
