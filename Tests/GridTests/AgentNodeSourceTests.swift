@@ -9,28 +9,24 @@ import Testing
 /// real loopback link and a manual clock: reference/gossip.md's table, step by step.
 @Suite("Agent node source", .serialized, .timeLimit(.minutes(3)))
 struct AgentNodeSourceTests {
+    /// Waits for the node list to satisfy `condition`: checked on the list now and on each change the grid sends
+    /// (no polling, no deadline: the suite's time limit ends a wait that never comes).
     static func until(_ grid: Grid, _ what: String, _ condition: ([ResourceLedger.Entry]) -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(90)
-        while !condition(await grid.nodes()) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("\(what): \(await grid.nodes().map { "\($0.id) \($0.state)" })")
-                return
-            }
-            await Task.yield()
-        }
+        for await nodes in await grid.nodeChanges where condition(nodes) { return }
+        Issue.record("\(what): the grid stopped first, its nodes were \(await grid.nodes().map { "\($0.id) \($0.state)" })")
     }
 
+    /// Waits for the job's report to satisfy `condition`: read now, then after each of the job's events.
     static func job(_ handle: JobHandle, _ what: String, _ condition: (JobResult) -> Bool) async throws -> JobResult {
-        let deadline = ContinuousClock.now + .seconds(90)
+        let events = try await handle.events
         var report = try await handle.report()
-        while !condition(report) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("\(what): \(report.tasks.map { "\($0.name) \($0.status) \($0.executions)" })")
-                return report
-            }
-            await Task.yield()
+        if condition(report) { return report }
+        for await _ in events {
             report = try await handle.report()
+            if condition(report) { return report }
         }
+        report = try await handle.report()
+        if !condition(report) { Issue.record("\(what): \(report.tasks.map { "\($0.name) \($0.status) \($0.executions)" })") }
         return report
     }
 

@@ -172,6 +172,19 @@ import Testing
         await grid.shutdown()
     }
 
+    @Test func nodeChanges_sendTheListNow_thenEachChange_andEndWithTheGrid() async throws {
+        let grid = try await startGrid()
+        let changes = await grid.nodeChanges
+        var iterator = changes.makeAsyncIterator()
+        let first = try #require(await iterator.next())
+        #expect(first.count == 2 && first.allSatisfy { $0.state == .free && !$0.locked })
+        try await grid.setNode(first[0].id, locked: true)
+        let locked = try #require(await iterator.next())
+        #expect(locked.first { $0.id == first[0].id }?.locked == true)
+        await grid.shutdown()
+        #expect(await iterator.next() == nil, "the stream ends with the grid")
+    }
+
     @Test func remove_forgetsAnEndedJob_andRefusesAliveOnes() async throws {
         let grid = try await startGrid()
         let gate = grid.registerGated()

@@ -221,6 +221,12 @@ public final class Grid: Sendable {
     /// The nodes and their states.
     public func nodes() async -> [ResourceLedger.Entry] { await scheduler.nodeEntries() }
 
+    /// The node list now, then each time it changes (a node joins, goes DOWN, UP or LOST, is locked, takes or ends
+    /// work): the newest list only, for a slow reader. Ends when the grid shuts down.
+    public var nodeChanges: AsyncStream<[ResourceLedger.Entry]> {
+        get async { await scheduler.watchNodes() }
+    }
+
     /// The node sources (the local infrastructure with the static policy, and the agent sources attached)
     /// and their nodes.
     public func nodeSources() async -> [NodeSourceReport] {

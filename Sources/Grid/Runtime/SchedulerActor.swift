@@ -6,8 +6,8 @@ import Logging
 /// events, timers and user actions, and performs the ``SchedulerDirective``s it returns (dispatch to nodes and
 /// agents, aborts, the journal, events, the timer). It decides nothing itself.
 actor SchedulerActor {
-    private var core: SchedulerCore
-    private var nodes: [NodeID: any GridNode] = [:]
+    var core: SchedulerCore
+    var nodes: [NodeID: any GridNode] = [:]
     /// The local nodes, whose queues a reclaim takes back from.
     private var localNodes: [LocalNode] = []
     /// The agents' live sessions.
@@ -16,22 +16,26 @@ actor SchedulerActor {
     let limits: InputLimits
     /// The accounts and limits agents must run subprocess tasks under, on a multi-user grid.
     let isolation: TaskIsolation?
-    private var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
+    var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
     private var isShutDown = false
-    private let hub: EventHub
-    private let clock: any GridClock
+    /// Who follows the node list (``watchNodes()``), and the list they were last sent.
+    private var nodeWatchers: [UInt64: AsyncStream<[ResourceLedger.Entry]>.Continuation] = [:]
+    private var nextNodeWatcher: UInt64 = 0
+    private var lastWatchedNodes: [ResourceLedger.Entry] = []
+    let hub: EventHub
+    let clock: any GridClock
     /// Where every state change that must survive a crash goes before it is acknowledged; `nil` keeps the grid
     /// in memory only.
-    private let journal: Journal?
+    let journal: Journal?
     /// Reports of jobs that ended in the current turn, written with its commit.
     private var endedReports: [JobResult] = []
     /// Callers waiting for jobs that ended in the current turn, answered after its commit.
     private var resumptions: [(waiters: [CheckedContinuation<JobResult, Never>], result: JobResult)] = []
     /// Added to the clock so that grid time goes on across restarts (the journal's times stay ordered).
     private var timeOffset: Duration = .zero
-    private let wallClock: @Sendable () -> Date
-    private let logDirectory: @Sendable (JobID) -> String
+    let wallClock: @Sendable () -> Date
+    let logDirectory: @Sendable (JobID) -> String
     private var logger: Logger
 
     init(hub: EventHub, settings: GridSettings, journal: Journal?, logDirectory: @escaping @Sendable (JobID) -> String) {
@@ -49,7 +53,7 @@ actor SchedulerActor {
     }
 
     /// The grid's time.
-    private var now: Duration { clock.now + timeOffset }
+    var now: Duration { clock.now + timeOffset }
 
     // MARK: - Inputs
 
@@ -178,6 +182,7 @@ actor SchedulerActor {
     // MARK: - Directives
 
     private func perform(_ directives: [SchedulerDirective]) {
+        defer { publishNodes() }
         var abortedInQueue: [NodeID] = []
         for directive in directives {
             switch directive {
@@ -282,87 +287,34 @@ actor SchedulerActor {
         feed { $0.onTick(now: $1) }
     }
 
-    // MARK: - Queries
+    // MARK: - The node list, followed
 
-    /// The resource manager's view of the nodes.
-    func nodeEntries() -> [ResourceLedger.Entry] { core.ledger.all }
-
-    /// The host of a node (reports show where each task ran).
-    func hosts() -> [NodeID: String] { core.resources.hostNames }
-
-    /// The job's current report; an ended job that left memory is read from the journal.
-    func report(_ id: JobID) throws(GridError) -> JobResult {
-        guard let job = core.job(id) else {
-            if let stored = try journal?.report(id) { return stored }
-            throw .jobNotFound(id)
+    /// The node list now, then each time it changed after an input (a state, a lock, a node's running count):
+    /// the newest list only, for a slow reader. The stream ends when the grid shuts down.
+    func watchNodes() -> AsyncStream<[ResourceLedger.Entry]> {
+        let (stream, sink) = AsyncStream.makeStream(of: [ResourceLedger.Entry].self, bufferingPolicy: .bufferingNewest(1))
+        guard !isShutDown else {
+            sink.finish()
+            return stream
         }
-        return JobResult(job, logDirectory: logDirectory(id), hosts: core.resources.hostNames)
+        nextNodeWatcher += 1
+        let id = nextNodeWatcher
+        nodeWatchers[id] = sink
+        sink.onTermination = { [weak self] _ in Task { await self?.unwatchNodes(id) } }
+        lastWatchedNodes = core.ledger.all
+        sink.yield(lastWatchedNodes)
+        return stream
     }
 
-    /// The job's owner, from memory or the journal.
-    func owner(of id: JobID) throws(GridError) -> String {
-        if let job = core.job(id) { return job.owner }
-        if let owner = try journal?.owner(of: id) { return owner }
-        throw .jobNotFound(id)
-    }
+    private func unwatchNodes(_ id: UInt64) { nodeWatchers[id] = nil }
 
-    /// Every job in memory, oldest first.
-    func reports() -> [JobResult] {
-        core.jobs.sorted { $0.id < $1.id }.map { JobResult($0, logDirectory: logDirectory($0.id), hosts: core.resources.hostNames) }
-    }
-
-    /// Every job in memory in a few fields, oldest first.
-    func summaries() -> [JobSummary] {
-        // Grid time to wall-clock time: now on the wall clock, minus how long ago in grid time.
-        let now = self.now
-        let wall = wallClock()
-        func date(_ time: Duration?) -> Date? { time.map { wall.addingTimeInterval(-Double((now - $0).nanoseconds) / 1e9) } }
-        return core.jobs.sorted { $0.id < $1.id }.map {
-            JobSummary(
-                job: $0.id, name: $0.workflow.name, owner: $0.owner, status: $0.status, priority: $0.priority, progress: $0.progress,
-                submitted: date($0.submittedAt), started: date($0.startedAt), ended: date($0.finishedAt))
-        }
-    }
-
-    /// A job's workflow, from memory or the journal.
-    func workflow(_ id: JobID) throws(GridError) -> Workflow {
-        if let job = core.job(id) { return job.workflow }
-        if let workflow = try journal?.workflow(of: id) { return workflow }
-        throw .jobNotFound(id)
-    }
-
-    /// Waits for the job's final state.
-    func result(_ id: JobID) async throws(GridError) -> JobResult {
-        if let ended = try resultIfEnded(id) { return ended }
-        return await withCheckedContinuation { waiters[id, default: []].append($0) }
-    }
-
-    /// The job's report if it ended, `nil` while it runs. Not inlined into ``result(_:)``: a copy of the job held
-    /// across the wait would share its arrays, and the job's next update would copy every instance.
-    private func resultIfEnded(_ id: JobID) throws(GridError) -> JobResult? {
-        guard let job = core.job(id) else { return try report(id) }
-        return job.status.isAlive ? nil : JobResult(job, logDirectory: logDirectory(id), hosts: core.resources.hostNames)
-    }
-
-    /// The job's events, starting with its current state: one event per task instance that has left
-    /// PENDING (so a late subscriber misses no transition that already happened), then the job's state.
-    func events(_ id: JobID) throws(GridError) -> AsyncStream<GridEvent> {
-        let now = self.now
-        guard let job = core.job(id) else {
-            // An ended job that left memory: its final state only.
-            let stored = try report(id)
-            return hub.subscribe(
-                job: id, initial: [GridEvent(job: id, change: .job(stored.status), progress: stored.progress, time: now)],
-                finished: true)
-        }
-        var snapshot: [GridEvent] = []
-        for instance in job.instances where instance.status != .pending && instance.status != .submitted {
-            snapshot.append(GridEvent(
-                job: id, change: .task(instance.name, instance.status, node: instance.node, executions: instance.executions, message: instance.message),
-                progress: job.progress, time: now))
-        }
-        snapshot.append(GridEvent(job: id, change: .job(job.status), progress: job.progress, time: now))
-        return hub.subscribe(job: id, initial: snapshot, finished: !job.status.isAlive)
+    /// Sends the node list to its followers when it changed (nothing to do, and nothing read, without followers).
+    private func publishNodes() {
+        guard !nodeWatchers.isEmpty else { return }
+        let all = core.ledger.all
+        guard all != lastWatchedNodes else { return }
+        lastWatchedNodes = all
+        for watcher in nodeWatchers.values { watcher.yield(all) }
     }
 
     // MARK: - Shutdown
@@ -382,6 +334,8 @@ actor SchedulerActor {
         }
         waiters = [:]
         hub.finishAll()
+        for watcher in nodeWatchers.values { watcher.finish() }
+        nodeWatchers = [:]
         return Array(nodes.values)
     }
 }
