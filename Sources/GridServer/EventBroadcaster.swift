@@ -102,7 +102,7 @@ public final class EventBroadcaster: Service, Sendable {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 await self.pass(pass, lastNodes: &lastNodes)
                 pass += 1
-                try? await Task.sleep(for: tick)
+                try? await grid.settings.clock.sleep(for: tick)
             }
         } onGracefulShutdown: {
             self.stop()

@@ -63,7 +63,7 @@ public final class NodeHistory: Service, Sendable {
     func sample() async {
         var counts: [String: Int] = [:]
         for node in await grid.nodes() { counts[node.state.rawValue, default: 0] += 1 }
-        let sample = NodeHistoryView.Sample(time: Date().timeIntervalSince1970, counts: counts)
+        let sample = NodeHistoryView.Sample(time: grid.settings.wallClock().timeIntervalSince1970, counts: counts)
         samples.withLock { samples in
             samples.append(sample)
             if samples.count > capacity { samples.removeFirst(samples.count - capacity) }
@@ -78,7 +78,7 @@ public final class NodeHistory: Service, Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await sample()
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+                try await cancelWhenGracefulShutdown { try await self.grid.settings.clock.sleep(for: self.interval) }
             } catch {
                 return
             }

@@ -58,7 +58,7 @@ extension RESTAPI {
                     if size > offsets[index] { offsets[index] = try await Self.copy(path, from: offsets[index], upTo: size, to: &writer) }
                 }
                 if last || Task.isShuttingDownGracefully || Task.isCancelled { break }
-                try await Task.sleep(for: .milliseconds(200))
+                try await grid.settings.clock.sleep(for: .milliseconds(200))
             }
             try await writer.finish(nil)
         }

@@ -260,7 +260,7 @@ public struct RESTAPI: Sendable {
             } else {
                 rows = live.values.filter { ($0.job < (cursor ?? JobID(.max))) && (owner == nil || $0.owner == owner) }
                     .sorted { $0.job > $1.job }.prefix(200)
-                    .map { Journal.JobRow(id: $0.job, name: $0.name, owner: $0.owner, status: $0.status, priority: $0.priority, submitted: Date(), ended: nil) }
+                    .map { Journal.JobRow(id: $0.job, name: $0.name, owner: $0.owner, status: $0.status, priority: $0.priority, submitted: grid.settings.wallClock(), ended: nil) }
             }
             exhausted = rows.count < 200
             for row in rows {

@@ -36,11 +36,11 @@ struct GridService: Service {
         let keepDays = self.keepDays
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(86_400)) }
+                try await cancelWhenGracefulShutdown { try await grid.settings.clock.sleep(for: .seconds(86_400)) }
             } catch {
                 break
             }
-            _ = try? grid.journal?.purge(endedBefore: Date().addingTimeInterval(-Double(keepDays) * 86_400))
+            _ = try? grid.journal?.purge(endedBefore: grid.settings.wallClock().addingTimeInterval(-Double(keepDays) * 86_400))
         }
         logger.info("stopping the grid")
         await grid.shutdown()

@@ -324,7 +324,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("grid ready", metadata: [
             "grid.recovered": "\(recovered)", "grid.start.ms": "\(Int64(milliseconds(ContinuousClock.now - started).rounded()))",
         ])
-        let purged = (try? grid.journal?.purge(endedBefore: Date().addingTimeInterval(-Double(keepDays) * 86_400))) ?? 0
+        let purged = (try? grid.journal?.purge(endedBefore: grid.settings.wallClock().addingTimeInterval(-Double(keepDays) * 86_400))) ?? 0
         if purged > 0 { logger.info("journal purged", metadata: ["grid.jobs": "\(purged)"]) }
 
         let descriptors = ServeCommand.raiseDescriptorLimit()
