@@ -62,6 +62,22 @@ struct ServeRecoveryTests {
         return (job["state"] as? String ?? "", progress["done"] ?? 0, progress["total"] ?? 0, progress["running"] ?? 0)
     }
 
+    /// Reads the job's progress until `done` holds: once when its event stream has opened, then once after each
+    /// chunk the server sends (``ServerProcess/waitJob(_:token:until:)``'s wait, on the cheap listing). Returns the
+    /// last read.
+    @discardableResult
+    static func waitProgress(
+        _ server: ServerProcess, until done: ((state: String, done: Int, total: Int, running: Int)) -> Bool
+    ) async throws -> (state: String, done: Int, total: Int, running: Int) {
+        let chunks = server.eventChunks(path: "/api/v1/events?job=1", token: nil)
+        defer { chunks.stop() }
+        for await _ in chunks.stream {
+            let now = try await progress(server)
+            if done(now) { return now }
+        }
+        return try await progress(server)
+    }
+
     @Test func killedThreeTimes_theJobFinishes_andFinishedTasksNeverRunAgain() async throws {
         var random = SeededRandom.seeded("kill -9")
         let root = try makeTemporaryDirectory("serve-kill")
@@ -78,9 +94,8 @@ struct ServeRecoveryTests {
         var kills: [(finished: Set<String>, lines: Int)] = []
         for threshold in thresholds {
             // Kill at a random point: once this many tasks are done (or the job is over).
-            while true {
-                let now = try await Self.progress(server)
-                if now.done >= threshold || !["PENDING", "RUNNING", "STALLED", "IN_ERROR"].contains(now.state) { break }
+            try await Self.waitProgress(server) { now in
+                now.done >= threshold || !["PENDING", "RUNNING", "STALLED", "IN_ERROR"].contains(now.state)
             }
             await server.kill9()
             // What the journal held at the kill: those tasks must never run again.
@@ -103,12 +118,12 @@ struct ServeRecoveryTests {
             }
         }
         // Everything but the In-Error task ends; then the user marks it finished.
-        while true {
-            let now = try await Self.progress(server)
-            if now.done == now.total - 1 && now.running == 0 && now.state == "IN_ERROR" { break }
-            #expect(["PENDING", "RUNNING", "STALLED", "IN_ERROR"].contains(now.state))
-            if !["PENDING", "RUNNING", "STALLED", "IN_ERROR"].contains(now.state) { return }
+        let last = try await Self.waitProgress(server) { now in
+            (now.done == now.total - 1 && now.running == 0 && now.state == "IN_ERROR")
+                || !["PENDING", "RUNNING", "STALLED", "IN_ERROR"].contains(now.state)
         }
+        #expect(last.state == "IN_ERROR" && last.done == last.total - 1 && last.running == 0, "\(last)")
+        guard last.state == "IN_ERROR" else { return }
         let (finishStatus, _) = try await server.call("PUT", "/api/v1/jobs/1/tasks/stuck/finish-in-error")
         #expect(finishStatus == 200)
         let (_, results) = try await server.object("GET", "/api/v1/jobs/1/result")

@@ -17,12 +17,10 @@ actor SchedulerActor {
     /// The accounts and limits agents must run subprocess tasks under, on a multi-user grid.
     let isolation: TaskIsolation?
     var waiters: [JobID: [CheckedContinuation<JobResult, Never>]] = [:]
-    private var timer: (deadline: Duration, task: Task<Void, Never>)?
+    private var timer = WakeTimer()
     private var isShutDown = false
-    /// Who follows the node list (``watchNodes()``), and the list they were last sent.
-    private var nodeWatchers: [UInt64: AsyncStream<[ResourceLedger.Entry]>.Continuation] = [:]
-    private var nextNodeWatcher: UInt64 = 0
-    private var lastWatchedNodes: [ResourceLedger.Entry] = []
+    /// Who follows the node list (``watchNodes()``).
+    private var followers = NodeListFollowers()
     let hub: EventHub
     let clock: any GridClock
     /// Where every state change that must survive a crash goes before it is acknowledged; `nil` keeps the grid
@@ -182,7 +180,7 @@ actor SchedulerActor {
     // MARK: - Directives
 
     private func perform(_ directives: [SchedulerDirective]) {
-        defer { publishNodes() }
+        defer { followers.publish { core.ledger.all } }
         var abortedInQueue: [NodeID] = []
         for directive in directives {
             switch directive {
@@ -219,7 +217,7 @@ actor SchedulerActor {
                 _ = try? journal?.quarantine(id, reason: reason, at: wallClock())
                 logger.error("job put in quarantine", metadata: ["grid.job.id": "\(id)", "grid.reason": "\(reason)"])
             case .wake(let deadline):
-                arm(deadline)
+                timer.arm(deadline, offset: timeOffset, clock: clock) { [weak self] in await self?.onTimer() }
             }
         }
         if !abortedInQueue.isEmpty { perform(core.onAbortedInQueue(abortedInQueue, now: now)) }
@@ -266,23 +264,8 @@ actor SchedulerActor {
         }
     }
 
-    private func arm(_ deadline: Duration) {
-        if let timer, timer.deadline <= deadline { return }
-        timer?.task.cancel()
-        let clock = self.clock
-        let local = deadline - timeOffset
-        timer = (deadline, Task { [weak self] in
-            do {
-                try await clock.sleep(until: local)
-            } catch {
-                return
-            }
-            await self?.onTimer()
-        })
-    }
-
     private func onTimer() {
-        timer = nil
+        timer.fired()
         guard !isShutDown else { return }
         feed { $0.onTick(now: $1) }
     }
@@ -292,38 +275,17 @@ actor SchedulerActor {
     /// The node list now, then each time it changed after an input (a state, a lock, a node's running count):
     /// the newest list only, for a slow reader. The stream ends when the grid shuts down.
     func watchNodes() -> AsyncStream<[ResourceLedger.Entry]> {
-        let (stream, sink) = AsyncStream.makeStream(of: [ResourceLedger.Entry].self, bufferingPolicy: .bufferingNewest(1))
-        guard !isShutDown else {
-            sink.finish()
-            return stream
-        }
-        nextNodeWatcher += 1
-        let id = nextNodeWatcher
-        nodeWatchers[id] = sink
-        sink.onTermination = { [weak self] _ in Task { await self?.unwatchNodes(id) } }
-        lastWatchedNodes = core.ledger.all
-        sink.yield(lastWatchedNodes)
-        return stream
+        followers.follow(core.ledger.all) { [weak self] id in Task { await self?.unfollow(id) } }
     }
 
-    private func unwatchNodes(_ id: UInt64) { nodeWatchers[id] = nil }
-
-    /// Sends the node list to its followers when it changed (nothing to do, and nothing read, without followers).
-    private func publishNodes() {
-        guard !nodeWatchers.isEmpty else { return }
-        let all = core.ledger.all
-        guard all != lastWatchedNodes else { return }
-        lastWatchedNodes = all
-        for watcher in nodeWatchers.values { watcher.yield(all) }
-    }
+    private func unfollow(_ id: UInt64) { followers.remove(id) }
 
     // MARK: - Shutdown
 
     /// Stops scheduling, kills what runs, ends every stream and releases waiters with the jobs' states.
     func shutdown() -> [any GridNode] {
         isShutDown = true
-        timer?.task.cancel()
-        timer = nil
+        timer.cancel()
         for node in nodes.values { _ = node.stop() }
         for host in remoteHosts.values { host.close() }
         remoteHosts = [:]
@@ -334,8 +296,7 @@ actor SchedulerActor {
         }
         waiters = [:]
         hub.finishAll()
-        for watcher in nodeWatchers.values { watcher.finish() }
-        nodeWatchers = [:]
+        followers.finish()
         return Array(nodes.values)
     }
 }
