@@ -41,7 +41,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run benchmarks and print their figures.",
-        subcommands: [ExecutorBenchCommand.self, GridBenchCommand.self, JournalBenchCommand.self, ImagingBenchCommand.self, ClusterBenchCommand.self, RemoteBenchCommand.self]
+        subcommands: [ExecutorBenchCommand.self, GridBenchCommand.self, JournalBenchCommand.self, ImagingBenchCommand.self, ClusterBenchCommand.self, RemoteBenchCommand.self, ElasticBenchCommand.self]
     )
 }
 

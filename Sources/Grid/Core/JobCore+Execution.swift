@@ -198,6 +198,25 @@ extension JobCore {
         return effects
     }
 
+    /// Execution `attempt` of instance `index` ran on `node`, which its node source released or its
+    /// infrastructure evicted: the instance runs again elsewhere without using a run (not a node failure).
+    public mutating func onExecutionEvicted(_ index: Int, attempt: Int, node: NodeID, now: Duration) -> [Effect] {
+        guard instances.indices.contains(index), instances[index].dispatched, instances[index].executions == attempt,
+            status.isAlive
+        else { return [] }
+        var effects: [Effect] = []
+        if instances[index].status == .pending {
+            undispatch(index, attempt: attempt, &effects)
+            return effects
+        }
+        // The attempt number stays used: a late report of this execution is never taken for the next one.
+        instances[index].dispatched = false
+        instances[index].message = "\(node) was released"
+        makeEligible(index, now: now, &effects)
+        refreshStatus(now: now, &effects)
+        return effects
+    }
+
     // MARK: - Outcomes
 
     mutating func succeed(_ index: Int, result: Value, variables: [String: String]?, alreadyDone: Bool, now: Duration, _ effects: inout [Effect]) {

@@ -119,6 +119,8 @@ extension JobCore {
         case .none:
             break
         case .replicate(let runs, let variables):
+            replicateRuns.runs += runs
+            replicateRuns.decisions += 1
             let bodyDefinitions = plan.replicateBody[definition] ?? []
             let body = reachable(from: instances[index].children, within: bodyDefinitions, following: \.children)
             if let first = variables.first {

@@ -70,6 +70,8 @@ public struct JobCore: Sendable {
     var readyQueue: Deque<Int> = []
     var timers: [(at: Duration, index: Int)] = []
     var paused = false
+    /// The runs this job's replicates decided, and how many decisions (elastic policies expect the next ones alike).
+    var replicateRuns: (runs: Int, decisions: Int) = (0, 0)
     var everStarted = false
     var runningCount = 0
     var doneCount = 0

@@ -114,6 +114,25 @@ public struct ResourceCore: Sendable {
         return true
     }
 
+    /// Sets a session's nodes TO_BE_REMOVED (draining: no new work, what runs there finishes), or back to BUSY or
+    /// FREE by what they hold. DOWN and LOST nodes keep their state. Returns `false` for an unknown session.
+    mutating func setDraining(session: Int, _ draining: Bool) -> Bool {
+        guard let nodes = sessions[session]?.nodes else { return false }
+        for id in nodes {
+            guard let entry = ledger.entry(id), entry.state != .lost, entry.state != .down else { continue }
+            ledger.setState(id, draining ? .toBeRemoved : (entry.assigned > 0 ? .busy : .free))
+        }
+        return true
+    }
+
+    /// Ends a session whose host its node source released: its nodes leave the list (they are not LOST).
+    /// Returns them, or `nil` for an unknown session.
+    mutating func releaseSession(_ session: Int) -> [NodeID]? {
+        guard let nodes = sessions.removeValue(forKey: session)?.nodes else { return nil }
+        for id in nodes { ledger.remove(id) }
+        return nodes
+    }
+
     /// Ends a session: its nodes are LOST, unlocked and hold nothing. Returns them, or `nil` for an unknown
     /// session.
     mutating func endSession(_ session: Int, now: Duration) -> [NodeID]? {
@@ -161,7 +180,8 @@ public struct ResourceCore: Sendable {
     /// another holds at least 2 more than it runs, the most loaded one gives back half of that backlog, which the
     /// next placement puts on the idle one. One release per agent is outstanding at a time.
     mutating func rebalance() -> Rebalance? {
-        guard !sessions.isEmpty else { return nil }
+        // A backlog of 2 needs 2 executions queued beyond one per node somewhere.
+        guard !sessions.isEmpty, ledger.queuedBeyondOne >= 2 else { return nil }
         var groups: [(session: Int?, nodes: [NodeID])] = sessions.sorted { $0.key < $1.key }.map { ($0.key, $0.value.nodes) }
         if !localNodes.isEmpty { groups.append((nil, localNodes)) }
         let loads = groups.map { load(of: $0.nodes) }

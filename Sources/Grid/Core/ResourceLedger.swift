@@ -44,6 +44,22 @@ public struct ResourceLedger: Sendable {
         public var assigned: Int
         /// The host it runs on: the grid's host name for local nodes, the agent's cluster address for others.
         public var host: String = ""
+
+        /// Describes a node.
+        public init(
+            id: NodeID, source: String, state: NodeState, locked: Bool = false, labels: Set<String> = [], token: String? = nil,
+            capacity: Int, assigned: Int = 0, host: String = ""
+        ) {
+            self.id = id
+            self.source = source
+            self.state = state
+            self.locked = locked
+            self.labels = labels
+            self.token = token
+            self.capacity = capacity
+            self.assigned = assigned
+            self.host = host
+        }
     }
 
     /// Every node, in ascending identifier order (placement ties go to the lowest).
@@ -53,6 +69,9 @@ public struct ResourceLedger: Sendable {
     private var table: [Entry] = []
     /// The position of each node in `table`.
     private var positions: [NodeID: Int] = [:]
+    /// Executions held beyond one per node, summed over the nodes: below 2, no host has a backlog to give back
+    /// (``ResourceCore/rebalance()`` answers at once, without reading every node).
+    private(set) var queuedBeyondOne = 0
 
     /// Makes an empty ledger.
     public init() {}
@@ -73,10 +92,12 @@ public struct ResourceLedger: Sendable {
     /// Adds a node (DEPLOYING until ``setState(_:_:)``), or replaces one with the same identifier.
     public mutating func add(_ entry: Entry) {
         if let position = positions[entry.id] {
+            queuedBeyondOne += max(0, entry.assigned - 1) - max(0, table[position].assigned - 1)
             table[position] = entry
             return
         }
         let position = table.firstIndex { $0.id > entry.id } ?? table.count
+        queuedBeyondOne += max(0, entry.assigned - 1)
         table.insert(entry, at: position)
         reindex()
     }
@@ -84,6 +105,7 @@ public struct ResourceLedger: Sendable {
     /// Removes a node.
     public mutating func remove(_ node: NodeID) {
         guard let position = position(of: node) else { return }
+        queuedBeyondOne -= max(0, table[position].assigned - 1)
         table.remove(at: position)
         reindex()
     }
@@ -120,6 +142,21 @@ public struct ResourceLedger: Sendable {
             room += max(0, table[position].capacity - table[position].assigned)
         }
         return room
+    }
+
+    /// What `source`'s nodes hold, and the room left on the other sources' nodes that accept work (field reads in
+    /// place: no entry is copied).
+    func load(of source: String) -> (held: Int, roomElsewhere: Int) {
+        var held = 0
+        var room = 0
+        for position in table.indices {
+            if table[position].source == source {
+                held += table[position].assigned
+            } else if table[position].state.acceptsWork && !table[position].locked {
+                room += max(0, table[position].capacity - table[position].assigned)
+            }
+        }
+        return (held, room)
     }
 
     /// Whether `node` may run a task with `selection`, ignoring its load.
@@ -173,6 +210,7 @@ public struct ResourceLedger: Sendable {
 
     /// ``assign(to:)`` for the node at a position of the table.
     mutating func assign(at position: Int) {
+        if table[position].assigned >= 1 { queuedBeyondOne += 1 }
         table[position].assigned += 1
         if table[position].state == .free { table[position].state = .busy }
     }
@@ -180,12 +218,14 @@ public struct ResourceLedger: Sendable {
     /// Forgets what a node held (it was lost; its executions are queued again elsewhere).
     public mutating func clearAssigned(_ node: NodeID) {
         guard let position = position(of: node) else { return }
+        queuedBeyondOne -= max(0, table[position].assigned - 1)
         table[position].assigned = 0
     }
 
     /// Counts a task off `node`; a node that holds nothing becomes FREE (or leaves, when TO_BE_REMOVED).
     public mutating func release(from node: NodeID) {
         guard let position = position(of: node) else { return }
+        if table[position].assigned > 1 { queuedBeyondOne -= 1 }
         table[position].assigned = max(0, table[position].assigned - 1)
         if table[position].assigned == 0 && table[position].state == .busy { table[position].state = .free }
     }

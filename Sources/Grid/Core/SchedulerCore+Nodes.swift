@@ -74,3 +74,78 @@ extension SchedulerCore {
         return directives
     }
 }
+
+/// Node sources that acquire and release hosts: draining, release, evictions, and the demand their policies read.
+extension SchedulerCore {
+    /// A host of an elastic source is TO_BE_REMOVED (`draining`): its nodes get no new work and what runs there
+    /// finishes; or it is kept after all (`false`) and takes work again.
+    public mutating func onHostDraining(session: Int, _ draining: Bool, now: Duration) -> [SchedulerDirective] {
+        guard resources.setDraining(session: session, draining) else { return [] }
+        return finishTurn(placing: !draining)
+    }
+
+    /// A node source released its host (its policy chose to, a drain timed out, or the infrastructure evicted
+    /// it): its nodes leave the list. What was queued there is queued again; what was running runs again
+    /// elsewhere, as a node failure only when `countsAsFailure` (ProActive's rule: one re-run, then FAILED), and
+    /// otherwise without using a run. Later reports from the session are dropped.
+    public mutating func onHostReleased(session: Int, countsAsFailure: Bool = false, now: Duration) -> [SchedulerDirective] {
+        guard let released = resources.releaseSession(session) else { return [] }
+        let gone = Set(released)
+        var requeued = 0
+        var rerun = 0
+        for id in order {
+            guard let slot = slots[id] else { continue }
+            let affected = jobList[slot].instances.indices.filter { index in
+                let instance = jobList[slot].instances[index]
+                guard instance.dispatched, let node = instance.node else { return false }
+                return gone.contains(node)
+            }
+            for index in affected {
+                guard let instance = job(id)?.instances[index], let node = instance.node else { continue }
+                let attempt = instance.executions
+                let effects: [JobCore.Effect]
+                if instance.status == TaskStatus.pending {
+                    effects = (try? update(id) { $0.undispatch(index, attempt: attempt) }) ?? []
+                    requeued += 1
+                } else if countsAsFailure {
+                    effects = (try? update(id) { $0.onExecutionLost(index, attempt: attempt, node: node, now: now) }) ?? []
+                    if !effects.isEmpty, settings.journals { records.append(.lost(job: id, index: index, attempt: attempt, node: node, at: now)) }
+                    rerun += 1
+                } else {
+                    effects = (try? update(id) { $0.onExecutionEvicted(index, attempt: attempt, node: node, now: now) }) ?? []
+                    rerun += 1
+                }
+                perform(effects, job: id, now: now)
+            }
+        }
+        out.append(.closeHost(session: session, nodes: released, requeued: requeued, rerun: rerun))
+        return finishTurn(placing: true)
+    }
+
+    /// What a node source's policy needs to know of the work, read from the jobs in memory.
+    ///
+    /// - Parameter source: the source asking. Tasks whose `NODE_SOURCE` generic information names another
+    ///   source are not counted for it, and `running` counts what its own nodes hold; `nil` counts every task.
+    public func demand(source: String? = nil, now: Duration) -> ElasticDemand {
+        var demand = ElasticDemand()
+        // The replicates' runs so far: what the running ones are expected to decide.
+        var (runs, decisions) = endedReplicates
+        for id in order {
+            guard let slot = slots[id] else { continue }
+            runs += jobList[slot].replicateRuns.runs
+            decisions += jobList[slot].replicateRuns.decisions
+        }
+        let replicas = decisions == 0 ? 1 : Double(runs) / Double(decisions)
+        for id in order {
+            guard let slot = slots[id] else { continue }
+            jobList[slot].countDemand(source: source, now: now, replicas: replicas, into: &demand)
+        }
+        if let source {
+            // Its own load; and the look-ahead less what other sources' free nodes will take.
+            let (running, freeElsewhere) = resources.ledger.load(of: source)
+            demand.running = running
+            demand.upcoming = max(0, demand.upcoming - freeElsewhere)
+        }
+        return demand
+    }
+}

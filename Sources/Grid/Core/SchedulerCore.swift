@@ -51,6 +51,8 @@ public struct SchedulerCore: Sendable {
     var removals: Deque<(at: Duration, job: JobID)> = []
     /// The soonest wake the shell was asked for and has not delivered yet.
     var armed: Duration?
+    /// The runs the replicates of ended jobs decided, and how many decisions (``demand(source:now:)``'s look-ahead).
+    var endedReplicates: (runs: Int, decisions: Int) = (0, 0)
 
     // The current turn.
     var out: [SchedulerDirective] = []
@@ -120,6 +122,8 @@ public struct SchedulerCore: Sendable {
         let result = try body(&jobList[slot])
         if wasAlive && !jobList[slot].status.isAlive {
             order.removeAll { $0 == id }
+            endedReplicates.runs += jobList[slot].replicateRuns.runs
+            endedReplicates.decisions += jobList[slot].replicateRuns.decisions
         } else if jobList[slot].priority != priority {
             reorder()
         }
