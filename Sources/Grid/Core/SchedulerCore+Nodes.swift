@@ -33,7 +33,19 @@ extension SchedulerCore {
     public mutating func onHostLost(session: Int, now: Duration) -> [SchedulerDirective] {
         resources.pruneLost(now: now)
         guard let lostNodes = resources.endSession(session, now: now) else { return [] }
-        let lost = Set(lostNodes)
+        let (requeued, rerun) = placeAgain(from: Set(lostNodes), now: now) { core, id, index, attempt, node in
+            core.runAgainAfterNodeFailure(id, index, attempt, node, now: now)
+        }
+        out.append(.closeHost(session: session, nodes: lostNodes, requeued: requeued, rerun: rerun))
+        if let prune = resources.nextPrune { wake(at: prune) }
+        return finishTurn(placing: true)
+    }
+
+    /// Takes every execution dispatched to `nodes` back: a queued one is queued again; a running one goes through
+    /// `running` (given the core, it returns its effects). Returns how many of each.
+    private mutating func placeAgain(
+        from nodes: Set<NodeID>, now: Duration, running: (inout SchedulerCore, JobID, Int, Int, NodeID) -> [JobCore.Effect]
+    ) -> (requeued: Int, rerun: Int) {
         var requeued = 0
         var rerun = 0
         for id in order {
@@ -41,7 +53,7 @@ extension SchedulerCore {
             let affected = jobList[slot].instances.indices.filter { index in
                 let instance = jobList[slot].instances[index]
                 guard instance.dispatched, let node = instance.node else { return false }
-                return lost.contains(node)
+                return nodes.contains(node)
             }
             for index in affected {
                 guard let instance = job(id)?.instances[index], let node = instance.node else { continue }
@@ -51,16 +63,20 @@ extension SchedulerCore {
                     effects = (try? update(id) { $0.undispatch(index, attempt: attempt) }) ?? []
                     requeued += 1
                 } else {
-                    effects = (try? update(id) { $0.onExecutionLost(index, attempt: attempt, node: node, now: now) }) ?? []
-                    if !effects.isEmpty, settings.journals { records.append(.lost(job: id, index: index, attempt: attempt, node: node, at: now)) }
+                    effects = running(&self, id, index, attempt, node)
                     rerun += 1
                 }
                 perform(effects, job: id, now: now)
             }
         }
-        out.append(.closeHost(session: session, nodes: lostNodes, requeued: requeued, rerun: rerun))
-        if let prune = resources.nextPrune { wake(at: prune) }
-        return finishTurn(placing: true)
+        return (requeued, rerun)
+    }
+
+    /// A running execution's node failed: ProActive's node-failure rule, journaled as a `lost` record.
+    private mutating func runAgainAfterNodeFailure(_ id: JobID, _ index: Int, _ attempt: Int, _ node: NodeID, now: Duration) -> [JobCore.Effect] {
+        let effects = (try? update(id) { $0.onExecutionLost(index, attempt: attempt, node: node, now: now) }) ?? []
+        if !effects.isEmpty, settings.journals { records.append(.lost(job: id, index: index, attempt: attempt, node: node, at: now)) }
+        return effects
     }
 
     /// A node was locked (it gets no new tasks, and steals nothing) or unlocked (it takes work and looks for
@@ -90,33 +106,9 @@ extension SchedulerCore {
     /// otherwise without using a run. Later reports from the session are dropped.
     public mutating func onHostReleased(session: Int, countsAsFailure: Bool = false, now: Duration) -> [SchedulerDirective] {
         guard let released = resources.releaseSession(session) else { return [] }
-        let gone = Set(released)
-        var requeued = 0
-        var rerun = 0
-        for id in order {
-            guard let slot = slots[id] else { continue }
-            let affected = jobList[slot].instances.indices.filter { index in
-                let instance = jobList[slot].instances[index]
-                guard instance.dispatched, let node = instance.node else { return false }
-                return gone.contains(node)
-            }
-            for index in affected {
-                guard let instance = job(id)?.instances[index], let node = instance.node else { continue }
-                let attempt = instance.executions
-                let effects: [JobCore.Effect]
-                if instance.status == TaskStatus.pending {
-                    effects = (try? update(id) { $0.undispatch(index, attempt: attempt) }) ?? []
-                    requeued += 1
-                } else if countsAsFailure {
-                    effects = (try? update(id) { $0.onExecutionLost(index, attempt: attempt, node: node, now: now) }) ?? []
-                    if !effects.isEmpty, settings.journals { records.append(.lost(job: id, index: index, attempt: attempt, node: node, at: now)) }
-                    rerun += 1
-                } else {
-                    effects = (try? update(id) { $0.onExecutionEvicted(index, attempt: attempt, node: node, now: now) }) ?? []
-                    rerun += 1
-                }
-                perform(effects, job: id, now: now)
-            }
+        let (requeued, rerun) = placeAgain(from: Set(released), now: now) { core, id, index, attempt, node in
+            if countsAsFailure { return core.runAgainAfterNodeFailure(id, index, attempt, node, now: now) }
+            return (try? core.update(id) { $0.onExecutionEvicted(index, attempt: attempt, node: node, now: now) }) ?? []
         }
         out.append(.closeHost(session: session, nodes: released, requeued: requeued, rerun: rerun))
         return finishTurn(placing: true)
