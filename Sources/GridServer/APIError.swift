@@ -9,6 +9,15 @@ struct APIError: HTTPResponseError {
     var message: String
     /// The `Allow` header of a 405.
     var allow: String?
+    /// The request's field at fault (a node source's `policy.maxNodes`), in the body as `field`.
+    var field: String?
+
+    /// The same error, naming the field at fault.
+    func with(field: String) -> APIError {
+        var copy = self
+        copy.field = field
+        return copy
+    }
 
     init(_ status: HTTPResponse.Status, _ code: String, _ message: String, allow: String? = nil) {
         self.status = status
@@ -41,7 +50,9 @@ struct APIError: HTTPResponseError {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let body = (try? encoder.encode(["code": code, "message": message])) ?? Data("{}".utf8)
+        var fields = ["code": code, "message": message]
+        if let field { fields["field"] = field }
+        let body = (try? encoder.encode(fields)) ?? Data("{}".utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }

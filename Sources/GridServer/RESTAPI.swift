@@ -148,14 +148,7 @@ public struct RESTAPI: Sendable {
             _ = try authenticate(request)
             return try json(await grid.nodes().map(NodeView.init))
         }
-        route(.get, "nodesources") { request, _ in
-            _ = try authenticate(request)
-            return try json(await grid.nodeSources().map { source in
-                NodeSourceView(
-                    name: source.name, infrastructure: source.infrastructure.description, policy: source.policy.description,
-                    nodes: source.nodes.map(NodeView.init))
-            })
-        }
+        addNodeSourceRoutes(route)
         for (path, locked) in [("lock", true), ("unlock", false)] {
             route(.put, "nodes/:node/\(path)") { request, context in
                 let user = try authenticate(request)

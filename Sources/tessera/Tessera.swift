@@ -8,7 +8,7 @@ struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "An actor-based compute grid for satellite-image processing.",
-        subcommands: [RunCommand.self, ServeCommand.self, AgentCommand.self, SubmitCommand.self, JobsCommand.self, JobCommand.self, LogsCommand.self, JobActionCommand.self, PauseCommand.self, ResumeCommand.self, PriorityCommand.self, NodesCommand.self, DemoCommand.self, S1Command.self, RiceCommand.self, ClusterCommand.self, TopologyCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, AgentCommand.self, SubmitCommand.self, JobsCommand.self, JobCommand.self, LogsCommand.self, JobActionCommand.self, PauseCommand.self, ResumeCommand.self, PriorityCommand.self, NodesCommand.self, NodeSourceCommand.self, DemoCommand.self, S1Command.self, RiceCommand.self, ClusterCommand.self, TopologyCommand.self, BenchCommand.self]
     )
 
     /// The commands whose first argument is a job id.

@@ -115,6 +115,7 @@ public struct JobCore: Sendable {
         let system = SystemValues(jobID: id, jobName: workflow.name, task: nil)
         self.jobVariables = VariableSubstitution.jobValues(workflow.variables, overrides: overrides) { system[$0] }
         let jobToken = workflow.genericInfo["NODE_ACCESS_TOKEN"]
+        let jobSource = workflow.genericInfo["NODE_SOURCE"]
         let jobWalltime = JobCore.walltime(workflow.genericInfo["WALLTIME"])  // parsed once, not per task
         let jobStart = try JobCore.startAt(workflow.genericInfo["START_AT"], now: now, wallNow: wallNow, longest: limits.longestDuration)
         let tasks = workflow.tasks
@@ -137,6 +138,7 @@ public struct JobCore: Sendable {
                 let info = tasks[index].genericInfo
                 var selection = tasks[index].selection
                 if selection.token == nil { selection.token = (info.isEmpty ? nil : info["NODE_ACCESS_TOKEN"]) ?? jobToken }
+                if selection.source == nil { selection.source = (info.isEmpty ? nil : info["NODE_SOURCE"]) ?? jobSource }
                 selections.append(selection)
                 // A task's own WALLTIME text replaces the job's, even when it does not parse.
                 let walltimeText = info.isEmpty ? nil : info["WALLTIME"]
@@ -242,7 +244,7 @@ public struct JobCore: Sendable {
             let definition = instances[index].definition
             guard
                 let position = ledger.bestPosition(
-                    for: definitionSelections[definition], excluded: instances[index].excludedNodes, preferred: preferred)
+                    for: definitionSelections[definition], excluded: instances[index].excludedNodes, preferred: preferred, user: owner)
             else {
                 unplaced.append(index)
                 continue

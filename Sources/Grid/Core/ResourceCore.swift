@@ -30,9 +30,18 @@ public struct ResourceCore: Sendable {
         public var source: String
         /// Executions each node may hold (running plus queued).
         public var capacity: Int
+        /// The source's rank (lower ones are filled first).
+        public var rank: Int = 0
+        /// When set, only these users' jobs run on its nodes.
+        public var users: Set<String>?
 
         /// Describes an agent's offer.
-        public init(session: Int, address: String, workers: Int, labels: Set<String>, token: String?, source: String, capacity: Int) {
+        public init(
+            session: Int, address: String, workers: Int, labels: Set<String>, token: String?, source: String, capacity: Int, rank: Int = 0,
+            users: Set<String>? = nil
+        ) {
+            self.rank = rank
+            self.users = users
             self.session = session
             self.address = address
             self.workers = workers
@@ -94,9 +103,12 @@ public struct ResourceCore: Sendable {
         let ids = (0..<max(0, offer.workers)).map { NodeID(nextRemoteNode + $0) }
         nextRemoteNode += ids.count
         for id in ids {
-            ledger.add(ResourceLedger.Entry(
+            var entry = ResourceLedger.Entry(
                 id: id, source: offer.source, state: .free, locked: false, labels: offer.labels, token: offer.token,
-                capacity: offer.capacity, assigned: 0, host: offer.address))
+                capacity: offer.capacity, assigned: 0, host: offer.address)
+            entry.rank = offer.rank
+            entry.users = offer.users
+            ledger.add(entry)
             hostNames[id] = offer.address
         }
         sessions[offer.session] = Session(nodes: ids)

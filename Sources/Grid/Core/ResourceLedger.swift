@@ -44,6 +44,10 @@ public struct ResourceLedger: Sendable {
         public var assigned: Int
         /// The host it runs on: the grid's host name for local nodes, the agent's cluster address for others.
         public var host: String = ""
+        /// Its node source's rank: placement fills lower ranks first (on premises, then burst).
+        public var rank: Int = 0
+        /// When set, only jobs of these users run here (ProActive's `userAccessType`).
+        public var users: Set<String>?
 
         /// Describes a node.
         public init(
@@ -160,21 +164,23 @@ public struct ResourceLedger: Sendable {
     }
 
     /// Whether `node` may run a task with `selection`, ignoring its load.
-    public func accepts(_ node: NodeID, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
+    public func accepts(_ node: NodeID, _ selection: Selection, excluded: Set<NodeID>, user: String = "") -> Bool {
         guard let position = position(of: node) else { return false }
-        return Self.accepts(table[position], selection, excluded: excluded)
+        return Self.accepts(table[position], selection, excluded: excluded, user: user)
     }
 
     /// The feasibility rule on an entry already at hand (one rule for placement and the node life-cycle).
-    static func accepts(_ entry: borrowing Entry, _ selection: Selection, excluded: Set<NodeID>) -> Bool {
+    static func accepts(_ entry: borrowing Entry, _ selection: Selection, excluded: Set<NodeID>, user: String) -> Bool {
         guard entry.state.acceptsWork, !entry.locked, excluded.isEmpty || !excluded.contains(entry.id) else { return false }
         guard entry.token == selection.token else { return false }
+        if let source = selection.source, source != entry.source { return false }
+        if let users = entry.users, !users.contains(user) { return false }
         return selection.labels.isEmpty || selection.labels.isSubset(of: entry.labels)
     }
 
     /// The least-loaded node with room that accepts the selection, lowest identifier on ties.
-    public func bestNode(for selection: Selection, excluded: Set<NodeID>) -> NodeID? {
-        bestPosition(for: selection, excluded: excluded).map { table[$0].id }
+    public func bestNode(for selection: Selection, excluded: Set<NodeID>, user: String = "") -> NodeID? {
+        bestPosition(for: selection, excluded: excluded, user: user).map { table[$0].id }
     }
 
     /// Nodes in the table (positions are `0..<count`).
@@ -186,14 +192,20 @@ public struct ResourceLedger: Sendable {
     /// ``bestNode(for:excluded:)`` as a position in the table; among nodes that hold as few tasks, `preferred`
     /// when it is one of them (the scheduler names a node that just reported a task's end: it is awake and about
     /// to look at its queue, where another node may be parked and take a wake-up to start).
-    func bestPosition(for selection: Selection, excluded: Set<NodeID>, preferred: Int? = nil) -> Int? {
+    func bestPosition(for selection: Selection, excluded: Set<NodeID>, preferred: Int? = nil, user: String = "") -> Int? {
         var best: Int?
         for position in table.indices {
-            guard table[position].assigned < table[position].capacity, Self.accepts(table[position], selection, excluded: excluded) else {
+            guard table[position].assigned < table[position].capacity, Self.accepts(table[position], selection, excluded: excluded, user: user) else {
                 continue
             }
             guard let current = best else {
                 best = position
+                continue
+            }
+            // Lower-ranked sources first, then the least loaded node.
+            let rank = table[position].rank
+            if rank != table[current].rank {
+                if rank < table[current].rank { best = position }
                 continue
             }
             let assigned = table[position].assigned

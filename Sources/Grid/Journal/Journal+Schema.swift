@@ -89,5 +89,10 @@ extension Journal {
                 WHERE report IS NOT NULL AND json_valid(CAST(report AS TEXT));
                 """)
         }
+        // The managed node sources (``Journal/saveNodeSource(_:)``): a Tessera that knows only v6 would not rebuild
+        // them, and would leak the hosts they hold.
+        migrator.registerMigration("v7") { db in
+            try db.execute(sql: "CREATE TABLE node_source (name TEXT PRIMARY KEY, spec BLOB NOT NULL, state BLOB NOT NULL)")
+        }
     }
 }

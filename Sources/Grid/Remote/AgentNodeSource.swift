@@ -28,6 +28,8 @@ public actor AgentNodeSource {
     private var links: [Int: Link] = [:]
     /// Agents that announced, until their host joins the scheduler.
     private var announced: [Int: RemoteHost] = [:]
+    /// Sessions whose hosts a managed node source claimed by their join tokens.
+    private var claimed: Set<Int> = []
     private let inputs: AsyncStream<Input>
     private let input: AsyncStream<Input>.Continuation
 
@@ -103,6 +105,21 @@ public actor AgentNodeSource {
             group.addTask { await Self.session(with: member, session: session, context: context, input: input) }
         case .addHost(let session):
             guard let host = announced.removeValue(forKey: session) else { return }
+            if let token = host.resources.joinToken {
+                // A host a managed source acquired: its nodes are that source's.
+                guard let claim = await grid.nodeSourceManager.claim(token: token, session: session, address: host.resources.address) else {
+                    logger.warning("agent refused: no node source waits for its join token", metadata: [
+                        "grid.session": "\(session)", "grid.address": "\(host.resources.address)",
+                    ])
+                    host.close()
+                    links.removeValue(forKey: session)?.close()
+                    return
+                }
+                claimed.insert(session)
+                group.addTask { await host.runWriter() }
+                await grid.scheduler.addHost(host, source: claim.source, capacity: capacity, rank: claim.rank, users: claim.users)
+                return
+            }
             group.addTask { await host.runWriter() }
             await grid.scheduler.addHost(host, source: name, capacity: capacity)
         case .hostDown(let session):
@@ -111,6 +128,7 @@ public actor AgentNodeSource {
             await grid.scheduler.setHostDown(session, false)
         case .hostLost(let session, let reason):
             await grid.scheduler.hostLost(session, reason: reason)
+            if claimed.remove(session) != nil { await grid.nodeSourceManager.sessionLost(session, reason: reason) }
         case .closeLink(let session, let reason):
             logger.warning("agent link closed", metadata: ["grid.session": "\(session)", "grid.reason": "\(reason)"])
             announced.removeValue(forKey: session)?.close()

@@ -12,6 +12,9 @@ public struct AgentSettings: Sendable {
     public var labels: Set<String> = []
     /// When set, only tasks with this token run here.
     public var token: String?
+    /// The one-time token of the managed node source that started it (announced, so that the grid ties it to its
+    /// request).
+    public var joinToken: String?
     /// Its cluster address, announced as the host's name in the grid.
     public var address: String = ""
     /// Where task logs and per-execution files go.
@@ -98,7 +101,8 @@ public final class GridAgent: Sendable {
         resources = AgentResources(
             hostname: ProcessInfo.processInfo.hostName, address: settings.address, pid: Int(ProcessInfo.processInfo.processIdentifier),
             workers: plan.slots.count, cores: topology.cores.count, memoryBytes: ProcessInfo.processInfo.physicalMemory,
-            numaCores: topology.numaNodes.map(\.cores.count), labels: settings.labels, token: settings.token)
+            numaCores: topology.numaNodes.map(\.cores.count), labels: settings.labels, token: settings.token,
+            joinToken: settings.joinToken)
         runner = TaskRunner(
             functions: functions, healing: HealingStore(path: settings.dataDirectory + "/healing.json"), clock: settings.clock,
             dataDirectory: settings.dataDirectory, workingDirectory: settings.workingDirectory)

@@ -20,10 +20,14 @@ public struct AgentResources: Sendable, Hashable, Codable {
     public var labels: Set<String>
     /// When set, only tasks with this token run there.
     public var token: String?
+    /// The one-time token a managed node source gave the host it acquired (`TESSERA_JOIN_TOKEN`): it ties the agent
+    /// to its request. `nil` for an agent that joins on its own.
+    public var joinToken: String?
 
     /// Describes an agent.
     public init(hostname: String, address: String, pid: Int, workers: Int, cores: Int, memoryBytes: UInt64, numaCores: [Int],
-                labels: Set<String>, token: String?) {
+                labels: Set<String>, token: String?, joinToken: String? = nil) {
+        self.joinToken = joinToken
         self.hostname = hostname
         self.address = address
         self.pid = pid

@@ -44,10 +44,11 @@ extension RemoteWire {
             for _ in 0..<numaCount { numa.append(try readInt(&reader, "numa.cores")) }
             let labels = Set(try readStrings(&reader))
             let token = try readOptionalString(&reader)
+            let joinToken = try readOptionalString(&reader)
             guard workers >= 1, workers <= 4096 else { throw .invalidValue(field: "workers", value: UInt64(truncatingIfNeeded: workers)) }
             return .announce(AgentResources(
                 hostname: hostname, address: address, pid: pid, workers: workers, cores: cores, memoryBytes: memory, numaCores: numa,
-                labels: labels, token: token))
+                labels: labels, token: token, joinToken: joinToken))
         case .reports:
             let count = try reader.readCount("reports", minimumBytes: 33)
             var reports: [NodeReport] = []

@@ -102,6 +102,7 @@ enum RemoteWire {
             for cores in resources.numaCores { writer.write(Int64(cores)) }
             writeStrings(resources.labels.sorted(), into: &writer)
             writeOptional(resources.token, into: &writer)
+            writeOptional(resources.joinToken, into: &writer)
         case .reports(let reports):
             writer.write(Tag.reports.rawValue)
             writer.write(UInt32(reports.count))

@@ -32,6 +32,19 @@ public final class Grid: Sendable {
     public let journal: Journal?
     /// Node sources attached after the start (agents).
     let attachedSources = Mutex<[AttachedSource]>([])
+    /// The managed node sources, made on first use and let go at shutdown.
+    private let managerBox = Mutex<NodeSourceManager?>(nil)
+    private let isShutDown = Atomic<Bool>(false)
+
+    /// The node sources an administrator manages at run time (processes, commands), with their policies.
+    public var nodeSourceManager: NodeSourceManager {
+        managerBox.withLock { box in
+            if let manager = box { return manager }
+            let manager = NodeSourceManager(grid: self)
+            if !isShutDown.load(ordering: .relaxed) { box = manager }
+            return manager
+        }
+    }
 
     struct AttachedSource: Sendable {
         let name: String
@@ -272,6 +285,8 @@ public final class Grid: Sendable {
     /// Stops the grid: kills running subprocesses, ends event streams, releases `result()` waiters,
     /// and joins every worker thread. Idempotent.
     public func shutdown() async {
+        isShutDown.store(true, ordering: .relaxed)
+        if let manager = managerBox.withLock({ box in defer { box = nil }; return box }) { await manager.shutdown() }
         _ = await scheduler.shutdown()
         pump.stop()
         for loop in nodeLoops { await loop.value }

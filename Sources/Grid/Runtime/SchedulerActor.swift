@@ -65,14 +65,14 @@ actor SchedulerActor {
     }
 
     /// Adds an agent's nodes (FREE, one per worker) and tells the agent their identifiers.
-    func addHost(_ host: RemoteHost, source: String, capacity: Int) {
+    func addHost(_ host: RemoteHost, source: String, capacity: Int, rank: Int = 0, users: Set<String>? = nil) {
         guard !isShutDown else { return }
         let resources = host.resources
         remoteHosts[host.session] = host
         feed { $0.onHostJoined(
             .init(
                 session: host.session, address: resources.address, workers: resources.workers, labels: resources.labels,
-                token: resources.token, source: source, capacity: capacity),
+                token: resources.token, source: source, capacity: capacity, rank: rank, users: users),
             now: $1) }
         logger.info("host joined", metadata: [
             "grid.host": "\(resources.address)", "grid.hostname": "\(resources.hostname)",
@@ -92,6 +92,36 @@ actor SchedulerActor {
         guard let host = remoteHosts[session] else { return }
         logger.warning("host lost", metadata: ["grid.host": "\(host.resources.address)", "grid.reason": "\(reason)"])
         feed { $0.onHostLost(session: session, now: $1) }
+    }
+
+    /// A managed source drains its host (TO_BE_REMOVED: no new work) or keeps it after all.
+    func setHostDraining(_ session: Int, _ draining: Bool) {
+        guard remoteHosts[session] != nil else { return }
+        feed { $0.onHostDraining(session: session, draining, now: $1) }
+    }
+
+    /// A managed source released its host: its nodes leave; their work is queued again (a node failure only when
+    /// `countsAsFailure`).
+    func hostReleased(_ session: Int, countsAsFailure: Bool) {
+        guard let host = remoteHosts[session] else { return }
+        logger.notice("host released", metadata: ["grid.host": "\(host.resources.address)"])
+        feed { $0.onHostReleased(session: session, countsAsFailure: countsAsFailure, now: $1) }
+    }
+
+    /// What a managed source's policy reads: the demand it may take and the busy nodes of each of its sessions.
+    func elasticInputs(source: String) -> (demand: ElasticDemand, busy: [Int: Int], meanTaskSeconds: Double?) {
+        (core.demand(source: source, now: now), busyBySession(source: source), nil)
+    }
+
+    /// The nodes holding work on each session of `source`.
+    func busyBySession(source: String) -> [Int: Int] {
+        var busy: [Int: Int] = [:]
+        for (session, host) in remoteHosts {
+            guard let ids = core.resources.nodes(ofSession: session), let first = ids.first, core.ledger.entry(first)?.source == source else { continue }
+            _ = host
+            busy[session] = ids.reduce(0) { $0 + ((core.ledger.entry($1)?.assigned ?? 0) > 0 ? 1 : 0) }
+        }
+        return busy
     }
 
     /// Reports from an agent's session; the core drops them once the session is over.

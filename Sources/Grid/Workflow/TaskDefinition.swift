@@ -128,11 +128,14 @@ public struct Selection: Sendable, Hashable, Codable {
     public var labels: Set<String>
     /// A node access token: the task runs only on nodes protected by it (ProActive `NODE_ACCESS_TOKEN`).
     public var token: String?
+    /// A node source: the task runs only on its nodes (ProActive's `NODE_SOURCE` generic information).
+    public var source: String?
 
     /// Makes a selection.
-    public init(labels: Set<String> = [], token: String? = nil) {
+    public init(labels: Set<String> = [], token: String? = nil, source: String? = nil) {
         self.labels = labels
         self.token = token
+        self.source = source
     }
 }
 

@@ -77,6 +77,8 @@ struct AgentCommand: AsyncParsableCommand {
         settings.workers = workers
         settings.labels = Set((labels ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         settings.token = token
+        // A managed node source passes its token in the environment (not on the command line, which others can read).
+        settings.joinToken = ProcessInfo.processInfo.environment["TESSERA_JOIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         settings.bindThreads = !noBind
         settings.dataDirectory = data ?? (FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)")
         settings.workingDirectory = settings.dataDirectory + "/work"

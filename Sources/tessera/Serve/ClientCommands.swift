@@ -271,6 +271,12 @@ struct NodesCommand: AsyncParsableCommand {
             nodes.sorted { ($0.host, $0.id) < ($1.host, $1.id) }.map {
                 [$0.host, $0.node, $0.source, $0.state, $0.locked ? "yes" : "no", "\($0.running)/\($0.capacity)", $0.labels.joined(separator: ",")]
             }))
+        // The sources, with their hosts being deployed and their cost (as `tessera nodesource list`).
+        let sources = try await clientCall { () async throws(GridClient.Failure) in try await client.send(client.request("GET", "api/v1/nodesources")) }
+        if let list = try? JSONSerialization.jsonObject(with: sources) as? [[String: Any]] {
+            print("")
+            print(NodeSourceText.table(list))
+        }
     }
 }
 

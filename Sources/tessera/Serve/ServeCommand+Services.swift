@@ -46,3 +46,38 @@ struct GridService: Service {
         await grid.shutdown()
     }
 }
+
+/// The managed node sources as a service: once the cluster listens, the grid's ``NodeSourceManager`` may build
+/// infrastructures whose agents join it; the journal's sources are rebuilt and reconciled, and the configured ones
+/// added. Their hosts are released when the grid stops (``Grid/shutdown()``).
+struct ManagedNodeSources: Service {
+    let grid: Grid
+    let member: ClusterMember
+    let keyFile: String
+    let clusterID: UInt64
+    let dataDirectory: String
+    let sharedDirectory: String?
+    let taskRoot: String?
+    let logLevel: Logger.Level
+    let configured: [NodeSourceSpec]
+
+    func run() async throws {
+        let join = await member.listening()
+        let launch = AgentLaunch(
+            executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path, join: join.description,
+            keyFile: URL(fileURLWithPath: keyFile).standardizedFileURL.path, clusterID: clusterID, directory: dataDirectory + "/sources",
+            sharedDirectory: sharedDirectory, taskRoot: taskRoot, logLevel: logLevel.rawValue)
+        let clock = grid.settings.clock
+        await grid.nodeSourceManager.enable(make: { spec in
+            switch spec.infrastructure {
+            case .processes:
+                ProcessesInfrastructure(source: spec.name, nodesPerHost: spec.nodesPerHost, launch: launch)
+            case .command(let acquire, let release, let list):
+                CommandInfrastructure(
+                    source: spec.name, acquire: acquire, release: release, list: list, nodesPerHost: spec.nodesPerHost, launch: launch,
+                    timeout: spec.deploymentTimeout, clock: clock)
+            }
+        }, configured: configured)
+        try? await gracefulShutdown()
+    }
+}

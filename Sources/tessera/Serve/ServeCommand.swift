@@ -27,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel, clusterBind, keyFile, clusterId, agents, agentWorkers, healInterval, localNodes, sharedDir, limits and taskLimits (mappings), taskRoot, taskUids (flags win).")
+    @Option(help: "A YAML file with any of: data, listen, users, nodes, keepInMemory, keepDays, durability, logLevel, clusterBind, keyFile, clusterId, agents, agentWorkers, healInterval, localNodes, sharedDir, limits and taskLimits (mappings), taskRoot, taskUids, nodeSources (a list of node sources, as POST /api/v1/nodesources takes them) (flags win).")
     var config: String?
 
     @Option(name: .customLong("data"), help: "The data directory (journal, logs, results); default $XDG_DATA_HOME/tessera.")
@@ -125,6 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
         var maxConnectionsPerAddress = 2048
         var maxStreamsPerUser = 16
         var headerTimeout = 10.0
+        /// Managed node sources to create at the start (the journal's own win over these, by name).
+        var nodeSources: [NodeSourceSpec] = []
     }
 
     func settings() throws -> Settings {
@@ -141,7 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
             let known: Set<String> = [
                 "data", "listen", "users", "nodes", "keepInMemory", "keepDays", "durability", "logLevel", "clusterBind", "keyFile",
                 "clusterId", "agents", "agentWorkers", "healInterval", "localNodes", "sharedDir", "limits", "taskRoot", "taskUids",
-                "taskLimits",
+                "taskLimits", "nodeSources",
             ]
             let unknown = Set(values.keys).subtracting(known)
             guard unknown.isEmpty else {
@@ -193,6 +195,22 @@ struct ServeCommand: AsyncParsableCommand {
             if let value = try text("taskRoot") { resolved.taskRoot = value }
             if let value = try text("taskUids") { resolved.taskUIDs = try ServeCommand.uidRange(value) }
             if let value = values["taskLimits"] { resolved.taskLimits = try ServeCommand.taskLimits(from: value, config: config) }
+            if let value = values["nodeSources"] {
+                guard let list = value as? [Any], list.count <= NodeSourceManager.maxSources else {
+                    throw ValidationError("\(config): nodeSources must be a list of at most \(NodeSourceManager.maxSources) node sources")
+                }
+                for (index, item) in list.enumerated() {
+                    do {
+                        let spec = try NodeSourceSpec(parsing: item)
+                        guard !resolved.nodeSources.contains(where: { $0.name == spec.name }) else {
+                            throw ValidationError("\(config): nodeSources[\(index)].name: '\(spec.name)' is given twice")
+                        }
+                        resolved.nodeSources.append(spec)
+                    } catch let error as ElasticConfigError {
+                        throw ValidationError("\(config): nodeSources[\(index)].\(error)")
+                    }
+                }
+            }
         }
         if let dataFlag { resolved.data = dataFlag }
         if let listenFlag { resolved.listen = listenFlag }
@@ -244,6 +262,7 @@ struct ServeCommand: AsyncParsableCommand {
         let clustered = settings.clusterBind != nil || settings.agents > 0
         if clustered, settings.keyFile == nil { throw ValidationError("cluster-bind and agents need a key-file") }
         if !settings.localNodes && !clustered { throw ValidationError("no local nodes needs agents: give cluster-bind or agents") }
+        if !settings.nodeSources.isEmpty && !clustered { throw ValidationError("nodeSources need a cluster for their agents to join: give clusterBind and keyFile") }
     }
 
     /// The host and port of `--listen`.
@@ -367,8 +386,10 @@ struct ServeCommand: AsyncParsableCommand {
             var random = SystemRandomNumberGenerator()
             let bind = resolved.clusterBind.flatMap(MemberAddress.init) ?? MemberAddress("127.0.0.1:0") ?? .unknown
             let clusterId = resolved.clusterId
+            // The hosts managed sources had before a restart: the new member joins them, so that their agents find it.
+            let seeds = NodeSourceManager.journaledAddresses(grid.journal).compactMap(MemberAddress.init)
             var configuration = ClusterMember.Configuration(
-                id: Cluster.NodeID.random(using: &random), bind: bind, seeds: [], clusterID: clusterId, keyRing: keyRing, seed: random.next())
+                id: Cluster.NodeID.random(using: &random), bind: bind, seeds: seeds, clusterID: clusterId, keyRing: keyRing, seed: random.next())
             if let healInterval = resolved.healInterval { configuration.settings.healInterval = .milliseconds(Int64(healInterval * 1000)) }
             configuration.transport.maxConnections = budget.cluster
             let member = ClusterMember(configuration: configuration, logger: logger)
@@ -376,6 +397,9 @@ struct ServeCommand: AsyncParsableCommand {
             let source = grid.agentNodeSource(member: member, processes: agents, sharedDirectory: shared)
             services.append(.init(service: member))
             services.append(.init(service: ClusterAnnouncement(member: member, source: source)))
+            services.append(.init(service: ManagedNodeSources(
+                grid: grid, member: member, keyFile: keyFile, clusterID: clusterId, dataDirectory: dataPath, sharedDirectory: shared,
+                taskRoot: settings.isolation?.taskRoot, logLevel: resolved.logLevel, configured: resolved.nodeSources)))
             if agents > 0 {
                 services.append(.init(service: AgentProcesses(
                     count: agents, workers: resolved.agentWorkers, member: member, keyFile: keyFile, clusterID: clusterId, dataDirectory: dataPath,

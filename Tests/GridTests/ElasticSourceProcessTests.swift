@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+import TesseraTestSupport
+
+/// Managed node sources on a real `tessera serve`: a `processes` source whose hosts are real `tessera agent`
+/// processes acquired and released with the load, a `command` source whose operator scripts fail or start nothing,
+/// a kill -9 in the middle of a burst, and the REST API's answers to bad input.
+@Suite("Elastic node sources: real processes", .timeLimit(.minutes(5)), .serialized)
+struct ElasticSourceProcessTests {
+    /// 200 short scripts (about 100 ms each) after a split.
+    static func burst(_ runs: Int = 200) -> String {
+        """
+        name: burst
+        tasks:
+          split:
+            script:
+              language: bash
+              code: "true"
+            replicate: {runs: \(runs)}
+          work:
+            depends: [split]
+            script:
+              language: bash
+              code: sleep 0.1; echo "$TESSERA_TASK_NAME" > "$TESSERA_RESULT_FILE"
+        """
+    }
+
+    static var processesSource: [String: Any] { [
+        "name": "burst",
+        "infrastructure": ["type": "processes", "nodesPerHost": 1, "bootDelay": "1s", "pricePerHostHour": 1.0],
+        "policy": ["type": "dynamic", "minNodes": 0, "maxNodes": 4, "refreshTime": "500ms", "minUptime": "3s", "initDelay": "0s"],
+        "deploymentTimeout": "60s",
+    ] }
+
+    static func source(_ server: ServerProcess, _ name: String) async throws -> [String: Any] {
+        let (status, object) = try await server.object("GET", "/api/v1/nodesources/\(name)/usage")
+        #expect(status == 200, "GET /api/v1/nodesources/\(name)/usage: \(object)")
+        return object
+    }
+
+    /// The source once `done` holds of it: read once the event stream opened, then after each chunk it sends (a node
+    /// change, or its keep-alive every 2 s), so the test follows the server's events rather than a clock.
+    static func waitSource(_ server: ServerProcess, _ name: String, until done: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        let chunks = server.eventChunks(path: "/api/v1/events", token: nil)
+        defer { chunks.stop() }
+        var last: [String: Any] = [:]
+        for await _ in chunks.stream {
+            last = try await source(server, name)
+            if done(last) { return last }
+        }
+        Issue.record("node source \(name) never reached the expected state: \(last)")
+        return last
+    }
+
+    /// The live agent processes of a source's hosts (a host's folder is in its command line), by host name.
+    static func agents(under data: String, source: String) -> [String: [Int32]] {
+        var found: [String: [Int32]] = [:]
+        var parents: [Int32: Int32] = [:]
+        var hostOf: [Int32: String] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let prefix = data + "/sources/\(source)/"
+            guard arguments.count > 1, arguments[1] == "agent", let index = arguments.firstIndex(of: "--data"), index + 1 < arguments.count,
+                arguments[index + 1].hasPrefix(prefix)
+            else { continue }
+            let stat = (try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8)) ?? ""
+            guard let tail = stat.split(separator: ")").last, !tail.trimmingCharacters(in: .whitespaces).hasPrefix("Z") else { continue }
+            let fields = tail.split(separator: " ")
+            parents[pid] = fields.count > 1 ? Int32(fields[1]) ?? 0 : 0
+            hostOf[pid] = String(arguments[index + 1].dropFirst(prefix.count))
+        }
+        // An agent's reaper is a fork of it (same command line): keep the agents only.
+        for (pid, host) in hostOf where hostOf[parents[pid] ?? 0] == nil { found[host, default: []].append(pid) }
+        return found
+    }
+
+    /// Whether `pid` runs (a zombie no one reaped yet does not: it holds no resources and runs nothing).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let tail = stat.split(separator: ")").last else { return false }
+        return !tail.trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    static func steps(_ source: [String: Any]) -> [String: [String]] {
+        let steps = (source["usage"] as? [String: Any])?["steps"] as? [[String: Any]] ?? []
+        var byHost: [String: [String]] = [:]
+        for step in steps { byHost[step["host"] as? String ?? "", default: []].append(step["state"] as? String ?? "") }
+        return byHost
+    }
+
+    @Test func aProcessesSource_growsWithABurst_spreadsIt_andShrinksAfterMinUptime() async throws {
+        let root = try makeTemporaryDirectory("elastic-processes")
+        let keys = try AgentGridTests.keyFile(root)
+        let data = root + "/data"
+        let server = try await ServerProcess.start(data: data, arguments: ["--cluster-bind", "127.0.0.1:0", "--key-file", keys, "--no-local-nodes"])
+
+        // Bad input: 400 naming the field, and nothing added.
+        let bad: [(body: [String: Any], field: String)] = [
+            (["name": "x", "infrastructure": ["type": "processes"], "policy": ["type": "dynamic", "minNodes": 5, "maxNodes": 2]], "policy.minNodes"),
+            (["name": "x", "infrastructure": ["type": "processes"], "policy": ["type": "dynamic", "loadFactor": 0]], "policy.loadFactor"),
+            (["name": "x", "infrastructure": ["type": "vmware"], "policy": ["type": "static"]], "infrastructure.type"),
+            (["name": "x", "infrastructure": ["type": "command", "acquire": "start {host}", "release": "stop {name}"], "policy": ["type": "static"]], "infrastructure.acquire"),
+            (["name": "x", "infrastructure": ["type": "command", "acquire": "start {name}"], "policy": ["type": "static"]], "infrastructure.release"),
+            (["name": "x", "infrastructure": ["type": "processes"], "policy": ["type": "dynamic", "maxNodes": "many"]], "policy.maxNodes"),
+            (["name": "local", "infrastructure": ["type": "processes"], "policy": ["type": "static"]], "name"),
+            (["name": "x", "infrastructure": ["type": "processes"], "policy": ["type": "static"], "color": "red"], "color"),
+        ]
+        for (body, field) in bad {
+            let (status, answer) = try await server.object("POST", "/api/v1/nodesources", json: body)
+            #expect(status == 400, "\(body): \(answer)")
+            #expect(answer["field"] as? String == field, "\(body): \(answer)")
+        }
+        let (listed, _) = try await server.call("GET", "/api/v1/nodesources")
+        #expect(listed == 200)
+
+        let (created, view) = try await server.object("POST", "/api/v1/nodesources", json: Self.processesSource)
+        #expect(created == 201, "\(view)")
+        #expect(view["state"] as? String == "deployed")
+        let (again, _) = try await server.object("POST", "/api/v1/nodesources", json: Self.processesSource)
+        #expect(again == 409, "a second source of the same name")
+
+        let job = try await AgentGridTests.submit(server, Self.burst())
+        // While it runs, the source holds hosts; removing it without force is refused.
+        let busy = try await Self.waitSource(server, "burst") { (($0["counts"] as? [String: Int])?["BUSY"] ?? 0) > 0 }
+        #expect((busy["hosts"] as? [[String: Any]] ?? []).count <= 4)
+        let (refused, answer) = try await server.object("DELETE", "/api/v1/nodesources/burst")
+        #expect(refused == 409 && answer["code"] as? String == "node_source_busy", "\(answer)")
+
+        let done = try await AgentGridTests.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let tasks = done["tasks"] as? [[String: Any]] ?? []
+        #expect(tasks.count == 201)
+        #expect(tasks.allSatisfy { $0["executions"] as? Int == 1 }, "no task failed or ran twice")
+        let perHost = Dictionary(grouping: tasks.filter { $0["name"] as? String != "split" }, by: { $0["host"] as? String ?? "?" }).mapValues(\.count)
+
+        // Idle past minUptime, the hosts go, and their processes with them.
+        let after = try await Self.waitSource(server, "burst") { ($0["hosts"] as? [Any])?.isEmpty == true && $0["releasing"] as? Int == 0 }
+        let usage = after["usage"] as? [String: Any] ?? [:]
+        let acquisitions = usage["acquisitions"] as? [String: Int] ?? [:]
+        let joined = acquisitions["joined"] ?? 0
+        #expect((2...4).contains(joined), "hosts acquired for the burst: \(acquisitions)")
+        #expect(perHost.count == joined, "every host that joined ran tasks: \(perHost)")
+        #expect((usage["hostHours"] as? Double ?? 0) > 0)
+        #expect((usage["cost"] as? Double ?? 0) >= Double(joined) / 60 - 1e-9, "each host billed at least its minute: \(usage)")
+        let ready = usage["readySeconds"] as? [String: Double] ?? [:]
+        #expect((ready["p50"] ?? 0) >= 1, "request to FREE takes the boot delay at least: \(ready)")
+        for (host, states) in Self.steps(after) {
+            #expect(states == ["DEPLOYING", "CONFIGURING", "FREE", "RELEASED"], "\(host): \(states)")
+        }
+        #expect(Self.agents(under: data, source: "burst").isEmpty, "no agent process left behind")
+
+        let (removed, _) = try await server.call("DELETE", "/api/v1/nodesources/burst")
+        #expect(removed == 204)
+        let (gone, _) = try await server.call("GET", "/api/v1/nodesources/burst")
+        #expect(gone == 404)
+        #expect(await server.terminate() == 0)
+    }
+
+    @Test func killedInTheMiddleOfABurst_theRestartAdoptsOrReleasesEveryAgent_andStartsNoneTwice() async throws {
+        let root = try makeTemporaryDirectory("elastic-kill")
+        let keys = try AgentGridTests.keyFile(root)
+        let data = root + "/data"
+        let arguments = ["--cluster-bind", "127.0.0.1:0", "--key-file", keys, "--no-local-nodes"]
+        let first = try await ServerProcess.start(data: data, arguments: arguments)
+        var source = Self.processesSource
+        source["policy"] = ["type": "dynamic", "minNodes": 0, "maxNodes": 3, "refreshTime": "500ms", "minUptime": "3s", "initDelay": "0s"]
+        source["deploymentTimeout"] = "20s"
+        let (created, _) = try await first.object("POST", "/api/v1/nodesources", json: source)
+        #expect(created == 201)
+        let job = try await AgentGridTests.submit(first, Self.burst(300))
+        _ = try await Self.waitSource(first, "burst") { (($0["counts"] as? [String: Int])?["BUSY"] ?? 0) >= 2 }
+        let before = Self.agents(under: data, source: "burst")
+        #expect(before.count >= 2 && before.values.allSatisfy { $0.count == 1 }, "\(before)")
+        await first.kill9()
+        // The agents outlive the killed server.
+        #expect(Self.agents(under: data, source: "burst").keys.sorted() == before.keys.sorted())
+
+        let second = try await ServerProcess.start(data: data, arguments: arguments)
+        let done = try await AgentGridTests.wait(second, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let live = Self.agents(under: data, source: "burst")
+        #expect(live.values.allSatisfy { $0.count == 1 }, "no host started twice: \(live)")
+        for (host, pids) in live where before[host] != nil {
+            #expect(pids == before[host], "host \(host) is the same process, adopted again")
+        }
+        let after = try await Self.waitSource(second, "burst") { ($0["hosts"] as? [Any])?.isEmpty == true && $0["releasing"] as? Int == 0 }
+        let acquisitions = (after["usage"] as? [String: Any])?["acquisitions"] as? [String: Int] ?? [:]
+        #expect((acquisitions["adopted"] ?? 0) >= 1, "the agents that outlived the crash were adopted again: \(acquisitions)")
+        #expect(Self.agents(under: data, source: "burst").isEmpty, "no agent process left behind")
+        print("after the restart: \(acquisitions)")
+        for pids in before.values {
+            for pid in pids { #expect(!Self.isAlive(pid), "agent \(pid) from before the crash is gone") }
+        }
+        #expect(await second.terminate() == 0)
+    }
+
+    @Test func aFailingAcquire_andAnAgentThatNeverJoins_areTypedFailuresWithBackOff_andTheJobRunsOnTheStaticNodes() async throws {
+        let root = try makeTemporaryDirectory("elastic-fail")
+        let keys = try AgentGridTests.keyFile(root)
+        let server = try await ServerProcess.start(data: root + "/data", arguments: ["--cluster-bind", "127.0.0.1:0", "--key-file", keys])
+        let failing: [String: Any] = [
+            "name": "broken",
+            "infrastructure": ["type": "command", "acquire": "echo 'quota exceeded for {name}' >&2; exit 3", "release": "true"],
+            "policy": ["type": "static", "hosts": 1],
+        ]
+        let silent: [String: Any] = [
+            "name": "silent",
+            "infrastructure": ["type": "command", "acquire": "echo vm-{name}", "release": "true", "list": "true"],
+            "policy": ["type": "static", "hosts": 1], "deploymentTimeout": "1s",
+        ]
+        for body in [failing, silent] {
+            let (status, answer) = try await server.object("POST", "/api/v1/nodesources", json: body)
+            #expect(status == 201, "\(answer)")
+        }
+        let job = try await AgentGridTests.submit(server, Self.burst(20))
+        let done = try await AgentGridTests.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+
+        let broken = try await Self.waitSource(server, "broken") { ($0["failuresInRow"] as? Int ?? 0) >= 2 }
+        let failure = broken["lastFailure"] as? String ?? ""
+        #expect(failure.contains("status 3") && failure.contains("quota exceeded for broken-"), "\(failure)")
+        #expect(((broken["usage"] as? [String: Any])?["acquisitions"] as? [String: Int])?["failed"] ?? 0 >= 2)
+        let silentView = try await Self.waitSource(server, "silent") { ($0["failuresInRow"] as? Int ?? 0) >= 1 }
+        #expect((silentView["lastFailure"] as? String ?? "").contains("did not join within"), "\(silentView)")
+        #expect(((silentView["usage"] as? [String: Any])?["acquisitions"] as? [String: Int])?["timedOut"] ?? 0 >= 1)
+        // Back-off: failures in a row wait 1 s, 2 s, 4 s… so a few seconds see only a handful of attempts.
+        let steps = ((broken["usage"] as? [String: Any])?["steps"] as? [[String: Any]] ?? []).filter { $0["state"] as? String == "DEPLOYING" }
+        #expect(steps.count <= 6, "attempts are spaced out: \(steps.count)")
+        #expect(await server.terminate() == 0)
+    }
+}
