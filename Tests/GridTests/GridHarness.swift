@@ -48,19 +48,25 @@ struct GridHarness {
 
     /// Submits a workflow; returns the job.
     @discardableResult
-    mutating func submit(_ workflow: Workflow, admin: Bool = true, wallNow: Date = Date(timeIntervalSince1970: 1_800_000_000)) throws -> JobID {
+    mutating func submit(
+        _ workflow: Workflow, admin: Bool = true, owner: String = "", wallNow: Date = Date(timeIntervalSince1970: 1_800_000_000)
+    ) throws -> JobID {
         let id = core.nextJobID
-        let job = try JobCore(id: id, workflow: workflow, isAdmin: admin, now: now, wallNow: wallNow)
+        let job = try JobCore(id: id, workflow: workflow, isAdmin: admin, owner: owner, now: now, wallNow: wallNow)
         perform(core.onSubmitted(job, now: now))
         return id
     }
 
     /// An agent joins on `session` with `workers` nodes of `capacity`; returns its nodes.
     @discardableResult
-    mutating func join(session: Int, workers: Int, capacity: Int = 1) -> [NodeID] {
+    mutating func join(
+        session: Int, workers: Int, capacity: Int = 1, source: String = "agents", rank: Int = 0, users: Set<String>? = nil
+    ) -> [NodeID] {
         let before = log.count
         perform(core.onHostJoined(
-            .init(session: session, address: "agent-\(session)", workers: workers, labels: [], token: nil, source: "agents", capacity: capacity),
+            .init(
+                session: session, address: "agent-\(session)", workers: workers, labels: [], token: nil, source: source, capacity: capacity,
+                rank: rank, users: users),
             now: now))
         for directive in log[before...] {
             if case .configureHost(session, let nodes) = directive { return nodes }
