@@ -172,6 +172,27 @@ def check(browser):
     assert focused in ("Tessera", "Jobs", "Nodes"), f"the first Tab reaches the navigation, not {focused!r}"
     label = root.locator("#node-cells .cell").first.get_attribute("aria-label")
     assert any(state in label for state in counts), label
+    # An elastic source: added from the portal's form, it acquires an agent process for a job of alice's, and the
+    # view shows it with its nodes, cost and history.
+    root.goto(f"{URL}/portal#/nodes")
+    expect(root.locator("#add-source")).to_be_visible()
+    root.fill("#source-spec", json.dumps({
+        "name": "burst", "infrastructure": {"type": "processes", "nodesPerHost": 1, "pricePerHostHour": 1.0},
+        "policy": {"type": "dynamic", "minNodes": 1, "maxNodes": 2, "refreshTime": "1s", "minUptime": "60s", "initDelay": "0s"},
+        "rank": 10}))
+    root.click("#add-source button[type=submit]")
+    expect(root.locator('#node-sources tr[data-source="burst"]')).to_be_visible(timeout=10_000)
+    submit(LONG.replace("long", "burst-work"))
+    expect(root.locator('#node-cells .cell[data-state]').filter(has_text="B").first).to_be_visible(timeout=30_000)
+    expect(root.locator("#history-burst polyline").first).to_be_visible(timeout=40_000)
+    expect(root.locator('[data-cost="burst"]')).not_to_have_text("0.00", timeout=10_000)
+    root.screenshot(path=f"{SHOTS}/08-node-sources.png", full_page=True)
+    # A bad source is refused with the field named, and nothing is added.
+    root.fill("#source-spec", json.dumps({"name": "bad", "infrastructure": {"type": "processes"}, "policy": {"type": "dynamic", "minNodes": 3, "maxNodes": 1}}))
+    root.click("#add-source button[type=submit]")
+    expect(root.locator("#source-message")).to_contain_text("policy.minNodes")
+    assert not any(source["name"] == "bad" for source in call("GET", "/api/v1/nodesources", ROOT))
+    call("DELETE", "/api/v1/nodesources/burst?force=true", ROOT)
     context.close()
 
 

@@ -295,24 +295,71 @@ paths:
         "404": {$ref: "#/components/responses/Error"}
   /api/v1/nodesources:
     get:
-      summary: The node sources and their nodes
+      summary: The node sources (the grid's own and the managed ones) with their nodes by state, hosts and usage
       operationId: listNodeSources
       responses:
-        "200":
-          description: Node sources
-          content:
-            application/json:
-              schema:
-                type: array
-                items:
-                  type: object
-                  required: [name, infrastructure, policy, nodes]
-                  properties:
-                    name: {type: string}
-                    infrastructure: {type: string}
-                    policy: {type: string}
-                    nodes: {type: array, items: {$ref: "#/components/schemas/Node"}}
+        "200": {description: Node sources, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/NodeSource"}}}}}
         "401": {$ref: "#/components/responses/Error"}
+    post:
+      summary: Create and deploy a managed node source (administrators)
+      description: "The body is a NodeSourceSpec. A grid without a cluster for agents to join (serve without --cluster-bind) answers 409."
+      operationId: addNodeSource
+      requestBody:
+        required: true
+        content: {application/json: {schema: {$ref: "#/components/schemas/NodeSourceSpec"}}}
+      responses:
+        "201": {description: The new source, content: {application/json: {schema: {$ref: "#/components/schemas/NodeSource"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+  /api/v1/nodesources/{name}:
+    parameters: [{$ref: "#/components/parameters/SourceName"}]
+    get:
+      summary: One node source
+      operationId: getNodeSource
+      responses:
+        "200": {description: The source, content: {application/json: {schema: {$ref: "#/components/schemas/NodeSource"}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+    put:
+      summary: Replace a managed source's infrastructure parameters and policy (administrators); its name and infrastructure type stay
+      operationId: editNodeSource
+      requestBody:
+        required: true
+        content: {application/json: {schema: {$ref: "#/components/schemas/NodeSourceSpec"}}}
+      responses:
+        "200": {description: The source, content: {application/json: {schema: {$ref: "#/components/schemas/NodeSource"}}}}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "413": {$ref: "#/components/responses/Error"}
+    delete:
+      summary: Remove a managed source (administrators)
+      description: "Refused with 409 while its nodes hold work, unless force=true: then it drains first (202) and leaves once its hosts are released."
+      operationId: removeNodeSource
+      parameters: [{name: force, in: query, required: false, schema: {type: string, enum: ["true", "false"]}}]
+      responses:
+        "202": {description: Draining, content: {application/json: {schema: {$ref: "#/components/schemas/NodeSource"}}}}
+        "204": {description: Removed}
+        "400": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "409": {$ref: "#/components/responses/Error"}
+  /api/v1/nodesources/{name}/usage:
+    parameters: [{$ref: "#/components/parameters/SourceName"}]
+    get:
+      summary: A managed source with its usage history (nodes by state every 5 s, the hosts' steps)
+      operationId: nodeSourceUsage
+      responses:
+        "200": {description: The source, content: {application/json: {schema: {$ref: "#/components/schemas/NodeSource"}}}}
+        "401": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+  /api/v1/nodesources/{name}/deploy: {$ref: "#/components/pathItems/NodeSourceAction"}
+  /api/v1/nodesources/{name}/undeploy: {$ref: "#/components/pathItems/NodeSourceAction"}
   /api/v1/nodes/{node}/lock: {$ref: "#/components/pathItems/NodeAction"}
   /api/v1/nodes/{node}/unlock: {$ref: "#/components/pathItems/NodeAction"}
   /openapi.yaml:
@@ -336,6 +383,7 @@ components:
   parameters:
     JobID: {name: id, in: path, required: true, schema: {type: integer, format: int64, minimum: 0, maximum: 9223372036854775807}}
     TaskName: {name: task, in: path, required: true, description: "T, T#ITERATION, T*REPLICA or T#I*R", schema: {type: string}}
+    SourceName: {name: name, in: path, required: true, schema: {type: string}}
   responses:
     Error:
       description: An error
@@ -347,7 +395,17 @@ components:
             properties:
               code: {type: string}
               message: {type: string}
+              field: {type: string, description: "The request's field at fault, such as policy.maxNodes"}
   pathItems:
+    NodeSourceAction:
+      parameters: [{$ref: "#/components/parameters/SourceName"}]
+      put:
+        summary: Deploy (acquire as the policy says) or undeploy (release, draining what runs) a managed source (administrators)
+        responses:
+          "200": {description: The source, content: {application/json: {schema: {$ref: "#/components/schemas/NodeSource"}}}}
+          "401": {$ref: "#/components/responses/Error"}
+          "403": {$ref: "#/components/responses/Error"}
+          "404": {$ref: "#/components/responses/Error"}
     JobAction:
       parameters: [{$ref: "#/components/parameters/JobID"}]
       put:
@@ -430,6 +488,97 @@ components:
         labels: {type: array, items: {type: string}}
         running: {type: integer}
         capacity: {type: integer}
+    NodeSourceSpec:
+      type: object
+      description: "A managed node source. Durations are strings such as 500ms, 30s, 5m, 1h. Bounds: name 1-64 of [A-Za-z0-9._-] (not local or agents), rank 0-1000, 1-4096 nodes per host, at most 1000 hosts, durations 1 ms to 7 days, commands of 4096 bytes, 256 KiB in all."
+      required: [name, infrastructure, policy]
+      additionalProperties: false
+      properties:
+        name: {type: string, maxLength: 64}
+        rank: {type: integer, minimum: 0, maximum: 1000, description: "Lower ranks are filled first (default 10; the local nodes and joining agents are 0)"}
+        users: {type: array, items: {type: string}, description: Only these users' jobs run on its nodes}
+        deploymentTimeout: {type: string, description: "A host not joined this long after its request is failed and released (default 2m)"}
+        drainTimeout: {type: string, description: "A draining host's work running past this is queued again elsewhere (default 10m)"}
+        budget: {type: number, minimum: 0, description: What the source may spend in a UTC day}
+        evictionCountsAsFailure: {type: boolean}
+        billing:
+          type: object
+          additionalProperties: false
+          properties: {unit: {type: string, enum: [second, minute, hour]}, minimum: {type: string}}
+        infrastructure:
+          type: object
+          required: [type]
+          additionalProperties: false
+          properties:
+            type: {type: string, enum: [processes, command]}
+            nodesPerHost: {type: integer, minimum: 1, maximum: 4096}
+            pricePerHostHour: {type: number, minimum: 0}
+            bootDelay: {type: string, description: "processes: a delay or a range (1s, 500ms-2s) before each agent starts"}
+            seed: {type: integer, minimum: 0}
+            acquire: {type: string, description: "command: starts a host; placeholders {name} {count} {join} {token} {keyFile} {nodesPerHost} {source}"}
+            release: {type: string, description: "command: stops {name} ({handle})"}
+            list: {type: string, description: "command: prints NAME [HANDLE] per host that exists"}
+        policy:
+          type: object
+          required: [type]
+          additionalProperties: false
+          properties:
+            type: {type: string, enum: [static, dynamic, scheduled, tessera]}
+            hosts: {type: integer, minimum: 0, maximum: 1000}
+            minNodes: {type: integer, minimum: 0}
+            maxNodes: {type: integer, minimum: 0}
+            minHosts: {type: integer, minimum: 0, maximum: 1000}
+            maxHosts: {type: integer, minimum: 0, maximum: 1000}
+            loadFactor: {type: number, exclusiveMinimum: 0}
+            loadFactorRoundingUp: {type: boolean}
+            refreshTime: {type: string}
+            initDelay: {type: string}
+            minUptime: {type: string}
+            releaseWithin: {type: string}
+            billingAware: {type: boolean}
+            windows: {type: array, items: {type: string, description: "Mon-Fri 08:00-20:00 (UTC)"}}
+    NodeSource:
+      type: object
+      required: [name, managed, infrastructure, policy, rank, nodes, counts]
+      properties:
+        name: {type: string}
+        managed: {type: boolean}
+        infrastructure: {type: string}
+        policy: {type: string}
+        rank: {type: integer}
+        state: {type: string, enum: [deployed, undeployed, removing]}
+        spec: {$ref: "#/components/schemas/NodeSourceSpec"}
+        nodes: {type: array, items: {$ref: "#/components/schemas/Node"}}
+        counts: {type: object, additionalProperties: {type: integer}, description: Nodes by state, DEPLOYING and CONFIGURING included}
+        hosts:
+          type: array
+          items:
+            type: object
+            required: [name, phase, requested, busy, adopting]
+            properties:
+              name: {type: string}
+              phase: {type: string, enum: [DEPLOYING, CONFIGURING, UP, TO_BE_REMOVED]}
+              handle: {type: string}
+              address: {type: string}
+              session: {type: integer}
+              requested: {type: string, format: date-time}
+              busy: {type: integer}
+              adopting: {type: boolean}
+        usage:
+          type: object
+          properties:
+            hostHours: {type: number}
+            cost: {type: number}
+            pricePerHostHour: {type: number}
+            billing: {type: string}
+            budgetPerDay: {type: number}
+            acquisitions: {type: object, additionalProperties: {type: integer}}
+            readySeconds: {type: object, properties: {p50: {type: number}, p95: {type: number}}}
+            steps: {type: array, items: {type: object}}
+            history: {type: array, items: {type: object}}
+        failuresInRow: {type: integer}
+        lastFailure: {type: string}
+        releasing: {type: integer}
 
 """
 }

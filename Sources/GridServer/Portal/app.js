@@ -426,7 +426,72 @@ function chart(history) {
   return root;
 }
 
+// The node sources: each with its infrastructure, policy, nodes by state, host-hours and cost; the managed ones
+// with their history chart and (for administrators) deploy, undeploy and remove; and a form to add one.
+const SOURCE_EXAMPLE = JSON.stringify({
+  name: 'burst', infrastructure: { type: 'processes', nodesPerHost: 1, pricePerHostHour: 1.0 },
+  policy: { type: 'dynamic', minNodes: 0, maxNodes: 4, refreshTime: '1s', minUptime: '30s' },
+}, null, 2);
+
+async function sourcesSection() {
+  const box = el('section', { id: 'node-sources' });
+  const message = el('p', { id: 'source-message', role: 'status' });
+  const act = async (path, method) => {
+    try {
+      await api(path, { method });
+      message.textContent = `${method} ${path}: done`;
+    } catch (error) { message.textContent = error.message; }
+    await draw();
+  };
+  const draw = async () => {
+    const sources = await api('nodesources');
+    const rows = sources.map((source) => {
+      const counts = source.counts || {};
+      const usage = source.usage || {};
+      const actions = source.managed && app.me && app.me.admin ? el('td', {},
+        el('button', { type: 'button', onclick: () => act(`nodesources/${source.name}/deploy`, 'PUT') }, 'Deploy'), ' ',
+        el('button', { type: 'button', onclick: () => act(`nodesources/${source.name}/undeploy`, 'PUT') }, 'Undeploy'), ' ',
+        el('button', { type: 'button', onclick: () => act(`nodesources/${source.name}?force=true`, 'DELETE') }, 'Remove')) : el('td', {});
+      return el('tr', { 'data-source': source.name },
+        el('th', { scope: 'row' }, source.name), el('td', {}, source.infrastructure), el('td', {}, source.policy),
+        el('td', {}, source.state || 'running'), el('td', {}, String(source.rank)),
+        el('td', {}, NODE_STATES.filter((s) => counts[s]).map((s) => el('span', { 'data-count': s }, badge(s), ` ${counts[s]} `))),
+        el('td', {}, usage.hostHours === undefined ? '–' : usage.hostHours.toFixed(3)),
+        el('td', { 'data-cost': source.name }, usage.cost === undefined ? '–' : usage.cost.toFixed(2)),
+        el('td', {}, source.lastFailure ? el('span', { class: 'error' }, source.lastFailure) : ''), actions);
+    });
+    const charts = [];
+    for (const source of sources.filter((s) => s.managed)) {
+      let usage = null;
+      try { usage = (await api(`nodesources/${source.name}/usage`)).usage; } catch (_) {}
+      const samples = ((usage && usage.history) || []).map((s) => ({
+        time: Date.parse(s.at) / 1000, counts: Object.fromEntries(NODE_STATES.map((state) => [state, s[state] || 0])),
+      }));
+      const picture = chart({ samples });
+      picture.setAttribute('aria-label', `nodes of ${source.name} by state through time`);
+      picture.id = `history-${source.name}`;
+      charts.push(el('div', {}, el('h3', {}, `Nodes history of ${source.name} · cost so far ${(usage ? usage.cost : 0).toFixed(2)}`), picture));
+    }
+    const form = app.me && app.me.admin ? el('form', { id: 'add-source', onsubmit: async (event) => {
+      event.preventDefault();
+      try {
+        await api('nodesources', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: $('#source-spec').value });
+        message.textContent = 'node source added';
+      } catch (error) { message.textContent = error.message; }
+      await draw();
+    } }, el('label', { for: 'source-spec' }, 'Add a node source (JSON, as POST /api/v1/nodesources takes it)'),
+      el('textarea', { id: 'source-spec', rows: 8, cols: 70 }, SOURCE_EXAMPLE), el('button', { type: 'submit' }, 'Add')) : null;
+    box.replaceChildren(el('h2', {}, 'Node sources'),
+      el('table', {}, el('thead', {}, el('tr', {}, ['Source', 'Infrastructure', 'Policy', 'State', 'Rank', 'Nodes', 'Host-hours', 'Cost', 'Last failure', ''].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, rows)),
+      message, ...charts, ...(form ? [form] : []));
+  };
+  await draw();
+  return { box, draw };
+}
+
 async function showNodes() {
+  const sources = await sourcesSection();
   const [nodes, history] = await Promise.all([api('nodes'), api('nodes/history')]);
   const counts = el('div', { class: 'counts', id: 'node-counts' });
   const cells = el('div', { id: 'node-cells' });
@@ -456,11 +521,12 @@ async function showNodes() {
   render(nodes);
   $('#view').replaceChildren(el('h1', {}, 'Nodes'), counts,
     el('div', { class: 'legend' }, NODE_STATES.map((s) => el('span', {}, el('i', { style: `background:${COLOURS[s]}` }), `${SYMBOLS[s]} ${s}`))),
-    el('h2', {}, 'Nodes by state, last samples'), chartBox, cells);
+    el('h2', {}, 'Nodes by state, last samples'), chartBox, sources.box, cells);
   follow('events', { nodes: render });
   const timer = setInterval(async () => {
     if (!document.body.contains(chartBox)) { clearInterval(timer); return; }
     try { chartBox.replaceChildren(chart(await api('nodes/history'))); } catch (_) {}
+    try { await sources.draw(); } catch (_) {}
   }, 10000);
 }
 
