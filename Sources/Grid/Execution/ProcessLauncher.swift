@@ -42,7 +42,7 @@ enum ProcessLauncher {
     nonisolated(nonsending) static func run(
         _ argv: [String], environment: [String: String], workingDirectory: String?, stdout: String, stderr: String,
         walltime: Duration?, clock: any GridClock, logQuota: Int64 = InputLimits.default.logQuota, confinement: Confinement? = nil,
-        started: (Int32) -> Void
+        keepsLeftovers: Bool = false, started: (Int32) -> Void
     ) async -> Run {
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -99,7 +99,8 @@ enum ProcessLauncher {
                 _ = tessera_kill_group(pid)
             }
         }
-        let captured = await capture(pid, out: outPipe[0], err: errPipe[0], outFile: stdout, errFile: stderr, quota: logQuota, cgroup: cgroup)
+        let captured = await capture(
+            pid, out: outPipe[0], err: errPipe[0], outFile: stdout, errFile: stderr, quota: logQuota, cgroup: cgroup, keepsLeftovers: keepsLeftovers)
         watchdog?.cancel()
         let exit: ProcessExit = timedOut.load(ordering: .sequentiallyConsistent) ? .walltimeExceeded : .exited(captured.code)
         return Run(exit: exit, logBytes: captured.written, logTruncated: captured.truncated, logError: captured.logError, usage: captured.usage)
@@ -135,8 +136,11 @@ enum ProcessLauncher {
 
     /// Copies the pipes into the logs and waits for the process, then kills what it left in its process group and
     /// control groups, on a Dispatch thread (blocking in `poll` there, not on a pinned worker).
+    ///
+    /// With `keepsLeftovers` (an infrastructure's command, whose background children are the hosts it starts) the
+    /// process group is left alone once the leader exited; a walltime still kills it.
     static func capture(
-        _ pid: Int32, out: Int32, err: Int32, outFile: String, errFile: String, quota: Int64, cgroup: TaskCgroup?
+        _ pid: Int32, out: Int32, err: Int32, outFile: String, errFile: String, quota: Int64, cgroup: TaskCgroup?, keepsLeftovers: Bool = false
     ) async -> Captured {
         let marker = quotaMarker(quota)
         return await withCheckedContinuation { (continuation: CheckedContinuation<Captured, Never>) in
@@ -148,7 +152,7 @@ enum ProcessLauncher {
                 // The leader is reaped: what it left running goes with it (as ProActive's process tree killer does),
                 // so that no task outlives its execution, holds its node's core or keeps writing where it wrote: its
                 // process group, and in its control groups what left that group too.
-                _ = tessera_kill_group(pid)
+                if !keepsLeftovers { _ = tessera_kill_group(pid) }
                 let usage = cgroup?.end() ?? TaskCgroup.Usage()
                 continuation.resume(
                     returning: Captured(code: code, written: written, truncated: truncated != 0, logError: logError, usage: usage))

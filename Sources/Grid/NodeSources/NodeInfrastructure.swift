@@ -170,8 +170,9 @@ public struct ProcessesInfrastructure: NodeInfrastructure {
 ///
 /// - `acquire` starts one host whose agent joins with `{join}`, `{token}` (also `$TESSERA_JOIN_TOKEN`), `{keyFile}` and
 ///   `{nodesPerHost}` workers; `{name}` is the host's name, `{count}` the hosts the source holds with it (a scale
-///   set's new capacity). The first line it prints, if any, is the host's handle. What it starts must outlive it
-///   (its own session: `setsid`, as a VM does).
+///   set's new capacity). The first line it prints, if any, is the host's handle. What it starts in the background
+///   outlives it (a command that runs past its timeout has its whole process group killed); a local agent should
+///   get a session of its own (`setsid`), so that the server's own stop signals do not reach it.
 /// - `release` stops `{name}` (its handle is `{handle}`); a host already gone is not an error for it.
 /// - `list` prints one line per host that exists: `NAME [HANDLE]`.
 ///
@@ -259,7 +260,7 @@ public struct CommandInfrastructure: NodeInfrastructure {
         let expanded = expand(command, host: host, count: count)
         let run = await ProcessLauncher.run(
             ["/bin/sh", "-c", expanded], environment: environment, workingDirectory: folder, stdout: out, stderr: err, walltime: timeout,
-            clock: clock, logQuota: 1 << 20, started: { _ in })
+            clock: clock, logQuota: 1 << 20, keepsLeftovers: true, started: { _ in })
         let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         let stderr = String(((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").suffix(2000)).trimmingCharacters(in: .whitespacesAndNewlines)
         switch run.exit {

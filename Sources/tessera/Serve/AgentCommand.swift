@@ -79,6 +79,8 @@ struct AgentCommand: AsyncParsableCommand {
         settings.token = token
         // A managed node source passes its token in the environment (not on the command line, which others can read).
         settings.joinToken = ProcessInfo.processInfo.environment["TESSERA_JOIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        // Read once, then out of the environment: the tasks this agent runs never see it.
+        unsetenv("TESSERA_JOIN_TOKEN")
         settings.bindThreads = !noBind
         settings.dataDirectory = data ?? (FileManager.default.temporaryDirectory.path + "/tessera-agent-\(ProcessInfo.processInfo.processIdentifier)")
         settings.workingDirectory = settings.dataDirectory + "/work"

@@ -373,7 +373,7 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("tessera serve: listening on http://\(bound) (data \(dataPath))\n".utf8))
             },
             logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: history), .init(service: streams)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: history)]
         let agents = resolved.agents
         if resolved.clusterBind != nil || agents > 0, let keyFile = resolved.keyFile {
             let keyRing: KeyRing
@@ -409,9 +409,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(
-                // Shut down in reverse order: the HTTP server stops accepting first, then the grid stops, then agent
-                // processes, then the cluster member leaves.
-                services: services + [.init(service: GridService(grid: grid, keepDays: keepDays, logger: logger)), .init(service: app)],
+                // Shut down in reverse order: the event streams end first (the HTTP server waits for its open
+                // requests, and a stream never ends on its own), then the HTTP server stops accepting, then the grid
+                // stops (releasing the managed sources' hosts), then agent processes, then the cluster member leaves.
+                services: services + [
+                    .init(service: GridService(grid: grid, keepDays: keepDays, logger: logger)), .init(service: app), .init(service: streams),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
