@@ -51,7 +51,7 @@ public struct GridMetrics: Sendable {
             let values: [(String, [(String, String)], Double)] = [
                 ("tessera_nodesource_cost_total", [("source", name)], status.cost),
                 ("tessera_nodesource_host_seconds_total", [("source", name)], status.hostHours * 3600),
-            ] + [("joined", outcomes.joined), ("failed", outcomes.failed), ("timed_out", outcomes.timedOut), ("adopted", outcomes.adopted), ("cancelled", outcomes.cancelled)].map {
+            ] + [("joined", outcomes.joined), ("failed", outcomes.failed), ("timed_out", outcomes.timedOut), ("adopted", outcomes.adopted), ("cancelled", outcomes.cancelled), ("evicted", outcomes.evicted)].map {
                 ("tessera_nodesource_acquisitions_total", [("source", name), ("outcome", $0.0)], Double($0.1))
             }
             for (metric, labels, value) in values {

@@ -173,7 +173,7 @@ extension RESTAPI {
         var usage: [String: Any] = [
             "hostHours": status.hostHours, "cost": status.cost, "pricePerHostHour": spec.billing.pricePerHostHour,
             "billing": spec.billing.unit.rawValue,
-            "acquisitions": ["joined": outcomes.joined, "failed": outcomes.failed, "timedOut": outcomes.timedOut, "adopted": outcomes.adopted, "cancelled": outcomes.cancelled],
+            "acquisitions": ["joined": outcomes.joined, "failed": outcomes.failed, "timedOut": outcomes.timedOut, "adopted": outcomes.adopted, "cancelled": outcomes.cancelled, "evicted": outcomes.evicted],
         ]
         if let ready = status.ready, ready.count == 2 { usage["readySeconds"] = ["p50": ready[0], "p95": ready[1]] }
         if let budget = spec.budgetPerDay { usage["budgetPerDay"] = budget }

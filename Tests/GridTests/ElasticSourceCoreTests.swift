@@ -155,6 +155,19 @@ import Testing
         }
     }
 
+    @Test func aHostTheInfrastructureNoLongerLists_isEvicted_butNotOneStartedAfterTheListBegan() throws {
+        var core = ElasticSourceCore(spec: try Self.spec(Self.dynamic), seed: Self.seed)
+        let hosts = Self.acquired(tick(&core, 0, ready: 10))
+        _ = core.onAcquired(host: hosts[0].id, handle: "vm-1", now: .seconds(1))
+        _ = core.onJoined(token: hosts[0].token, session: 1, address: "a:1", now: .seconds(2))
+        _ = core.onAcquired(host: hosts[1].id, handle: "vm-2", now: .seconds(5))
+        // A list begun at 4 s shows neither: the first was taken back, the second came after the list began.
+        let evicted = Self.released(core.onListed([:], since: .seconds(4), now: .seconds(6)))
+        #expect(evicted.map(\.host.name) == ["burst-1"] && !evicted[0].failure && evicted[0].reason.hasPrefix("evicted"))
+        #expect(core.usage.outcomes.evicted == 1 && core.hosts.map(\.name) == ["burst-2"])
+        #expect(Self.released(core.onListed(["burst-2": "vm-2"], since: .seconds(7), now: .seconds(8))).isEmpty)
+    }
+
     @Test func anEdit_takesEffectAtTheNextDecision() throws {
         var core = ElasticSourceCore(spec: try Self.spec(Self.dynamic), seed: Self.seed)
         #expect(Self.acquired(tick(&core, 0, ready: 20)).count == 2)

@@ -228,4 +228,44 @@ struct ElasticSourceProcessTests {
         #expect(steps.count <= 6, "attempts are spaced out: \(steps.count)")
         #expect(await server.terminate() == 0)
     }
+
+    @Test func serveConfig_createsItsNodeSources_refusesABadOneByField_andTheJournalWinsAfterARestart() async throws {
+        let root = try makeTemporaryDirectory("elastic-config")
+        let keys = try AgentGridTests.keyFile(root)
+        let bad = root + "/bad.yaml"
+        try """
+            clusterBind: 127.0.0.1:0
+            keyFile: \(keys)
+            nodeSources:
+              - {name: cloud, infrastructure: {type: processes}, policy: {type: dynamic, minNodes: 3, maxNodes: 1}}
+            """.write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try await runTessera(["serve", "--config", bad, "--data", root + "/bad-data"], in: root)
+        #expect(refused.status != 0 && refused.err.contains("nodeSources[0].policy.minNodes"), "\(refused.err)")
+
+        let good = root + "/good.yaml"
+        try """
+            clusterBind: 127.0.0.1:0
+            keyFile: \(keys)
+            nodeSources:
+              - name: cloud
+                rank: 20
+                infrastructure: {type: processes, nodesPerHost: 2, pricePerHostHour: 0.5}
+                policy: {type: tessera, minHosts: 0, maxHosts: 2, minUptime: 5s}
+            """.write(toFile: good, atomically: true, encoding: .utf8)
+        let first = try await ServerProcess.start(data: root + "/data", arguments: ["--config", good])
+        let view = try await Self.source(first, "cloud")
+        #expect(view["rank"] as? Int == 20 && view["policy"] as? String == "tessera" && view["state"] as? String == "deployed")
+        // Edited at run time, then restarted with the same config: the journal's edit stays.
+        var edited = (view["spec"] as? [String: Any]) ?? [:]
+        edited["rank"] = 30
+        let (status, answer) = try await first.object("PUT", "/api/v1/nodesources/cloud", json: edited)
+        #expect(status == 200, "\(answer)")
+        #expect(await first.terminate() == 0)
+        let second = try await ServerProcess.start(data: root + "/data", arguments: ["--config", good])
+        #expect(try await Self.source(second, "cloud")["rank"] as? Int == 30)
+        let (_, listed) = try await second.call("GET", "/api/v1/nodesources")
+        let names = ((try? JSONSerialization.jsonObject(with: listed)) as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(names.filter { $0 == "cloud" }.count == 1)
+        #expect(await second.terminate() == 0)
+    }
 }

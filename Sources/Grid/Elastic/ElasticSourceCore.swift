@@ -37,6 +37,8 @@ public struct ElasticSourceCore: Sendable {
         /// Its agent's cluster address, once joined (seeds the cluster after a restart).
         public var address: String?
         public var upAt: Duration?
+        /// When the infrastructure said it started it (a list begun later must show it).
+        public var acquiredAt: Duration?
         public var drainingSince: Duration?
         /// Its nodes that hold work, at the last decision.
         public var busy = 0
@@ -70,6 +72,20 @@ public struct ElasticSourceCore: Sendable {
         public var timedOut = 0
         public var adopted = 0
         public var cancelled = 0
+        /// Hosts the infrastructure took back (spot, preemption): no longer listed, or evicted by name.
+        public var evicted = 0
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            joined = try container.decodeIfPresent(Int.self, forKey: .joined) ?? 0
+            failed = try container.decodeIfPresent(Int.self, forKey: .failed) ?? 0
+            timedOut = try container.decodeIfPresent(Int.self, forKey: .timedOut) ?? 0
+            adopted = try container.decodeIfPresent(Int.self, forKey: .adopted) ?? 0
+            cancelled = try container.decodeIfPresent(Int.self, forKey: .cancelled) ?? 0
+            evicted = try container.decodeIfPresent(Int.self, forKey: .evicted) ?? 0
+        }
     }
 
     /// One sample of the nodes by state.
@@ -239,6 +255,7 @@ public struct ElasticSourceCore: Sendable {
             return take()
         }
         hosts[index].handle = handle
+        hosts[index].acquiredAt = now
         if hosts[index].phase == .deploying {
             hosts[index].phase = .configuring
             step(hosts[index].name, "CONFIGURING", handle.map { "handle \($0)" })
@@ -290,7 +307,18 @@ public struct ElasticSourceCore: Sendable {
     public mutating func onSessionLost(session: Int, reason: String, evicted: Bool = false, now: Duration) -> [Directive] {
         guard let host = hosts.first(where: { $0.session == session }) else { return take() }
         out.append(.log(warning: true, "host \(host.name) \(evicted ? "was evicted" : "was lost"): \(reason)"))
-        release(host.id, reason: evicted ? "evicted: \(reason)" : "lost: \(reason)", outcome: nil, now: now, leaveScheduler: evicted)
+        release(host.id, reason: evicted ? "evicted: \(reason)" : "lost: \(reason)", outcome: evicted ? \.evicted : nil, now: now, leaveScheduler: evicted)
+        return take()
+    }
+
+    /// What the infrastructure lists now (a list begun at `since`): a host it started before that and no longer
+    /// lists was taken back (a spot VM reclaimed, a batch job ended): evicted. Its work is queued again, as a node
+    /// failure only when the source says so (``NodeSourceSpec/evictionCountsAsFailure``).
+    public mutating func onListed(_ listed: [String: String], since: Duration, now: Duration) -> [Directive] {
+        for host in hosts where listed[host.name] == nil && (host.acquiredAt.map { $0 < since } ?? false) {
+            out.append(.log(warning: true, "host \(host.name) is no longer listed by the infrastructure: evicted"))
+            release(host.id, reason: "evicted: the infrastructure no longer lists it", outcome: \.evicted, now: now, leaveScheduler: true)
+        }
         return take()
     }
 

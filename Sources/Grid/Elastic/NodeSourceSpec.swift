@@ -65,6 +65,8 @@ public struct NodeSourceSpec: Sendable {
     public var budgetPerDay: Double?
     /// Whether a host the infrastructure evicts (spot, preemption) counts as a node failure for its running tasks.
     public var evictionCountsAsFailure = false
+    /// How often the infrastructure's hosts are listed (a host no longer listed was evicted).
+    public var listInterval: Duration = .seconds(30)
 
     public init(name: String, infrastructure: Infrastructure, policy: Policy) {
         self.name = name
@@ -144,7 +146,7 @@ extension NodeSourceSpec {
         guard let infrastructureValue = top["infrastructure"] else { throw .invalid(field: "infrastructure", "is required") }
         var infra = FieldReader(path: "infrastructure.")
         let infrastructureFields = try infra.mapping(infrastructureValue, allowed: [
-            "type", "nodesPerHost", "bootDelay", "seed", "pricePerHostHour", "acquire", "release", "list",
+            "type", "nodesPerHost", "bootDelay", "seed", "pricePerHostHour", "acquire", "release", "list", "listInterval",
         ])
         let type = try infra.string(infrastructureFields, "type", max: 32) ?? ""
         let nodesPerHost = try infra.int(infrastructureFields, "nodesPerHost", in: 1...4096) ?? 1
@@ -241,6 +243,7 @@ extension NodeSourceSpec {
 
         self.init(name: name, infrastructure: infrastructure, policy: policy)
         self.nodesPerHost = nodesPerHost
+        listInterval = try infra.duration(infrastructureFields, "listInterval", least: .seconds(1)) ?? listInterval
         rank = try reader.int(top, "rank", in: 0...1000) ?? 10
         if let users = top["users"] {
             guard let list = users as? [Any], list.count <= 1000 else { throw .invalid(field: "users", "must be a list of at most 1000 user names") }
@@ -368,7 +371,10 @@ private struct FieldReader {
 extension NodeSourceSpec {
     /// The source as JSON-ready values, in the shape ``init(parsing:)`` reads (durations as strings).
     public var json: [String: Any] {
-        var infrastructure: [String: Any] = ["type": self.infrastructure.type, "nodesPerHost": nodesPerHost, "pricePerHostHour": billing.pricePerHostHour]
+        var infrastructure: [String: Any] = [
+            "type": self.infrastructure.type, "nodesPerHost": nodesPerHost, "pricePerHostHour": billing.pricePerHostHour,
+            "listInterval": Self.text(listInterval),
+        ]
         switch self.infrastructure {
         case .processes(let boot, let seed):
             if let boot { infrastructure["bootDelay"] = boot.lowerBound == boot.upperBound ? Self.text(boot.lowerBound) : "\(Self.text(boot.lowerBound))-\(Self.text(boot.upperBound))" }

@@ -130,9 +130,25 @@ public actor ElasticNodeSource {
 
     // MARK: - Directives
 
+    /// When the infrastructure is listed next, and whether a list is under way.
+    private var nextList: Duration?
+    private var listing = false
+
     private func tick() async {
         wakeAt = nil
         guard !stopped else { return }
+        let time = now
+        if !listing, !core.hosts.isEmpty, nextList.map({ $0 <= time }) ?? true {
+            if nextList != nil {
+                listing = true
+                let infrastructure = self.infrastructure
+                spawn { source in
+                    let listed = try? await infrastructure.list()
+                    await source.listed(listed ?? nil, since: time)
+                }
+            }
+            nextList = time + core.spec.listInterval
+        }
         let inputs = await grid.scheduler.elasticInputs(source: name)
         perform(core.onTick(
             now: now, wallNow: grid.settings.wallClock(), demand: inputs.demand, busy: inputs.busy, meanTaskSeconds: inputs.meanTaskSeconds))
@@ -193,6 +209,12 @@ public actor ElasticNodeSource {
     }
 
     private func released() { releasing -= 1 }
+
+    private func listed(_ listed: [String: String]?, since: Duration) {
+        listing = false
+        guard let listed, !stopped else { return }
+        perform(core.onListed(listed, since: since, now: now))
+    }
 
     private func acquired(_ id: Int, handle: String?) {
         perform(core.onAcquired(host: id, handle: handle, now: now))
