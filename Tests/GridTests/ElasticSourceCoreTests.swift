@@ -268,5 +268,10 @@ import Testing
         #expect(burst.contains { grid.names[$0]?.contains("\(pinned.rawValue)/t") == true })
         #expect(grid.core.demand(source: "other", now: grid.now).running == 0)
         #expect(grid.core.demand(source: "burst", now: grid.now).running == 1)
+        // A users-only source counts only its users' work.
+        grid.runAll()
+        try grid.submit(Workflow(name: "alice's", tasks: [fn("p"), fn("q"), fn("r"), fn("s")]), owner: "alice")
+        #expect(grid.core.demand(source: "s1", users: ["s1tiling"], now: grid.now).ready == 0)
+        #expect(grid.core.demand(source: "burst", now: grid.now).ready == 1, "one of the four waits: the users-only node is not alice's")
     }
 }

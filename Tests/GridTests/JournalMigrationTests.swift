@@ -168,7 +168,7 @@ struct JournalMigrationTests {
         // Reopened: nothing left to migrate, the same jobs; the store is marked with every migration.
         let reopened = try Journal(directory: root)
         let marks = try DatabaseQueue(path: root + "/journal.sqlite")
-        #expect(try marks.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == ["v1", "v2", "v3", "v4", "v5", "v6"])
+        #expect(try marks.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier") } == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
         try marks.close()
         #expect(try reopened.recover().jobs.map(\.submission.id) == [JobID(2)])
     }

@@ -24,8 +24,10 @@ public struct ElasticDemand: Sendable, Hashable {
 extension JobCore {
     /// Adds this job's ready, running and upcoming tasks to `demand`, leaving out those that target another
     /// source (`NODE_SOURCE` in the task's or the job's generic information).
-    func countDemand(source: String?, now: Duration, replicas: Double, into demand: inout ElasticDemand) {
+    func countDemand(source: String?, users: Set<String>? = nil, now: Duration, replicas: Double, into demand: inout ElasticDemand) {
         guard status.isAlive, !paused else { return }
+        // A source open to some users only never runs the others' work.
+        if let users, !users.contains(owner) { return }
         let jobTarget = workflow.genericInfo.isEmpty ? nil : workflow.genericInfo["NODE_SOURCE"]
         // Field reads, not a copy of each instance (its arrays and name would be retained for every task).
         for index in instances.indices {

@@ -149,7 +149,7 @@ public actor ElasticNodeSource {
             }
             nextList = time + core.spec.listInterval
         }
-        let inputs = await grid.scheduler.elasticInputs(source: name)
+        let inputs = await grid.scheduler.elasticInputs(source: name, users: core.spec.users)
         perform(core.onTick(
             now: now, wallNow: grid.settings.wallClock(), demand: inputs.demand, busy: inputs.busy, meanTaskSeconds: inputs.meanTaskSeconds))
         checkRemoved()
