@@ -9,11 +9,11 @@ extension RESTAPI {
 
     func addNodeSourceRoutes(_ route: Route) {
         route(.get, "nodesources") { request, _ in
-            _ = try authenticate(request)
+            let admin = try authenticate(request).admin
             var list: [[String: Any]] = []
             for source in await grid.nodeSources() { list.append(Self.view(source)) }
             let nodes = await grid.nodes()
-            for status in await grid.nodeSourceManager.statuses() { list.append(Self.view(status, nodes: nodes, history: false)) }
+            for status in await grid.nodeSourceManager.statuses() { list.append(Self.view(status, nodes: nodes, history: false, admin: admin)) }
             return try jsonObject(list)
         }
         route(.post, "nodesources") { request, _ in
@@ -26,17 +26,17 @@ extension RESTAPI {
             return response
         }
         route(.get, "nodesources/:name") { request, context in
-            _ = try authenticate(request)
+            let admin = try authenticate(request).admin
             let name = context.parameters.get("name") ?? ""
             if let own = await grid.nodeSources().first(where: { $0.name == name }) { return try jsonObject(Self.view(own)) }
             let status = try await manage { try await grid.nodeSourceManager.status(name) }
-            return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: false))
+            return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: false, admin: admin))
         }
         route(.get, "nodesources/:name/usage") { request, context in
-            _ = try authenticate(request)
+            let admin = try authenticate(request).admin
             let name = context.parameters.get("name") ?? ""
             let status = try await manage { try await grid.nodeSourceManager.status(name) }
-            return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: true))
+            return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: true, admin: admin))
         }
         route(.put, "nodesources/:name") { request, context in
             try requireAdmin(request, "edit node sources")
@@ -82,13 +82,8 @@ extension RESTAPI {
         guard buffer.readableBytes <= 256 * 1024 else { throw APIError(.contentTooLarge, "too_large", "a node source is at most 256 KiB") }
         let text = String(decoding: buffer.readableBytesView, as: UTF8.self)
         do {
-            guard let name, !text.contains("\"name\"") else { return try NodeSourceSpec(text: text) }
-            // Parsed once to add the name, then read for real.
-            let loaded = try? JSONSerialization.jsonObject(with: Data(text.utf8))
-            guard var object = loaded as? [String: Any] else { return try NodeSourceSpec(text: text) }
-            object["name"] = name
-            let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
-            return try NodeSourceSpec(text: String(decoding: data, as: UTF8.self))
+            // On a PUT the path names the source: a body without a name takes it.
+            return try NodeSourceSpec(text: text, defaultName: name)
         } catch {
             throw Self.apiError(.invalid(field: Self.field(error), Self.reason(error)))
         }
@@ -151,7 +146,10 @@ extension RESTAPI {
     }
 
     /// A managed source: its spec, state, hosts, nodes, counts by state and usage (and its history when asked).
-    static func view(_ status: NodeSourceStatus, nodes: [ResourceLedger.Entry], history: Bool) -> [String: Any] {
+    ///
+    /// A user who is not an administrator sees its counts, nodes, host-hours and cost, not its spec (commands may
+    /// hold an operator's secrets), hosts, users, failures or steps.
+    static func view(_ status: NodeSourceStatus, nodes: [ResourceLedger.Entry], history: Bool, admin: Bool = true) -> [String: Any] {
         let spec = status.spec
         let own = nodes.filter { $0.source == spec.name }
         var counts: [String: Int] = Dictionary(uniqueKeysWithValues: states.map { ($0, 0) })
@@ -199,6 +197,15 @@ extension RESTAPI {
             "releasing": status.releasing,
         ]
         if let failure = status.lastFailure { out["lastFailure"] = failure }
+        guard admin else {
+            for key in ["spec", "hosts", "lastFailure"] { out[key] = nil }
+            out["hosts"] = [[String: Any]]()
+            if var usage = out["usage"] as? [String: Any] {
+                usage["steps"] = nil
+                out["usage"] = usage
+            }
+            return out
+        }
         return out
     }
 }

@@ -168,6 +168,40 @@ import Testing
         #expect(Self.released(core.onListed(["burst-2": "vm-2"], since: .seconds(7), now: .seconds(8))).isEmpty)
     }
 
+    @Test func onlyItsOwnHostNames_areReleasedWhenListedButNotHeld_andHandlelessHostsGoByName() throws {
+        var core = ElasticSourceCore(spec: try Self.spec(Self.dynamic), seed: Self.seed)
+        let hosts = Self.acquired(tick(&core, 0, ready: 10))
+        // Another source's hosts share the prefix: never touched.
+        let listed = ["burst-7": "h7", "burst-gpu-3": "x", "burstx-1": "y", "burst-": "z", hosts[0].name: ""]
+        let released = Self.released(core.onListed(listed, since: .seconds(1), releasing: [], now: .seconds(2)))
+        #expect(released.map(\.host.name) == ["burst-7"] && released[0].host.handle == "h7")
+        #expect(Self.released(core.onListed(["burst-7": "h7"], since: .seconds(3), releasing: ["burst-7"], now: .seconds(4))).isEmpty,
+            "not while its release is under way")
+        // Undeployed while booting, then acquired without a handle: released by its name.
+        _ = core.setDeployed(false, now: .seconds(5))
+        let late = Self.released(core.onAcquired(host: hosts[1].id, handle: nil, now: .seconds(6)))
+        #expect(late.map(\.host.name) == [hosts[1].name] && late[0].host.handle == nil)
+    }
+
+    @Test func aRestartWithoutAList_waitsForEveryHost_andAnUndeployedSourceDrainsTheOnesThatJoin() throws {
+        var before = ElasticSourceCore(spec: try Self.spec(Self.dynamic), seed: Self.seed)
+        let hosts = Self.acquired(tick(&before, 0, ready: 10))
+        _ = before.onJoined(token: hosts[0].token, session: 1, address: "a:1", now: .seconds(1))
+        _ = before.setDeployed(false, now: .seconds(2))
+        let stored = before.stored
+        #expect(stored.hosts.count == 1 && stored.hosts[0].phase == .draining, "the joined host drains; the other was let go")
+        // The next process: its clock starts again near zero, 600 s of wall time later.
+        var after = ElasticSourceCore(
+            spec: try Self.spec(Self.dynamic), seed: 9, restoring: stored.hosts, usage: stored.usage, deployed: stored.deployed)
+        #expect(after.hosts.allSatisfy { $0.session == nil }, "the old process's sessions mean nothing")
+        _ = after.reconcile(listed: nil, now: .seconds(3), wallNow: Self.wall.addingTimeInterval(600))
+        #expect(after.hosts.map(\.name) == [hosts[0].name] && after.hosts[0].adopting)
+        #expect(after.hosts[0].requestedAt == .seconds(3) - .seconds(600), "billing goes on from the request")
+        #expect(abs(after.hostSeconds(now: .seconds(3)) - (600 + 2)) < 1e-6)
+        let (adopted, directives) = after.onJoined(token: hosts[0].token, session: 8, address: "a:1", now: .seconds(4))
+        #expect(adopted != nil && directives.contains(.drain(session: 8, true)), "an undeployed source drains what comes back")
+    }
+
     @Test func anEdit_takesEffectAtTheNextDecision() throws {
         var core = ElasticSourceCore(spec: try Self.spec(Self.dynamic), seed: Self.seed)
         #expect(Self.acquired(tick(&core, 0, ready: 20)).count == 2)
@@ -195,6 +229,8 @@ import Testing
         #expect(spec.billing == Billing(unit: .hour, minimum: .seconds(3600), pricePerHostHour: 1.5))
         let again = try NodeSourceSpec(parsing: spec.json)
         #expect(again.json as NSDictionary == spec.json as NSDictionary)
+        let shell = try Self.spec(#"{"name": "s", "infrastructure": {"type": "command", "acquire": "up ${HOME}/{name}", "release": "down {name}"}, "policy": {"type": "dynamic", "globalScope": false}}"#)
+        #expect(!shell.globalScope, "${HOME} is the shell's, not a placeholder")
         let defaults = try Self.spec(#"{"name": "d", "infrastructure": {"type": "processes"}, "policy": {"type": "dynamic"}}"#)
         guard case .dynamic(let policy) = defaults.policy else { Issue.record("not dynamic"); return }
         #expect(policy.refresh == .seconds(30) && policy.minUptime == .seconds(300) && policy.loadFactor == 1 && policy.maxNodes == 10)
@@ -218,6 +254,8 @@ import Testing
             (#"{"name": "a", "policy": {"type": "static"}}"#, "infrastructure"),
             (#"[1, 2]"#, "(body)"),
             (#"{"name": "a", "infrastructure": {"type": "agents"}, "policy": {"type": "static"}}"#, "infrastructure.type"),
+            (#"{"name": "a", "infrastructure": {"type": "processes", "bootDelay": "3m"}, "policy": {"type": "static"}}"#, "infrastructure.bootDelay"),
+            (#"{"name": "a", "infrastructure": {"type": "processes"}, "policy": {"type": "static", "globalScope": false}}"#, "policy.globalScope"),
         ]
         for (text, field) in cases {
             do {
@@ -238,8 +276,8 @@ import Testing
             source: "az", acquire: "", release: "", list: nil, nodesPerHost: 30, launch: launch, timeout: .seconds(5), clock: ManualClock())
         let host = ElasticSourceCore.Host(
             id: 3, name: "az-3", token: "t'ok", phase: .deploying, requestedAt: .zero, requestedWall: Self.wall, handle: "vm 3")
-        #expect(infrastructure.expand("up {name} {count} {join} {token} {keyFile} {nodesPerHost} {handle} {source} {other} {", host: host, count: 4)
-            == #"up 'az-3' '4' '10.0.0.1:7946' 't'\''ok' '/etc/tessera/keys' '30' 'vm 3' 'az' {other} {"#)
+        #expect(infrastructure.expand("up {name} {count} {join} {token} {keyFile} {nodesPerHost} {handle} {source} {other} ${name} {", host: host, count: 4)
+            == #"up 'az-3' '4' '10.0.0.1:7946' 't'\''ok' '/etc/tessera/keys' '30' 'vm 3' 'az' {other} ${name} {"#)
     }
 
     // MARK: - Between sources
@@ -273,5 +311,17 @@ import Testing
         try grid.submit(Workflow(name: "alice's", tasks: [fn("p"), fn("q"), fn("r"), fn("s")]), owner: "alice")
         #expect(grid.core.demand(source: "s1", users: ["s1tiling"], now: grid.now).ready == 0)
         #expect(grid.core.demand(source: "burst", now: grid.now).ready == 1, "one of the four waits: the users-only node is not alice's")
+        // Tasks a managed source's hosts could never take (a node access token, labels) are not its demand; with
+        // globalScope false only the tasks that name it are.
+        grid.runAll()
+        var tokened = fn("tok")
+        tokened.selection = Selection(token: "gpu")
+        var labelled = fn("lab")
+        labelled.selection = Selection(labels: ["ssd"])
+        try grid.submit(Workflow(name: "special", tasks: [tokened, labelled]), owner: "alice")
+        #expect(grid.core.demand(source: "burst", now: grid.now).ready == 0)
+        try grid.submit(Workflow(name: "plain", tasks: [fn("u"), fn("v"), fn("w"), fn("x2"), fn("y2")]), owner: "alice")
+        #expect(grid.core.demand(source: "burst", now: grid.now).ready == 2)
+        #expect(grid.core.demand(source: "burst", targetedOnly: true, now: grid.now).ready == 0)
     }
 }

@@ -110,8 +110,10 @@ struct ElasticSourceProcessTests {
             #expect(status == 400, "\(body): \(answer)")
             #expect(answer["field"] as? String == field, "\(body): \(answer)")
         }
-        let (listed, _) = try await server.call("GET", "/api/v1/nodesources")
+        let (listed, names) = try await server.call("GET", "/api/v1/nodesources")
         #expect(listed == 200)
+        let sources = ((try? JSONSerialization.jsonObject(with: names)) as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(sources.sorted() == ["agents"], "nothing was added: \(sources)")
 
         let (created, view) = try await server.object("POST", "/api/v1/nodesources", json: Self.processesSource)
         #expect(created == 201, "\(view)")
@@ -267,5 +269,48 @@ struct ElasticSourceProcessTests {
         let names = ((try? JSONSerialization.jsonObject(with: listed)) as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(names.filter { $0 == "cloud" }.count == 1)
         #expect(await second.terminate() == 0)
+    }
+
+    @Test func removingASourceWithForce_drainsItsRunningWork_whichFinishesWithoutAFailure() async throws {
+        let root = try makeTemporaryDirectory("elastic-remove")
+        let keys = try AgentGridTests.keyFile(root)
+        let server = try await ServerProcess.start(data: root + "/data", arguments: ["--cluster-bind", "127.0.0.1:0", "--key-file", keys, "--nodes", "1"])
+        // Rank 0, as the local node: the two share the work.
+        let pinned: [String: Any] = [
+            "name": "pinned", "rank": 0, "infrastructure": ["type": "processes", "nodesPerHost": 1],
+            "policy": ["type": "static", "hosts": 1], "drainTimeout": "60s",
+        ]
+        let (created, _) = try await server.object("POST", "/api/v1/nodesources", json: pinned)
+        #expect(created == 201)
+        _ = try await Self.waitSource(server, "pinned") { (($0["counts"] as? [String: Int])?["FREE"] ?? 0) == 1 }
+        let job = try await AgentGridTests.submit(server, """
+            name: slow
+            tasks:
+              split:
+                script: {language: bash, code: "true"}
+                replicate: {runs: 4}
+              work:
+                depends: [split]
+                script: {language: bash, code: "sleep 1"}
+            """)
+        _ = try await Self.waitSource(server, "pinned") { (($0["counts"] as? [String: Int])?["BUSY"] ?? 0) == 1 }
+        let (refused, _) = try await server.call("DELETE", "/api/v1/nodesources/pinned")
+        #expect(refused == 409)
+        let (draining, view) = try await server.object("DELETE", "/api/v1/nodesources/pinned?force=true")
+        #expect(draining == 202 && view["state"] as? String == "removing", "\(view)")
+        let done = try await AgentGridTests.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        #expect((done["tasks"] as? [[String: Any]] ?? []).allSatisfy { $0["executions"] as? Int == 1 }, "the drained host's task finished there")
+        // Gone once its host is released, and its agent with it.
+        let chunks = server.eventChunks(path: "/api/v1/events", token: nil)
+        defer { chunks.stop() }
+        var status = 200
+        for await _ in chunks.stream {
+            status = try await server.call("GET", "/api/v1/nodesources/pinned").status
+            if status == 404 { break }
+        }
+        #expect(status == 404)
+        #expect(Self.agents(under: root + "/data", source: "pinned").isEmpty)
+        #expect(await server.terminate() == 0)
     }
 }

@@ -119,7 +119,8 @@ extension SchedulerCore {
     /// - Parameter source: the source asking. Tasks whose `NODE_SOURCE` generic information names another
     ///   source are not counted for it, and `running` counts what its own nodes hold; `nil` counts every task.
     ///   `users`: the source's users, when it takes only theirs: other users' jobs are not counted.
-    public func demand(source: String? = nil, users: Set<String>? = nil, now: Duration) -> ElasticDemand {
+    ///   `targetedOnly`: count only the tasks whose `NODE_SOURCE` names `source` (ProActive's `globalScope: false`).
+    public func demand(source: String? = nil, users: Set<String>? = nil, targetedOnly: Bool = false, now: Duration) -> ElasticDemand {
         var demand = ElasticDemand()
         // The replicates' runs so far: what the running ones are expected to decide.
         var (runs, decisions) = endedReplicates
@@ -131,7 +132,7 @@ extension SchedulerCore {
         let replicas = decisions == 0 ? 1 : Double(runs) / Double(decisions)
         for id in order {
             guard let slot = slots[id] else { continue }
-            jobList[slot].countDemand(source: source, users: users, now: now, replicas: replicas, into: &demand)
+            jobList[slot].countDemand(source: source, users: users, targetedOnly: targetedOnly, now: now, replicas: replicas, into: &demand)
         }
         if let source {
             // Its own load; and the look-ahead less what other sources' free nodes will take.

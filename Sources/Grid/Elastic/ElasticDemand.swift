@@ -24,7 +24,13 @@ public struct ElasticDemand: Sendable, Hashable {
 extension JobCore {
     /// Adds this job's ready, running and upcoming tasks to `demand`, leaving out those that target another
     /// source (`NODE_SOURCE` in the task's or the job's generic information).
-    func countDemand(source: String?, users: Set<String>? = nil, now: Duration, replicas: Double, into demand: inout ElasticDemand) {
+    ///
+    /// For a source (`source` set), tasks that need a node access token or labels are left out too: a managed
+    /// source's hosts offer neither, so hosts acquired for them would never take them (#2821). With
+    /// `targetedOnly` (ProActive's `globalScope: false`), only the tasks that name this source count.
+    func countDemand(
+        source: String?, users: Set<String>? = nil, targetedOnly: Bool = false, now: Duration, replicas: Double, into demand: inout ElasticDemand
+    ) {
         guard status.isAlive, !paused else { return }
         // A source open to some users only never runs the others' work.
         if let users, !users.contains(owner) { return }
@@ -35,6 +41,9 @@ extension JobCore {
                 let info = workflow.tasks[instances[index].definition].genericInfo
                 let target = (info.isEmpty ? nil : info["NODE_SOURCE"]) ?? jobTarget
                 if let target, target != source { continue }
+                if targetedOnly && target == nil { continue }
+                let selection = definitionSelections[instances[index].definition]
+                if selection.token != nil || !selection.labels.isEmpty { continue }
             }
             if instances[index].dispatched {
                 demand.running += 1

@@ -118,7 +118,8 @@ public struct ElasticSourceCore: Sendable {
         public var outcomes = Outcomes()
         /// Request → FREE, in seconds, the most recent 1,000.
         public var readySeconds: [Double] = []
-        /// Nodes by state, one sample per sample period, the most recent 1,440.
+        /// Nodes by state through the source's life: 1,440 samples at most, 5 s apart until they fill up, then
+        /// every other one is dropped and the period doubles.
         public var history: [Sample] = []
         /// Cost of hosts released in the current UTC day, and which day that is (days since 1970).
         public var spentDay = 0
@@ -130,6 +131,8 @@ public struct ElasticSourceCore: Sendable {
         public var deployed: Bool
         public var hosts: [Host]
         public var usage: Usage
+        /// Being removed: it leaves once its hosts are released, even across a restart.
+        public var removing: Bool?
     }
 
     /// The state to journal.
@@ -160,16 +163,38 @@ public struct ElasticSourceCore: Sendable {
 
     /// A source from its spec; `seed` draws the tokens' and boot delays' randomness (the shell seeds it from the
     /// system's generator; tests print theirs).
-    public init(spec: NodeSourceSpec, seed: UInt64) {
+    public init(spec: NodeSourceSpec, seed: UInt64, tokens: (@Sendable () -> String)? = nil) {
         self.spec = spec
         self.policy = spec.makePolicy()
         self.random = seed
+        self.tokens = tokens
+    }
+
+    /// Where join tokens come from: the shell gives the system's generator (tokens must not be guessable); without
+    /// one (tests), they are drawn from the seed.
+    private let tokens: (@Sendable () -> String)?
+
+    /// Whether `name` is one of this source's host names (`SOURCE-N`): another source's hosts never are, even
+    /// when their names share a prefix.
+    public func isHostName(_ name: String) -> Bool {
+        guard name.hasPrefix(spec.name + "-") else { return false }
+        let number = name.dropFirst(spec.name.count + 1)
+        return !number.isEmpty && number.allSatisfy { $0.isASCII && $0.isNumber }
     }
 
     /// A source rebuilt from the journal: its hosts as they were, its usage, and whether it was deployed.
-    public init(spec: NodeSourceSpec, seed: UInt64, restoring hosts: [Host], usage: Usage, deployed: Bool) {
-        self.init(spec: spec, seed: seed)
-        self.hosts = hosts
+    ///
+    /// The journal's grid times are of the previous process's clock: ``reconcile(listed:now:wallNow:)`` rebases them
+    /// on the wall times. Sessions of the previous process mean nothing now.
+    public init(
+        spec: NodeSourceSpec, seed: UInt64, restoring hosts: [Host], usage: Usage, deployed: Bool, tokens: (@Sendable () -> String)? = nil
+    ) {
+        self.init(spec: spec, seed: seed, tokens: tokens)
+        self.hosts = hosts.map { host in
+            var host = host
+            host.session = nil
+            return host
+        }
         self.usage = usage
         self.deployed = deployed
         nextID = (hosts.map(\.id).max() ?? 0) + 1
@@ -213,27 +238,34 @@ public struct ElasticSourceCore: Sendable {
         self.wallNow = wallNow
         var kept: [Host] = []
         for var host in hosts {
-            let present = listed.map { $0[host.name] != nil } ?? (host.handle != nil)
+            // The previous process's clock: its times are rebuilt from the wall clock (billing goes on from the
+            // request, across the restart).
+            let age = Duration.milliseconds(Int64(max(0, wallNow.timeIntervalSince(host.requestedWall)) * 1000))
+            host.requestedAt = now - age
+            host.acquiredAt = host.requestedAt
+            // Without a list, every host the journal holds may still be there: each waits for its agent, and is
+            // released (by name) if it does not come.
+            let present = listed.map { $0[host.name] != nil } ?? true
             if present {
                 if let handle = listed?[host.name], !handle.isEmpty { host.handle = handle }
                 host.phase = .configuring
                 host.session = nil
                 host.adopting = true
-                // Its deadline counts from now: the restart took what it took.
-                host.requestedAt = min(host.requestedAt, now)
                 host.upAt = nil
+                host.drainingSince = nil
                 kept.append(host)
             } else {
                 account(host, until: now)
+                step(host.name, "RELEASED", "gone from the infrastructure while the grid was down")
                 out.append(.log(warning: true, "host \(host.name) is gone from the infrastructure: forgotten"))
             }
         }
         hosts = kept
         adoptDeadline = now + spec.deploymentTimeout
-        for (name, handle) in (listed ?? [:]).sorted(by: { $0.key < $1.key }) where !hosts.contains(where: { $0.name == name }) {
-            let orphan = Host(
-                id: 0, name: name, token: "", phase: .configuring, requestedAt: now, requestedWall: wallNow, handle: handle.isEmpty ? nil : handle)
-            out.append(.release(orphan, reason: "the journal does not know it (an acquisition cut short by a crash)", countsAsFailure: false))
+        for (name, handle) in (listed ?? [:]).sorted(by: { $0.key < $1.key }) where isHostName(name) && !hosts.contains(where: { $0.name == name }) {
+            out.append(.release(
+                orphan(name, handle: handle.isEmpty ? nil : handle, now: now), reason: "the journal does not know it (an acquisition cut short by a crash)",
+                countsAsFailure: false))
         }
         nextDecision = now
         out.append(.save)
@@ -241,17 +273,19 @@ public struct ElasticSourceCore: Sendable {
         return take()
     }
 
+    /// A host the source no longer holds, to release by name.
+    private func orphan(_ name: String, handle: String?, now: Duration) -> Host {
+        Host(id: 0, name: name, token: "", phase: .configuring, requestedAt: now, requestedWall: wallNow, handle: handle)
+    }
+
     private var adoptDeadline: Duration?
 
     /// The infrastructure started the host: it is CONFIGURING until its agent joins.
     public mutating func onAcquired(host id: Int, handle: String?, now: Duration) -> [Directive] {
         guard let index = hosts.firstIndex(where: { $0.id == id }) else {
-            // Released while it was being acquired (an edit, an undeploy): stop what was started.
-            if let handle {
-                out.append(.release(
-                    Host(id: id, name: "\(spec.name)-\(id)", token: "", phase: .configuring, requestedAt: now, requestedWall: Date(timeIntervalSince1970: 0), handle: handle),
-                    reason: "released while it was being acquired", countsAsFailure: false))
-            }
+            // Released while it was being acquired (an edit, an undeploy, the deployment timeout): stop what was
+            // started, by name when the infrastructure gave no handle.
+            out.append(.release(orphan("\(spec.name)-\(id)", handle: handle, now: now), reason: "released while it was being acquired", countsAsFailure: false))
             return take()
         }
         hosts[index].handle = handle
@@ -298,8 +332,11 @@ public struct ElasticSourceCore: Sendable {
             failuresInRow = 0
             lastFailure = nil
         }
+        let joined = hosts[index]
+        // An undeployed source (after a restart, or undeployed while this host booted) keeps no host: it drains.
+        if !deployed { drain(joined.id, now: now) }
         out.append(.save)
-        return (hosts[index], take())
+        return (joined, take())
     }
 
     /// The host's session ended without a release (its agent died, its link broke, the infrastructure evicted it):
@@ -314,11 +351,32 @@ public struct ElasticSourceCore: Sendable {
     /// What the infrastructure lists now (a list begun at `since`): a host it started before that and no longer
     /// lists was taken back (a spot VM reclaimed, a batch job ended): evicted. Its work is queued again, as a node
     /// failure only when the source says so (``NodeSourceSpec/evictionCountsAsFailure``).
-    public mutating func onListed(_ listed: [String: String], since: Duration, now: Duration) -> [Directive] {
+    ///
+    /// A listed host the source does not hold (a release that failed, an acquisition it gave up on) is released
+    /// again, so that nothing it started outlives it. `releasing` names the hosts whose release is under way.
+    public mutating func onListed(_ listed: [String: String], since: Duration, releasing: Set<String> = [], now: Duration) -> [Directive] {
         for host in hosts where listed[host.name] == nil && (host.acquiredAt.map { $0 < since } ?? false) {
             out.append(.log(warning: true, "host \(host.name) is no longer listed by the infrastructure: evicted"))
             release(host.id, reason: "evicted: the infrastructure no longer lists it", outcome: \.evicted, now: now, leaveScheduler: true)
         }
+        for (name, handle) in listed.sorted(by: { $0.key < $1.key })
+        where isHostName(name) && !releasing.contains(name) && !hosts.contains(where: { $0.name == name }) {
+            out.append(.log(warning: true, "host \(name) is listed but not held: released again"))
+            out.append(.release(orphan(name, handle: handle.isEmpty ? nil : handle, now: now), reason: "listed but not held", countsAsFailure: false))
+        }
+        return take()
+    }
+
+    /// Releases every host now (the grid stops): each is accounted to now and its release directed.
+    public mutating func releaseAll(reason: String, now: Duration) -> [Directive] {
+        for host in hosts { release(host.id, reason: reason, outcome: nil, now: now) }
+        return take()
+    }
+
+    /// A release the infrastructure could not do, after its retries: the source says so.
+    public mutating func onReleaseFailed(host name: String, error: String, now: Duration) -> [Directive] {
+        lastFailure = "releasing \(name) failed: \(error)"
+        out.append(.log(warning: true, "releasing \(name) failed: \(error); it is released again when the infrastructure lists it"))
         return take()
     }
 
@@ -360,7 +418,7 @@ public struct ElasticSourceCore: Sendable {
         }
         if nextSample.map({ $0 <= now }) ?? true {
             sample(wallNow)
-            nextSample = now + Self.samplePeriod
+            nextSample = now + sampleEvery
         }
         var next = nextDecision
         for host in hosts where host.phase == .deploying || host.phase == .configuring {
@@ -436,7 +494,7 @@ public struct ElasticSourceCore: Sendable {
         let id = nextID
         nextID += 1
         let host = Host(
-            id: id, name: "\(spec.name)-\(id)", token: Self.token(&random), phase: .deploying, requestedAt: now, requestedWall: wallNow)
+            id: id, name: "\(spec.name)-\(id)", token: tokens?() ?? Self.token(&random), phase: .deploying, requestedAt: now, requestedWall: wallNow)
         hosts.append(host)
         step(host.name, "DEPLOYING")
         var delay = Duration.zero
@@ -495,12 +553,20 @@ public struct ElasticSourceCore: Sendable {
         out.append(.log(warning: true, "\(why); next acquisition in \(delay) (\(failuresInRow) in a row)"))
     }
 
+    /// The history's period now: 5 s, doubled each time its 1,440 samples fill up (every other one is dropped), so
+    /// that it spans the source's whole life.
+    private var sampleEvery = ElasticSourceCore.samplePeriod
+
     private mutating func sample(_ wallNow: Date) {
+        if usage.history.count >= 1440 {
+            usage.history = stride(from: 0, to: usage.history.count, by: 2).map { usage.history[$0] }
+            sampleEvery = sampleEvery * 2
+        }
         let up = hosts.filter { $0.phase == .up }
         let busy = up.reduce(0) { $0 + min($1.busy, spec.nodesPerHost) }
         appendBounded(&usage.history, Sample(
             wall: wallNow, deploying: nodes(in: .deploying), configuring: nodes(in: .configuring), free: up.count * spec.nodesPerHost - busy,
-            busy: busy, draining: nodes(in: .draining)), limit: 1440)
+            busy: busy, draining: nodes(in: .draining)), limit: 2000)
     }
 
     private mutating func step(_ host: String, _ state: String, _ reason: String? = nil) {

@@ -65,6 +65,9 @@ public struct NodeSourceSpec: Sendable {
     public var budgetPerDay: Double?
     /// Whether a host the infrastructure evicts (spot, preemption) counts as a node failure for its running tasks.
     public var evictionCountsAsFailure = false
+    /// ProActive's `globalScope`: the policy counts every task (`true`), or only those whose `NODE_SOURCE` generic
+    /// information names this source.
+    public var globalScope = true
     /// How often the infrastructure's hosts are listed (a host no longer listed was evicted).
     public var listInterval: Duration = .seconds(30)
 
@@ -115,13 +118,19 @@ public struct AnyElasticPolicy: ElasticPolicy {
 
 extension NodeSourceSpec {
     /// Reads a source from JSON or YAML text (Yams reads both into Swift's own types, so that `1` and `true` differ).
-    public init(text: String) throws(ElasticConfigError) {
+    ///
+    /// - Parameter defaultName: the name of a body that gives none (`PUT /api/v1/nodesources/NAME`).
+    public init(text: String, defaultName: String? = nil) throws(ElasticConfigError) {
         guard text.utf8.count <= 256 * 1024 else { throw .invalid(field: "(body)", "is larger than 256 KiB") }
-        let loaded: Any?
+        var loaded: Any?
         do {
             loaded = try Yams.load(yaml: text)
         } catch {
             throw .invalid(field: "(body)", "is not JSON or YAML: \(error)")
+        }
+        if let defaultName, var object = loaded as? [String: Any], object["name"] == nil {
+            object["name"] = defaultName
+            loaded = object
         }
         try self.init(parsing: loaded ?? [String: Any]())
     }
@@ -180,7 +189,7 @@ extension NodeSourceSpec {
         var pol = FieldReader(path: "policy.")
         let policyFields = try pol.mapping(policyValue, allowed: [
             "type", "hosts", "minNodes", "maxNodes", "minHosts", "maxHosts", "loadFactor", "loadFactorRoundingUp", "refreshTime", "initDelay",
-            "minUptime", "billingAware", "windows", "releaseWithin",
+            "minUptime", "billingAware", "windows", "releaseWithin", "globalScope",
         ])
         let policyType = try pol.string(policyFields, "type", max: 32) ?? ""
         let maxHostsBound = 1000
@@ -195,7 +204,7 @@ extension NodeSourceSpec {
             try only(["hosts"])
             policy = .static(hosts: try pol.int(policyFields, "hosts", in: 0...maxHostsBound) ?? 1)
         case "dynamic":
-            try only(["minNodes", "maxNodes", "loadFactor", "loadFactorRoundingUp", "refreshTime", "initDelay", "minUptime", "billingAware"])
+            try only(["minNodes", "maxNodes", "loadFactor", "loadFactorRoundingUp", "refreshTime", "initDelay", "minUptime", "billingAware", "globalScope"])
             let defaults = DynamicPolicy()
             let maxNodes = try pol.int(policyFields, "maxNodes", in: 0...(maxHostsBound * nodesPerHost)) ?? defaults.maxNodes
             let minNodes = try pol.int(policyFields, "minNodes", in: 0...(maxHostsBound * nodesPerHost)) ?? defaults.minNodes
@@ -225,7 +234,7 @@ extension NodeSourceSpec {
             }
             policy = .scheduled(windows: windows, hosts: try pol.int(policyFields, "hosts", in: 0...maxHostsBound) ?? 1)
         case "tessera":
-            try only(["minHosts", "maxHosts", "refreshTime", "minUptime", "releaseWithin"])
+            try only(["minHosts", "maxHosts", "refreshTime", "minUptime", "releaseWithin", "globalScope"])
             let maxHosts = try pol.int(policyFields, "maxHosts", in: 0...maxHostsBound) ?? 10
             let minHosts = try pol.int(policyFields, "minHosts", in: 0...maxHostsBound) ?? 0
             guard minHosts <= maxHosts else { throw .invalid(field: "policy.minHosts", "\(minHosts) is more than maxHosts \(maxHosts)") }
@@ -243,6 +252,7 @@ extension NodeSourceSpec {
 
         self.init(name: name, infrastructure: infrastructure, policy: policy)
         self.nodesPerHost = nodesPerHost
+        globalScope = try pol.bool(policyFields, "globalScope") ?? true
         listInterval = try infra.duration(infrastructureFields, "listInterval", least: .seconds(1)) ?? listInterval
         rank = try reader.int(top, "rank", in: 0...1000) ?? 10
         if let users = top["users"] {
@@ -257,6 +267,9 @@ extension NodeSourceSpec {
             self.users = names
         }
         deploymentTimeout = try reader.duration(top, "deploymentTimeout", least: .milliseconds(100)) ?? deploymentTimeout
+        if case .processes(let boot?, _) = infrastructure, boot.upperBound >= deploymentTimeout {
+            throw .invalid(field: "infrastructure.bootDelay", "\(boot.upperBound) is not shorter than the deployment timeout \(deploymentTimeout): no host would join in time")
+        }
         drainTimeout = try reader.duration(top, "drainTimeout", least: .zero) ?? drainTimeout
         budgetPerDay = try reader.double(top, "budget", in: 0...1e9)
         evictionCountsAsFailure = try reader.bool(top, "evictionCountsAsFailure") ?? false
@@ -302,7 +315,9 @@ private struct FieldReader {
         while let open = rest.firstIndex(of: "{") {
             guard let close = rest[open...].firstIndex(of: "}") else { break }
             let name = String(rest[rest.index(after: open)..<close])
-            if !name.isEmpty, name.allSatisfy({ $0.isLetter }), !NodeSourceSpec.placeholders.contains(name) {
+            // `${VAR}` is the shell's, not a placeholder.
+            let shell = open > rest.startIndex && rest[rest.index(before: open)] == "$"
+            if !shell, !name.isEmpty, name.allSatisfy({ $0.isLetter }), !NodeSourceSpec.placeholders.contains(name) {
                 throw .invalid(field: path + key, "unknown placeholder {\(name)} (known: \(NodeSourceSpec.placeholders.sorted().map { "{\($0)}" }.joined(separator: ", ")))")
             }
             rest = rest[rest.index(after: close)...]
@@ -385,6 +400,7 @@ extension NodeSourceSpec {
             if let list { infrastructure["list"] = list }
         }
         var policy: [String: Any] = ["type": self.policy.type]
+        if !globalScope { policy["globalScope"] = false }
         switch self.policy {
         case .static(let hosts):
             policy["hosts"] = hosts

@@ -17,8 +17,13 @@ public actor ElasticNodeSource {
     private var work: [Int: Task<Void, Never>] = [:]
     private var nextWork = 0
     private var stopped = false
-    /// Releases under way.
-    private var releasing = 0
+    /// Releases under way, by host name.
+    private var releasing: [String: Int] = [:]
+    /// Whether the infrastructure was listed after a restart (until then no agent is claimed: a join could not be
+    /// told from an adoption).
+    private var reconciled = false
+    /// A save is due at the end of the directives being performed.
+    private var saveDue = false
     /// Set once the source is removed: it then only releases, and leaves once it holds nothing.
     public private(set) var removing = false
     private var removed: (@Sendable () async -> Void)?
@@ -43,6 +48,7 @@ public actor ElasticNodeSource {
 
     /// Starts deciding (a new source), or reconciles with the infrastructure first (one rebuilt from the journal).
     func start(reconciling: Bool) async {
+        defer { reconciled = true }
         if reconciling {
             let listed: [String: String]?
             do {
@@ -87,19 +93,21 @@ public actor ElasticNodeSource {
 
     /// Stops deciding; with `releasing`, releases every host and waits until the infrastructure let them go.
     func stop(releasing: Bool) async {
-        if releasing {
-            for host in core.hosts { perform([.release(host, reason: "the grid stops", countsAsFailure: false)]) }
-        }
+        // First: an acquisition under way sees it and releases what it started.
         stopped = true
         wakeTask?.cancel()
-        for task in work.values { await task.value }
+        if releasing { perform(core.releaseAll(reason: "the grid stops", now: now)) }
+        while let task = work.values.first { await task.value }
     }
+
+    /// Whether the source stopped (an acquisition in flight then releases what it started).
+    var isStopped: Bool { stopped }
 
     // MARK: - Agents
 
     /// An agent announced `token`: the host it is, if it is one of this source's.
     func joined(token: String, session: Int, address: String) -> ElasticSourceCore.Host? {
-        guard !stopped, core.hosts.contains(where: { $0.token == token }) else { return nil }
+        guard !stopped, reconciled, core.hosts.contains(where: { $0.token == token }) else { return nil }
         let (host, directives) = core.onJoined(token: token, session: session, address: address, now: now)
         perform(directives)
         if let host { logger.info("host joined", metadata: ["grid.host": "\(host.name)", "grid.session": "\(session)", "grid.address": "\(address)"]) }
@@ -122,7 +130,7 @@ public actor ElasticNodeSource {
         return NodeSourceStatus(
             spec: core.spec, deployed: core.deployed, removing: removing, hosts: core.hosts, usage: core.usage, lastFailure: core.lastFailure,
             failuresInRow: core.failuresInRow, cost: core.cost(now: now), hostHours: core.hostSeconds(now: now) / 3600,
-            ready: core.readyPercentiles.map { [$0.p50, $0.p95] }, releasing: releasing)
+            ready: core.readyPercentiles.map { [$0.p50, $0.p95] }, releasing: releasing.values.reduce(0, +))
     }
 
     /// Journal addresses of the hosts that had joined (seeds for the cluster after a restart).
@@ -149,13 +157,19 @@ public actor ElasticNodeSource {
             }
             nextList = time + core.spec.listInterval
         }
-        let inputs = await grid.scheduler.elasticInputs(source: name, users: core.spec.users)
+        let inputs = await grid.scheduler.elasticInputs(source: name, users: core.spec.users, targetedOnly: !core.spec.globalScope)
         perform(core.onTick(
             now: now, wallNow: grid.settings.wallClock(), demand: inputs.demand, busy: inputs.busy, meanTaskSeconds: inputs.meanTaskSeconds))
         checkRemoved()
     }
 
     private func perform(_ directives: [ElasticSourceCore.Directive]) {
+        defer {
+            if saveDue {
+                saveDue = false
+                save()
+            }
+        }
         for directive in directives {
             switch directive {
             case .acquire(let host, let count, let after):
@@ -164,8 +178,17 @@ public actor ElasticNodeSource {
                 let (infrastructure, clock) = (self.infrastructure, grid.settings.clock)
                 spawn { source in
                     if after > .zero { try? await clock.sleep(for: after) }
+                    // Stopped during the boot delay: nothing to start.
+                    guard await !source.isStopped else { return }
                     do {
                         let handle = try await infrastructure.acquire(host, count: count)
+                        if await source.isStopped {
+                            // The grid stopped while it started: it goes at once.
+                            var started = host
+                            started.handle = handle
+                            try? await infrastructure.release(started)
+                            return
+                        }
                         await source.acquired(host.id, handle: handle)
                     } catch {
                         await source.acquireFailed(host.id, error: "\(error)")
@@ -176,19 +199,27 @@ public actor ElasticNodeSource {
                 spawn { _ in await scheduler.setHostDraining(session, flag) }
             case .release(let host, let reason, let countsAsFailure):
                 logger.notice("releasing a host", metadata: ["grid.host": "\(host.name)", "grid.reason": "\(reason)"])
-                let (infrastructure, scheduler, logger) = (self.infrastructure, grid.scheduler, self.logger)
-                releasing += 1
+                let (infrastructure, scheduler, clock) = (self.infrastructure, grid.scheduler, grid.settings.clock)
+                releasing[host.name, default: 0] += 1
                 spawn { source in
                     if let session = host.session { await scheduler.hostReleased(session, countsAsFailure: countsAsFailure) }
-                    do {
-                        try await infrastructure.release(host)
-                    } catch {
-                        logger.error("the infrastructure could not release a host", metadata: ["grid.host": "\(host.name)", "grid.error": "\(error)"])
+                    // A release that fails is tried again after 1 s, 2 s and 4 s; past that the source says so, and
+                    // the next list of the infrastructure (which still shows the host) releases it again.
+                    var failure: (any Error)?
+                    for attempt in 0..<4 {
+                        if attempt > 0 { try? await clock.sleep(for: .seconds(1 << (attempt - 1))) }
+                        do {
+                            try await infrastructure.release(host)
+                            failure = nil
+                            break
+                        } catch {
+                            failure = error
+                        }
                     }
-                    await source.released()
+                    await source.released(host.name, failure: failure.map { "\($0)" })
                 }
             case .save:
-                save()
+                saveDue = true
             case .log(let warning, let message):
                 if warning { logger.warning("\(message)") } else { logger.info("\(message)") }
             case .wake(let at):
@@ -208,12 +239,19 @@ public actor ElasticNodeSource {
         }
     }
 
-    private func released() { releasing -= 1 }
+    private func released(_ name: String, failure: String?) {
+        releasing[name, default: 1] -= 1
+        if releasing[name] == 0 { releasing[name] = nil }
+        if let failure {
+            logger.error("the infrastructure could not release a host", metadata: ["grid.host": "\(name)", "grid.error": "\(failure)"])
+            perform(core.onReleaseFailed(host: name, error: failure, now: now))
+        }
+    }
 
     private func listed(_ listed: [String: String]?, since: Duration) {
         listing = false
         guard let listed, !stopped else { return }
-        perform(core.onListed(listed, since: since, now: now))
+        perform(core.onListed(listed, since: since, releasing: Set(releasing.keys), now: now))
     }
 
     private func acquired(_ id: Int, handle: String?) {
@@ -250,7 +288,9 @@ public actor ElasticNodeSource {
     private func save() {
         guard let journal = grid.journal, !(removing && core.hosts.isEmpty) else { return }
         do {
-            let state = try JSONEncoder().encode(core.stored)
+            var stored = core.stored
+            stored.removing = removing ? true : nil
+            let state = try JSONEncoder().encode(stored)
             try journal.saveNodeSource(.init(name: name, spec: core.spec.jsonData, state: state))
         } catch {
             logger.error("cannot journal the node source", metadata: ["grid.error": "\(error)"])

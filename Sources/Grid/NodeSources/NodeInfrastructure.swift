@@ -139,16 +139,27 @@ public struct ProcessesInfrastructure: NodeInfrastructure {
     }
 
     public func list() async throws(InfrastructureError) -> [String: String]? {
+        // The agents running now, found by their command lines (a pid file may not be written yet when the server
+        // died right after starting one).
         var hosts: [String: String] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
-            let directory = "\(folder)/\(name)"
-            guard let text = try? String(contentsOfFile: directory + "/pid", encoding: .utf8), let pid = Int32(text), Self.isAgent(pid, folder: directory)
-            else {
-                // No agent there any more (it ended, or the server died before it started): its folder goes.
-                try? FileManager.default.removeItem(atPath: directory)
-                continue
-            }
+        let prefix = folder + "/"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard arguments.count > 1, arguments[1] == "agent", let index = arguments.firstIndex(of: "--data"), index + 1 < arguments.count,
+                arguments[index + 1].hasPrefix(prefix), Self.isAgent(pid, folder: arguments[index + 1])
+            else { continue }
+            let name = String(arguments[index + 1].dropFirst(prefix.count))
+            // An agent's reaper is a fork of it with the same command line: the lowest pid is the agent.
+            if let known = hosts[name].flatMap(Int32.init), known < pid { continue }
             hosts[name] = String(pid)
+        }
+        // Folders of agents that are gone go with them (not one made in the last minute: its agent may be starting).
+        let now = Date()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where hosts[name] == nil {
+            let path = "\(folder)/\(name)"
+            let made = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+            if now.timeIntervalSince(made) > 60 { try? FileManager.default.removeItem(atPath: path) }
         }
         return hosts
     }
@@ -213,7 +224,8 @@ public struct CommandInfrastructure: NodeInfrastructure {
         var rest = Substring(command)
         while let open = rest.firstIndex(of: "{") {
             result += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}"), let value = values[String(rest[rest.index(after: open)..<close])] else {
+            let shell = open > rest.startIndex && rest[rest.index(before: open)] == "$"
+            guard !shell, let close = rest[open...].firstIndex(of: "}"), let value = values[String(rest[rest.index(after: open)..<close])] else {
                 result.append("{")
                 rest = rest[rest.index(after: open)...]
                 continue
@@ -225,27 +237,35 @@ public struct CommandInfrastructure: NodeInfrastructure {
     }
 
     public func acquire(_ host: ElasticSourceCore.Host, count: Int) async throws(InfrastructureError) -> String? {
-        let output = try await run("acquire", acquireCommand, host: host, count: count)
+        let output = try await run("acquire", acquireCommand, host: host, count: count, timeout: timeout)
         return output.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public func release(_ host: ElasticSourceCore.Host) async throws(InfrastructureError) {
-        _ = try await run("release", releaseCommand, host: host, count: 0)
+        _ = try await run("release", releaseCommand, host: host, count: 0, timeout: max(timeout, Self.longestCall))
     }
+
+    /// Release and list take up to this (or the deployment timeout, when longer).
+    public static let longestCall: Duration = .seconds(120)
 
     public func list() async throws(InfrastructureError) -> [String: String]? {
         guard let listCommand else { return nil }
-        let output = try await run("list", listCommand, host: nil, count: 0)
+        let output = try await run("list", listCommand, host: nil, count: 0, timeout: max(timeout, Self.longestCall))
         var hosts: [String: String] = [:]
         for line in output.split(separator: "\n").prefix(100_000) {
             let fields = line.split(separator: " ", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard let name = fields.first, name.hasPrefix(source + "-") else { continue }
+            // This source's hosts only (`SOURCE-N`): a shared script may list other sources' hosts too.
+            guard let name = fields.first, name.hasPrefix(source + "-"), name.dropFirst(source.count + 1).allSatisfy(\.isNumber),
+                name.count > source.count + 1
+            else { continue }
             hosts[name] = fields.count > 1 ? fields[1] : ""
         }
         return hosts
     }
 
-    private func run(_ what: String, _ command: String, host: ElasticSourceCore.Host?, count: Int) async throws(InfrastructureError) -> String {
+    private func run(
+        _ what: String, _ command: String, host: ElasticSourceCore.Host?, count: Int, timeout: Duration
+    ) async throws(InfrastructureError) -> String {
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let stamp = UInt64.random(in: 0...UInt64.max)
         let out = "\(folder)/.\(what)-\(stamp).out"

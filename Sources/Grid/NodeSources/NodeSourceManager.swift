@@ -47,7 +47,8 @@ public actor NodeSourceManager {
     /// and reconciles each with its infrastructure, and adds `configured` ones (from `serve --config`) that the journal
     /// does not hold.
     public func enable(make: @escaping @Sendable (NodeSourceSpec) -> any NodeInfrastructure, configured: [NodeSourceSpec] = []) async {
-        makeInfrastructure = make
+        // Sources cannot be added through the API until the journal's are rebuilt (a name could be taken twice).
+        var removing: [String] = []
         for stored in (try? grid.journal?.nodeSources()) ?? [] {
             guard let text = String(data: stored.spec, encoding: .utf8), let spec = try? NodeSourceSpec(text: text) else {
                 logger.error("a journaled node source cannot be read: skipped", metadata: ["grid.source": "\(stored.name)"])
@@ -56,12 +57,16 @@ public actor NodeSourceManager {
             let state = try? JSONDecoder().decode(ElasticSourceCore.StoredState.self, from: stored.state)
             let core = ElasticSourceCore(
                 spec: spec, seed: UInt64.random(in: 0...UInt64.max), restoring: state?.hosts ?? [], usage: state?.usage ?? .init(),
-                deployed: state?.deployed ?? true)
+                deployed: state?.deployed ?? true, tokens: Self.token)
             let source = ElasticNodeSource(core: core, grid: grid, makeInfrastructure: make)
             sources[spec.name] = source
             await source.start(reconciling: true)
+            if state?.removing == true { removing.append(spec.name) }
             logger.info("node source rebuilt from the journal", metadata: ["grid.source": "\(spec.name)", "grid.hosts": "\(state?.hosts.count ?? 0)"])
         }
+        makeInfrastructure = make
+        // A removal the restart cut short goes on.
+        for name in removing { _ = try? await remove(name, force: true) }
         for spec in configured where sources[spec.name] == nil {
             do {
                 _ = try await add(spec)
@@ -89,7 +94,8 @@ public actor NodeSourceManager {
         guard let make = makeInfrastructure else { throw .unavailable(unavailable) }
         guard sources[spec.name] == nil else { throw .exists(spec.name) }
         guard sources.count < Self.maxSources else { throw .invalid(field: "name", "the grid holds \(Self.maxSources) node sources already") }
-        let source = ElasticNodeSource(core: ElasticSourceCore(spec: spec, seed: UInt64.random(in: 0...UInt64.max)), grid: grid, makeInfrastructure: make)
+        let source = ElasticNodeSource(
+            core: ElasticSourceCore(spec: spec, seed: UInt64.random(in: 0...UInt64.max), tokens: Self.token), grid: grid, makeInfrastructure: make)
         sources[spec.name] = source
         await source.start(reconciling: false)
         logger.notice("node source added", metadata: ["grid.source": "\(spec.name)", "grid.infrastructure": "\(spec.infrastructure.type)", "grid.policy": "\(spec.policy.type)"])
@@ -100,9 +106,14 @@ public actor NodeSourceManager {
     public func edit(_ name: String, _ spec: NodeSourceSpec) async throws(NodeSourceError) -> NodeSourceStatus {
         guard let source = sources[name], !(await source.removing) else { throw .notFound(name) }
         guard spec.name == name else { throw .invalid(field: "name", "a source keeps its name ('\(name)'); add a new one instead") }
-        let current = await source.status().spec
-        guard current.infrastructure.type == spec.infrastructure.type else {
-            throw .invalid(field: "infrastructure.type", "a source keeps its infrastructure type (\(current.infrastructure.type)); add a new one instead")
+        let current = await source.status()
+        guard current.spec.infrastructure.type == spec.infrastructure.type else {
+            throw .invalid(field: "infrastructure.type", "a source keeps its infrastructure type (\(current.spec.infrastructure.type)); add a new one instead")
+        }
+        guard current.spec.nodesPerHost == spec.nodesPerHost || current.hosts.isEmpty else {
+            throw .invalid(
+                field: "infrastructure.nodesPerHost",
+                "its \(current.hosts.count) host(s) have \(current.spec.nodesPerHost) nodes each: undeploy it, or wait until it holds none, to change it")
         }
         await source.edit(spec)
         logger.notice("node source edited", metadata: ["grid.source": "\(name)"])
@@ -136,6 +147,12 @@ public actor NodeSourceManager {
     }
 
     private func forget(_ name: String) { sources[name] = nil }
+
+    /// A join token: 128 bits from the system's generator.
+    @Sendable static func token() -> String {
+        var random = SystemRandomNumberGenerator()
+        return String(format: "%016llx%016llx", random.next() as UInt64, random.next() as UInt64)
+    }
 
     /// Every source, by name.
     public func statuses() async -> [NodeSourceStatus] {

@@ -109,8 +109,8 @@ actor SchedulerActor {
     }
 
     /// What a managed source's policy reads: the demand it may take and the busy nodes of each of its sessions.
-    func elasticInputs(source: String, users: Set<String>?) -> (demand: ElasticDemand, busy: [Int: Int], meanTaskSeconds: Double?) {
-        (core.demand(source: source, users: users, now: now), busyBySession(source: source), nil)
+    func elasticInputs(source: String, users: Set<String>?, targetedOnly: Bool) -> (demand: ElasticDemand, busy: [Int: Int], meanTaskSeconds: Double?) {
+        (core.demand(source: source, users: users, targetedOnly: targetedOnly, now: now), busyBySession(source: source), nil)
     }
 
     /// The nodes holding work on each session of `source`.

@@ -449,6 +449,12 @@ async function sourcesSection() {
       const counts = source.counts || {};
       const usage = source.usage || {};
       const actions = source.managed && app.me && app.me.admin ? el('td', {},
+        el('button', { type: 'button', onclick: () => {
+          $('#source-spec').value = JSON.stringify(source.spec, null, 2);
+          app.editingSource = source.name;
+          $('#add-source button[type=submit]').textContent = `Save ${source.name}`;
+          $('#source-spec').focus();
+        } }, 'Edit'), ' ',
         el('button', { type: 'button', onclick: () => act(`nodesources/${source.name}/deploy`, 'PUT') }, 'Deploy'), ' ',
         el('button', { type: 'button', onclick: () => act(`nodesources/${source.name}/undeploy`, 'PUT') }, 'Undeploy'), ' ',
         el('button', { type: 'button', onclick: () => act(`nodesources/${source.name}?force=true`, 'DELETE') }, 'Remove')) : el('td', {});
@@ -472,20 +478,27 @@ async function sourcesSection() {
       picture.id = `history-${source.name}`;
       charts.push(el('div', {}, el('h3', {}, `Nodes history of ${source.name} · cost so far ${(usage ? usage.cost : 0).toFixed(2)}`), picture));
     }
-    const form = app.me && app.me.admin ? el('form', { id: 'add-source', onsubmit: async (event) => {
-      event.preventDefault();
-      try {
-        await api('nodesources', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: $('#source-spec').value });
-        message.textContent = 'node source added';
-      } catch (error) { message.textContent = error.message; }
-      await draw();
-    } }, el('label', { for: 'source-spec' }, 'Add a node source (JSON, as POST /api/v1/nodesources takes it)'),
-      el('textarea', { id: 'source-spec', rows: 8, cols: 70 }, SOURCE_EXAMPLE), el('button', { type: 'submit' }, 'Add')) : null;
-    box.replaceChildren(el('h2', {}, 'Node sources'),
-      el('table', {}, el('thead', {}, el('tr', {}, ['Source', 'Infrastructure', 'Policy', 'State', 'Rank', 'Nodes', 'Host-hours', 'Cost', 'Last failure', ''].map((h) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, rows)),
-      message, ...charts, ...(form ? [form] : []));
+    table.replaceChildren(el('thead', {}, el('tr', {}, ['Source', 'Infrastructure', 'Policy', 'State', 'Rank', 'Nodes', 'Host-hours', 'Cost', 'Last failure', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, rows));
+    chartsBox.replaceChildren(...charts);
   };
+  // Made once: a redraw (every 10 s) keeps what the administrator is typing.
+  const table = el('table', {});
+  const chartsBox = el('div', { id: 'source-charts' });
+  const form = app.me && app.me.admin ? el('form', { id: 'add-source', onsubmit: async (event) => {
+    event.preventDefault();
+    const editing = app.editingSource;
+    try {
+      await api(editing ? `nodesources/${editing}` : 'nodesources',
+        { method: editing ? 'PUT' : 'POST', headers: { 'Content-Type': 'application/json' }, body: $('#source-spec').value });
+      message.textContent = editing ? `node source ${editing} saved` : 'node source added';
+      app.editingSource = null;
+      $('#add-source button[type=submit]').textContent = 'Add';
+    } catch (error) { message.textContent = error.message; }
+    await draw();
+  } }, el('label', { for: 'source-spec' }, 'Add a node source, or edit one (JSON, as POST /api/v1/nodesources takes it)'),
+    el('textarea', { id: 'source-spec', rows: 8, cols: 70 }, SOURCE_EXAMPLE), el('button', { type: 'submit' }, 'Add')) : null;
+  box.replaceChildren(el('h2', {}, 'Node sources'), table, message, chartsBox, ...(form ? [form] : []));
   await draw();
   return { box, draw };
 }
