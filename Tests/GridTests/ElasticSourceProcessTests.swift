@@ -313,4 +313,23 @@ struct ElasticSourceProcessTests {
         #expect(Self.agents(under: root + "/data", source: "pinned").isEmpty)
         #expect(await server.terminate() == 0)
     }
+
+    @Test func anAgentWhoseServerDiedAndNeverCameBack_stopsByItselfAfterTheOrphanTimeout() async throws {
+        let root = try makeTemporaryDirectory("elastic-orphan")
+        let keys = try AgentGridTests.keyFile(root)
+        let server = try await ServerProcess.start(data: root + "/data", arguments: ["--cluster-bind", "127.0.0.1:0", "--key-file", keys])
+        let spec: [String: Any] = [
+            "name": "lonely", "infrastructure": ["type": "processes", "orphanTimeout": "2s"], "policy": ["type": "static", "hosts": 1],
+        ]
+        let (created, _) = try await server.object("POST", "/api/v1/nodesources", json: spec)
+        #expect(created == 201)
+        let up = try await Self.waitSource(server, "lonely") { (($0["counts"] as? [String: Int])?["FREE"] ?? 0) == 1 }
+        let handle = (up["hosts"] as? [[String: Any]])?.first?["handle"] as? String
+        let pid = try #require(handle.flatMap { Int32($0) })
+        await server.kill9()
+        // Nobody restarts the server: the agent notices it has no scheduler and stops (a pidfd says when).
+        #expect(processIsGone(pid), "agent \(pid) stopped by itself")
+        // Its reaper (a fork with the same command line) follows it.
+        for helper in Self.agents(under: root + "/data", source: "lonely").values.flatMap({ $0 }) { #expect(processIsGone(helper)) }
+    }
 }

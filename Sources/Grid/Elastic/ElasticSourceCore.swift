@@ -498,7 +498,7 @@ public struct ElasticSourceCore: Sendable {
         hosts.append(host)
         step(host.name, "DEPLOYING")
         var delay = Duration.zero
-        if case .processes(let boot?, _) = spec.infrastructure {
+        if case .processes(let boot?, _, _) = spec.infrastructure {
             let span = (boot.upperBound - boot.lowerBound) / .nanoseconds(1)
             delay = boot.lowerBound + .nanoseconds(span > 0 ? Int64(Self.next(&random) % UInt64(span + 1)) : 0)
         }

@@ -13,7 +13,7 @@ public struct NodeSourceSpec: Sendable {
     /// How hosts are acquired.
     public enum Infrastructure: Sendable, Hashable {
         /// `tessera agent` processes on this machine, each on its own loopback address: a stand-in for VMs.
-        case processes(bootDelay: ClosedRange<Duration>?, seed: UInt64)
+        case processes(bootDelay: ClosedRange<Duration>?, seed: UInt64, orphanTimeout: Duration = .seconds(600))
         /// An operator's commands: `acquire` starts one host, `release` stops it, `list` prints the hosts that exist.
         case command(acquire: String, release: String, list: String?)
 
@@ -155,7 +155,7 @@ extension NodeSourceSpec {
         guard let infrastructureValue = top["infrastructure"] else { throw .invalid(field: "infrastructure", "is required") }
         var infra = FieldReader(path: "infrastructure.")
         let infrastructureFields = try infra.mapping(infrastructureValue, allowed: [
-            "type", "nodesPerHost", "bootDelay", "seed", "pricePerHostHour", "acquire", "release", "list", "listInterval",
+            "type", "nodesPerHost", "bootDelay", "seed", "pricePerHostHour", "acquire", "release", "list", "listInterval", "orphanTimeout",
         ])
         let type = try infra.string(infrastructureFields, "type", max: 32) ?? ""
         let nodesPerHost = try infra.int(infrastructureFields, "nodesPerHost", in: 1...4096) ?? 1
@@ -168,12 +168,13 @@ extension NodeSourceSpec {
             }
             let boot = try infra.durationRange(infrastructureFields, "bootDelay")
             let seed = try infra.int(infrastructureFields, "seed", in: 0...Int.max).map(UInt64.init) ?? 1
-            infrastructure = .processes(bootDelay: boot, seed: seed)
+            let orphan = try infra.duration(infrastructureFields, "orphanTimeout", least: .seconds(1)) ?? .seconds(600)
+            infrastructure = .processes(bootDelay: boot, seed: seed, orphanTimeout: orphan)
         case "command":
             guard let acquire = try infra.command(infrastructureFields, "acquire") else { throw .invalid(field: "infrastructure.acquire", "is required") }
             guard let release = try infra.command(infrastructureFields, "release") else { throw .invalid(field: "infrastructure.release", "is required") }
             let list = try infra.command(infrastructureFields, "list")
-            for key in ["bootDelay", "seed"] where infrastructureFields[key] != nil {
+            for key in ["bootDelay", "seed", "orphanTimeout"] where infrastructureFields[key] != nil {
                 throw .invalid(field: "infrastructure.\(key)", "is for the processes infrastructure")
             }
             infrastructure = .command(acquire: acquire, release: release, list: list)
@@ -267,7 +268,7 @@ extension NodeSourceSpec {
             self.users = names
         }
         deploymentTimeout = try reader.duration(top, "deploymentTimeout", least: .milliseconds(100)) ?? deploymentTimeout
-        if case .processes(let boot?, _) = infrastructure, boot.upperBound >= deploymentTimeout {
+        if case .processes(let boot?, _, _) = infrastructure, boot.upperBound >= deploymentTimeout {
             throw .invalid(field: "infrastructure.bootDelay", "\(boot.upperBound) is not shorter than the deployment timeout \(deploymentTimeout): no host would join in time")
         }
         drainTimeout = try reader.duration(top, "drainTimeout", least: .zero) ?? drainTimeout
@@ -391,7 +392,8 @@ extension NodeSourceSpec {
             "listInterval": Self.text(listInterval),
         ]
         switch self.infrastructure {
-        case .processes(let boot, let seed):
+        case .processes(let boot, let seed, let orphan):
+            infrastructure["orphanTimeout"] = Self.text(orphan)
             if let boot { infrastructure["bootDelay"] = boot.lowerBound == boot.upperBound ? Self.text(boot.lowerBound) : "\(Self.text(boot.lowerBound))-\(Self.text(boot.upperBound))" }
             infrastructure["seed"] = Int(clamping: seed)
         case .command(let acquire, let release, let list):

@@ -62,11 +62,12 @@ public struct AgentLaunch: Sendable {
         self.logLevel = logLevel
     }
 
-    /// `tessera agent`'s arguments for a host.
-    func arguments(source: String, host: ElasticSourceCore.Host, bind: String, workers: Int) -> [String] {
+    /// `tessera agent`'s arguments for a host; it stops by itself after `orphanTimeout` without a scheduler link.
+    func arguments(source: String, host: ElasticSourceCore.Host, bind: String, workers: Int, orphanTimeout: Duration) -> [String] {
         var arguments = [
             "agent", "--join", join, "--bind", bind, "--key-file", keyFile, "--cluster-id", String(clusterID),
             "--data", "\(directory)/\(source)/\(host.name)", "--workers", String(workers), "--log-level", logLevel, "--no-bind",
+            "--exit-when-unlinked", String(max(1, orphanTimeout.components.seconds)),
         ]
         if let sharedDirectory { arguments += ["--shared-dir", sharedDirectory] }
         if let taskRoot { arguments += ["--task-root", "\(taskRoot)/sources/\(source)/\(host.name)"] }
@@ -82,11 +83,15 @@ public struct ProcessesInfrastructure: NodeInfrastructure {
     public let source: String
     public let nodesPerHost: Int
     public let launch: AgentLaunch
+    /// An agent stops by itself after this long without a scheduler link: a server killed and not restarted within it
+    /// leaves nothing running.
+    public let orphanTimeout: Duration
 
-    public init(source: String, nodesPerHost: Int, launch: AgentLaunch) {
+    public init(source: String, nodesPerHost: Int, launch: AgentLaunch, orphanTimeout: Duration = .seconds(600)) {
         self.source = source
         self.nodesPerHost = nodesPerHost
         self.launch = launch
+        self.orphanTimeout = orphanTimeout
     }
 
     private var folder: String { "\(launch.directory)/\(source)" }
@@ -107,7 +112,8 @@ public struct ProcessesInfrastructure: NodeInfrastructure {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: launch.executable)
-        process.arguments = launch.arguments(source: source, host: host, bind: bindAddress(host), workers: nodesPerHost)
+        process.arguments = launch.arguments(
+            source: source, host: host, bind: bindAddress(host), workers: nodesPerHost, orphanTimeout: orphanTimeout)
         var environment = ProcessInfo.processInfo.environment
         // The token in the environment, not on the command line that every local user can read.
         environment["TESSERA_JOIN_TOKEN"] = host.token

@@ -56,7 +56,7 @@ public actor NodeSourceManager {
             }
             let state = try? JSONDecoder().decode(ElasticSourceCore.StoredState.self, from: stored.state)
             let core = ElasticSourceCore(
-                spec: spec, seed: UInt64.random(in: 0...UInt64.max), restoring: state?.hosts ?? [], usage: state?.usage ?? .init(),
+                spec: spec, seed: Self.seed(spec), restoring: state?.hosts ?? [], usage: state?.usage ?? .init(),
                 deployed: state?.deployed ?? true, tokens: Self.token)
             let source = ElasticNodeSource(core: core, grid: grid, makeInfrastructure: make)
             sources[spec.name] = source
@@ -95,7 +95,7 @@ public actor NodeSourceManager {
         guard sources[spec.name] == nil else { throw .exists(spec.name) }
         guard sources.count < Self.maxSources else { throw .invalid(field: "name", "the grid holds \(Self.maxSources) node sources already") }
         let source = ElasticNodeSource(
-            core: ElasticSourceCore(spec: spec, seed: UInt64.random(in: 0...UInt64.max), tokens: Self.token), grid: grid, makeInfrastructure: make)
+            core: ElasticSourceCore(spec: spec, seed: Self.seed(spec), tokens: Self.token), grid: grid, makeInfrastructure: make)
         sources[spec.name] = source
         await source.start(reconciling: false)
         logger.notice("node source added", metadata: ["grid.source": "\(spec.name)", "grid.infrastructure": "\(spec.infrastructure.type)", "grid.policy": "\(spec.policy.type)"])
@@ -147,6 +147,12 @@ public actor NodeSourceManager {
     }
 
     private func forget(_ name: String) { sources[name] = nil }
+
+    /// The seed of a source's boot delays: its spec's (`infrastructure.seed`), so that a demo's boots repeat.
+    static func seed(_ spec: NodeSourceSpec) -> UInt64 {
+        if case .processes(_, let seed, _) = spec.infrastructure { return seed }
+        return UInt64.random(in: 0...UInt64.max)
+    }
 
     /// A join token: 128 bits from the system's generator.
     @Sendable static func token() -> String {

@@ -128,6 +128,9 @@ public final class GridAgent: Sendable {
         settings.logger.notice("scheduler link closed", metadata: ["agent.reason": "\(reason)"])
     }
 
+    /// Scheduler links served now.
+    public var linkedSessions: Int { sessions.withLock { $0.count } }
+
     /// Ends every session (their links close) and stops the workers.
     public func shutdown() {
         for session in sessions.withLock({ Array($0.values) }) { session.link.close() }

@@ -38,6 +38,8 @@ struct AgentCommand: AsyncParsableCommand {
     var taskRoot: String?
     @Flag(help: "Do not pin worker threads to cores (several agents on one machine).") var noBind = false
     @Flag(help: .hidden) var exitWithParent = false
+    @Option(help: "Stop (gracefully) after this many seconds without a scheduler link: a node source's agent whose server died and never came back leaves nothing running for long.")
+    var exitWhenUnlinked: Double?
     @Option(help: "Seconds between the membership's partition-healing exchanges (default 30).") var healInterval: Double?
     @Option(help: "Seconds to wait for an answer from the cluster before giving up (a wrong key or cluster id goes unanswered); default 10.")
     var joinTimeout: Double = 10
@@ -48,6 +50,9 @@ struct AgentCommand: AsyncParsableCommand {
         if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers must be in 1…4096") }
         if let healInterval, healInterval <= 0 { throw ValidationError("--heal-interval must be positive") }
         guard joinTimeout > 0, joinTimeout <= 3600 else { throw ValidationError("--join-timeout must be in (0, 3600] seconds") }
+        if let exitWhenUnlinked, !(exitWhenUnlinked > 0 && exitWhenUnlinked <= 86_400) {
+            throw ValidationError("--exit-when-unlinked must be in (0, 86400] seconds")
+        }
     }
 
     func run() async throws {
@@ -100,7 +105,8 @@ struct AgentCommand: AsyncParsableCommand {
         BuiltinFunctions.register(in: functions)
         if exitWithParent { Self.exitWithParent() }
         Self.giveUpUnanswered(member, join: join, after: joinTimeout, ownFolder: ownFolder)
-        let service = AgentService(member: member, links: links, settings: settings, functions: functions, logger: logger)
+        var service = AgentService(member: member, links: links, settings: settings, functions: functions, logger: logger)
+        service.exitWhenUnlinked = exitWhenUnlinked
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: member), .init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -165,6 +171,8 @@ struct AgentService: Service {
     let settings: AgentSettings
     let functions: FunctionRegistry
     let logger: Logger
+    /// Stop after this long without a scheduler link (`--exit-when-unlinked`).
+    var exitWhenUnlinked: Double?
 
     func run() async throws {
         let address = await member.listening()
@@ -181,6 +189,22 @@ struct AgentService: Service {
         FileHandle.standardOutput.write(Data(
             "tessera agent: \(member.configuration.id) listening on \(address), \(agent.resources.workers) workers (data \(settings.dataDirectory))\n".utf8))
         let links = self.links
+        if let exitWhenUnlinked {
+            let logger = self.logger
+            Task.detached {
+                // Wall-clock seconds: the server it served is gone, nothing else to wait on.
+                var unlinked = 0.0
+                while true {
+                    try? await Task.sleep(for: .seconds(1))
+                    unlinked = agent.linkedSessions == 0 ? unlinked + 1 : 0
+                    if unlinked >= exitWhenUnlinked {
+                        logger.notice("no scheduler link: stopping", metadata: ["agent.unlinked.seconds": "\(Int(unlinked))"])
+                        kill(getpid(), SIGTERM)
+                        return
+                    }
+                }
+            }
+        }
         await withGracefulShutdownHandler {
             await agent.serve(links.links)
         } onGracefulShutdown: {

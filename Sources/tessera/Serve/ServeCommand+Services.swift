@@ -70,8 +70,8 @@ struct ManagedNodeSources: Service {
         let clock = grid.settings.clock
         await grid.nodeSourceManager.enable(make: { spec in
             switch spec.infrastructure {
-            case .processes:
-                ProcessesInfrastructure(source: spec.name, nodesPerHost: spec.nodesPerHost, launch: launch)
+            case .processes(_, _, let orphanTimeout):
+                ProcessesInfrastructure(source: spec.name, nodesPerHost: spec.nodesPerHost, launch: launch, orphanTimeout: orphanTimeout)
             case .command(let acquire, let release, let list):
                 CommandInfrastructure(
                     source: spec.name, acquire: acquire, release: release, list: list, nodesPerHost: spec.nodesPerHost, launch: launch,
