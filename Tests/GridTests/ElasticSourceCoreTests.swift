@@ -299,6 +299,12 @@ import Testing
         #expect(grid.names[private_[0]]?.last == "\(own.rawValue)/y")
         #expect(burst.allSatisfy { grid.names[$0]?.contains { $0.hasPrefix("\(own.rawValue)/") } != true })
         grid.runAll()
+        // A busy low-ranked node does not queue work while a higher-ranked one idles.
+        grid.runAll()
+        let busyFirst = try grid.submit(Workflow(name: "spill", tasks: [fn("s1"), fn("s2"), fn("s3")]), owner: "alice")
+        #expect(grid.names[NodeID(0)]?.last == "\(busyFirst.rawValue)/s1")
+        #expect(Set(burst.compactMap { grid.names[$0]?.last }) == ["\(busyFirst.rawValue)/s2", "\(busyFirst.rawValue)/s3"])
+        grid.runAll()
         // NODE_SOURCE: only that source's nodes, and only its demand.
         var targeted = fn("t")
         targeted.genericInfo = ["NODE_SOURCE": "burst"]

@@ -332,4 +332,26 @@ struct ElasticSourceProcessTests {
         // Its reaper (a fork with the same command line) follows it.
         for helper in Self.agents(under: root + "/data", source: "lonely").values.flatMap({ $0 }) { #expect(processIsGone(helper)) }
     }
+
+    @Test func aBurstBeyondTheLocalNodes_spillsOntoTheSourcesHosts_evenWithEveryTaskQueuedLocally() async throws {
+        // The local node's queue (256 deep) takes every task at once: the source must still see them as demand, and
+        // the idle hosts it brings must take them over (they are placed before the busy local node, rank or not).
+        let root = try makeTemporaryDirectory("elastic-spill")
+        let keys = try AgentGridTests.keyFile(root)
+        let server = try await ServerProcess.start(data: root + "/data", arguments: ["--cluster-bind", "127.0.0.1:0", "--key-file", keys, "--nodes", "1"])
+        let spill: [String: Any] = [
+            "name": "spill", "infrastructure": ["type": "processes", "nodesPerHost": 2],
+            "policy": ["type": "dynamic", "minNodes": 0, "maxNodes": 4, "refreshTime": "500ms", "minUptime": "30s", "initDelay": "0s"],
+        ]
+        let (created, _) = try await server.object("POST", "/api/v1/nodesources", json: spill)
+        #expect(created == 201)
+        let job = try await AgentGridTests.submit(server, Self.burst(60).replacingOccurrences(of: "sleep 0.1", with: "sleep 0.3"))
+        let done = try await AgentGridTests.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let tasks = done["tasks"] as? [[String: Any]] ?? []
+        let hosts = Set(tasks.compactMap { $0["host"] as? String })
+        #expect(hosts.contains { $0.hasPrefix("127.") }, "the source's hosts took part of the burst: \(hosts)")
+        #expect(tasks.allSatisfy { $0["executions"] as? Int == 1 })
+        #expect(await server.terminate() == 0)
+    }
 }

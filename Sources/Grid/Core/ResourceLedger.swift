@@ -150,17 +150,29 @@ public struct ResourceLedger: Sendable {
 
     /// What `source`'s nodes hold, and the room left on the other sources' nodes that accept work (field reads in
     /// place: no entry is copied).
-    func load(of source: String) -> (held: Int, roomElsewhere: Int) {
+    func load(of source: String) -> (held: Int, roomElsewhere: Int, backlogElsewhere: Int) {
         var held = 0
         var room = 0
+        var backlog = 0
         for position in table.indices {
             if table[position].source == source {
                 held += table[position].assigned
-            } else if table[position].state.acceptsWork && !table[position].locked {
-                room += max(0, table[position].capacity - table[position].assigned)
+            } else {
+                // A node runs one execution at a time: the rest of what it holds waits in its queue, and the
+                // scheduler moves it to a host that is idle.
+                backlog += max(0, table[position].assigned - 1)
+                if table[position].state.acceptsWork && !table[position].locked {
+                    room += max(0, table[position].capacity - table[position].assigned)
+                }
             }
         }
-        return (held, room)
+        return (held, room, backlog)
+    }
+
+    /// Whether an idle node (holding nothing, taking work) would take a task with `selection` of `user`'s job: what a
+    /// rebalance may hand over.
+    public func idleNodeAccepts(_ selection: Selection, user: String) -> Bool {
+        table.contains { $0.assigned == 0 && Self.accepts($0, selection, excluded: [], user: user) }
     }
 
     /// Whether `node` may run a task with `selection`, ignoring its load.
@@ -202,14 +214,21 @@ public struct ResourceLedger: Sendable {
                 best = position
                 continue
             }
-            // Lower-ranked sources first, then the least loaded node.
-            let rank = table[position].rank
-            if rank != table[current].rank {
-                if rank < table[current].rank { best = position }
+            // An idle node before a busy one (work never waits in a queue while a node idles); among idle nodes the
+            // lower-ranked source first (on premises, then burst); among busy ones the least loaded, then the lower
+            // rank. With one rank this is the least loaded node, `preferred` on a tie.
+            let assigned = table[position].assigned
+            let currentAssigned = table[current].assigned
+            if (assigned == 0) != (currentAssigned == 0) {
+                if assigned == 0 { best = position }
                 continue
             }
-            let assigned = table[position].assigned
-            if assigned < table[current].assigned || (assigned == table[current].assigned && position == preferred) { best = position }
+            if assigned != currentAssigned {
+                if assigned < currentAssigned { best = position }
+                continue
+            }
+            let rank = table[position].rank
+            if rank < table[current].rank || (rank == table[current].rank && position == preferred) { best = position }
         }
         return best
     }

@@ -130,16 +130,23 @@ extension SchedulerCore {
             decisions += jobList[slot].replicateRuns.decisions
         }
         let replicas = decisions == 0 ? 1 : Double(runs) / Double(decisions)
+        let ownNodes: Set<NodeID> = source.map { name in Set(resources.ledger.all.lazy.filter { $0.source == name }.map(\.id)) } ?? []
         for id in order {
             guard let slot = slots[id] else { continue }
-            jobList[slot].countDemand(source: source, users: users, targetedOnly: targetedOnly, now: now, replicas: replicas, into: &demand)
+            jobList[slot].countDemand(
+                source: source, users: users, targetedOnly: targetedOnly, ownNodes: ownNodes, now: now, replicas: replicas, into: &demand)
         }
         if let source {
-            // Its own load; and the look-ahead less what other sources' free nodes will take.
-            let (running, freeElsewhere) = resources.ledger.load(of: source)
+            // Its own load; the executions waiting in other sources' node queues (dispatched, not started: as
+            // ready as the unplaced ones, since idle hosts take them over); and the look-ahead less what other
+            // sources' free nodes will take.
+            let (running, freeElsewhere, backlogElsewhere) = resources.ledger.load(of: source)
             demand.running = running
+            // Of what other sources' nodes hold beyond the one each runs, the part this source could take.
+            demand.ready += min(demand.queuedElsewhere, backlogElsewhere)
             demand.upcoming = max(0, demand.upcoming - freeElsewhere)
         }
+        demand.queuedElsewhere = 0
         return demand
     }
 }

@@ -2,7 +2,9 @@
 /// (``SchedulerCore/demand(source:now:)``).
 public struct ElasticDemand: Sendable, Hashable {
     /// Tasks that could start now and that no node has taken: every node that accepts them is full. ProActive
-    /// counted every pending task, also those waiting on others (its bug #2821); this counts only these.
+    /// counted every pending task, also those waiting on others (its bug #2821); this counts only these. For a
+    /// source, it also counts executions waiting in other sources' node queues that it could take (the scheduler
+    /// hands queued work to idle hosts).
     public var ready = 0
     /// Executions that nodes hold now (running, or queued on a node).
     public var running = 0
@@ -12,6 +14,9 @@ public struct ElasticDemand: Sendable, Hashable {
     public var upcoming = 0
     /// Since when the oldest of the ready tasks waits.
     public var oldestReadySince: Duration?
+    /// Scratch while counting: executions dispatched to other sources' nodes and not started (the demand adds
+    /// those waiting in queues, then clears it).
+    var queuedElsewhere = 0
 
     public init(ready: Int = 0, running: Int = 0, upcoming: Int = 0, oldestReadySince: Duration? = nil) {
         self.ready = ready
@@ -25,11 +30,13 @@ extension JobCore {
     /// Adds this job's ready, running and upcoming tasks to `demand`, leaving out those that target another
     /// source (`NODE_SOURCE` in the task's or the job's generic information).
     ///
-    /// For a source (`source` set), tasks that need a node access token or labels are left out too: a managed
+    /// For a source (`source` set), executions queued on other sources' nodes and not started count as ready
+    /// (`ownNodes` are the source's own). Tasks that need a node access token or labels are left out too: a managed
     /// source's hosts offer neither, so hosts acquired for them would never take them (#2821). With
     /// `targetedOnly` (ProActive's `globalScope: false`), only the tasks that name this source count.
     func countDemand(
-        source: String?, users: Set<String>? = nil, targetedOnly: Bool = false, now: Duration, replicas: Double, into demand: inout ElasticDemand
+        source: String?, users: Set<String>? = nil, targetedOnly: Bool = false, ownNodes: Set<NodeID> = [], now: Duration, replicas: Double,
+        into demand: inout ElasticDemand
     ) {
         guard status.isAlive, !paused else { return }
         // A source open to some users only never runs the others' work.
@@ -45,7 +52,13 @@ extension JobCore {
                 let selection = definitionSelections[instances[index].definition]
                 if selection.token != nil || !selection.labels.isEmpty { continue }
             }
-            if instances[index].dispatched {
+            if instances[index].dispatched, source != nil, instances[index].status == .pending,
+                let node = instances[index].node, !ownNodes.contains(node)
+            {
+                // Dispatched to another source's node and not started: it may wait in that node's queue (see
+                // ``SchedulerCore/demand(source:users:targetedOnly:now:)``).
+                demand.queuedElsewhere += 1
+            } else if instances[index].dispatched {
                 demand.running += 1
                 if instances[index].status == .running { demand.upcoming += max(0, width(index, depth: 2, replicas: replicas) - 1) }
             } else if instances[index].status == .pending, instances[index].queued, (instances[index].notBefore ?? now) <= now {

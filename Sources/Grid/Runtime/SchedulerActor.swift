@@ -253,15 +253,25 @@ actor SchedulerActor {
         if !abortedInQueue.isEmpty { perform(core.onAbortedInQueue(abortedInQueue, now: now)) }
     }
 
-    /// Takes up to `max` queued executions back from the local nodes and gives them to the core as dropped.
+    /// Takes up to `max` queued executions back from the local nodes and gives them to the core as dropped: only
+    /// those an idle node would take (its source's users, its token, its labels), so that what is taken is placed
+    /// there and not back where it was.
     private func reclaimLocal(max: Int) {
+        // Placing what is reclaimed may ask for a rebalance again: not within this one.
+        guard !reclaiming else { return }
+        reclaiming = true
+        defer { reclaiming = false }
+        let ledger = core.ledger
         var taken: [NodeReport] = []
         for node in localNodes where taken.count < max {
-            let stolen = node.queue.steal(for: NodeID(-1), max: max - taken.count) { _ in true }
+            let stolen = node.queue.steal(for: NodeID(-1), max: max - taken.count) { ledger.idleNodeAccepts($0.selection, user: $0.owner) }
             taken += stolen.map { .dropped(job: $0.job, index: $0.index, attempt: $0.attempt, assignedNode: $0.assignedNode) }
         }
         if !taken.isEmpty { perform(core.onReports(taken, session: nil, now: now)) }
     }
+
+    /// Whether a reclaim of local work is under way.
+    private var reclaiming = false
 
     private func jobEnded(_ id: JobID) {
         guard let job = core.job(id) else { return }
