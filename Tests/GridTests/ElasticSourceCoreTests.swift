@@ -202,6 +202,27 @@ import Testing
         #expect(adopted != nil && directives.contains(.drain(session: 8, true)), "an undeployed source drains what comes back")
     }
 
+    @Test func anEmptyDrainingHost_staysUntilItsPaidMinuteEnds_soThatTesserasRuleCanKeepIt() throws {
+        let spec = try Self.spec(#"{"name": "t", "infrastructure": {"type": "processes", "pricePerHostHour": 1.0}, "policy": {"type": "tessera", "maxHosts": 2, "minUptime": "0s"}}"#)
+        var core = ElasticSourceCore(spec: spec, seed: Self.seed)
+        let hosts = Self.acquired(tick(&core, 0, ready: 2))
+        #expect(hosts.count == 2)
+        for (index, host) in hosts.enumerated() { _ = core.onJoined(token: host.token, session: index + 1, address: "h\(index)", now: .seconds(1)) }
+        // The work shrinks to one task: one host drains; once it is empty it stays for the minute already paid.
+        let drained = tick(&core, 10, busy: [1: 1, 2: 1]).contains { if case .drain(_, true) = $0 { true } else { false } }
+        #expect(drained)
+        let draining = try #require(core.hosts.first { $0.phase == .draining })
+        let session = try #require(draining.session)
+        let other = session == 1 ? 2 : 1
+        #expect(Self.released(tick(&core, 30, busy: [session: 0, other: 1])).isEmpty)
+        // Work comes back within the minute: the draining host is kept rather than a new one acquired.
+        let back = tick(&core, 40, ready: 1, busy: [session: 0, other: 1])
+        #expect(back.contains(.drain(session: session, false)) && Self.acquired(back).isEmpty)
+        // Idle again and beyond the target, it goes at the end of its first paid minute.
+        _ = tick(&core, 45, busy: [session: 0, other: 1])
+        #expect(Self.released(tick(&core, 59, busy: [session: 0, other: 1])).map(\.host.name) == [draining.name])
+    }
+
     @Test func anEdit_takesEffectAtTheNextDecision() throws {
         var core = ElasticSourceCore(spec: try Self.spec(Self.dynamic), seed: Self.seed)
         #expect(Self.acquired(tick(&core, 0, ready: 20)).count == 2)

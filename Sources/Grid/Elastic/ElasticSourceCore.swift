@@ -404,9 +404,11 @@ public struct ElasticSourceCore: Sendable {
                 release(host.id, reason: "not joined within the deployment timeout", outcome: \.timedOut, now: now)
             }
         }
-        // Drains: released once their work ends, or past the drain timeout.
+        // Drains: released once their work ends (an undeployed source at once; otherwise when the paid period ends,
+        // so that a policy may keep it for work that comes meanwhile), or past the drain timeout.
         for host in hosts where host.phase == .draining {
             if host.busy == 0 {
+                guard !deployed || spec.billing.paidAhead(now - host.requestedAt) <= .seconds(2) else { continue }
                 release(host.id, reason: "drained", outcome: nil, now: now)
             } else if let since = host.drainingSince, since + spec.drainTimeout <= now {
                 release(host.id, reason: "its work ran past the drain timeout \(spec.drainTimeout): queued again", outcome: nil, now: now)
