@@ -354,4 +354,70 @@ struct ElasticSourceProcessTests {
         #expect(tasks.allSatisfy { $0["executions"] as? Int == 1 })
         #expect(await server.terminate() == 0)
     }
+    @Test func aCommandSource_startsAgentsOnLoopbackAddresses_throughItsScripts_andReleasesThemAll() async throws {
+        // The operator's scripts of a `command` source, on this machine: each host is an agent on 127.0.2.N started
+        // in a session of its own, released by its pid, listed from the scripts' own records.
+        let root = try makeTemporaryDirectory("elastic-loopback")
+        let keys = try AgentGridTests.keyFile(root)
+        let binary = try #require(tesseraBinary)
+        let acquire = """
+            #!/bin/sh
+            # acquire NAME JOIN KEYFILE WORKERS: the host's number picks its address
+            set -e
+            n=${1##*-}
+            mkdir -p \(root)/hosts/$1
+            setsid \(binary) agent --join "$2" --bind 127.0.2.$((n + 1)):0 --key-file "$3" --workers "$4" --no-bind \\
+              --data \(root)/agent-$1 </dev/null >\(root)/agent-$1.log 2>&1 &
+            echo $! > \(root)/hosts/$1/pid
+            echo "pid-$!"
+            """
+        let release = """
+            #!/bin/sh
+            [ -f \(root)/hosts/$1/pid ] || exit 0
+            pid=$(cat \(root)/hosts/$1/pid)
+            kill -TERM "$pid" 2>/dev/null || true
+            for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null || true
+            rm -rf \(root)/hosts/$1
+            """
+        let list = """
+            #!/bin/sh
+            for host in \(root)/hosts/*; do
+              [ -f "$host/pid" ] && kill -0 "$(cat "$host/pid")" 2>/dev/null && echo "$(basename "$host") pid-$(cat "$host/pid")"
+            done
+            exit 0
+            """
+        for (name, text) in [("acquire", acquire), ("release", release), ("list", list)] {
+            try text.write(toFile: "\(root)/\(name).sh", atomically: true, encoding: .utf8)
+            chmod("\(root)/\(name).sh", 0o755)
+        }
+        let server = try await ServerProcess.start(data: root + "/data", arguments: ["--cluster-bind", "127.0.0.1:0", "--key-file", keys, "--no-local-nodes"])
+        let spec: [String: Any] = [
+            "name": "vms",
+            "infrastructure": [
+                "type": "command", "nodesPerHost": 1, "pricePerHostHour": 2.0, "listInterval": "2s",
+                "acquire": "\(root)/acquire.sh {name} {join} {keyFile} {nodesPerHost}", "release": "\(root)/release.sh {name}", "list": "\(root)/list.sh",
+            ],
+            "policy": ["type": "dynamic", "minNodes": 0, "maxNodes": 3, "refreshTime": "500ms", "minUptime": "3s", "initDelay": "0s"],
+            "deploymentTimeout": "30s",
+        ]
+        let (created, answer) = try await server.object("POST", "/api/v1/nodesources", json: spec)
+        #expect(created == 201, "\(answer)")
+        let job = try await AgentGridTests.submit(server, Self.burst(90))
+        let done = try await AgentGridTests.wait(server, job: job)
+        #expect(done["state"] as? String == "FINISHED")
+        let hosts = Set((done["tasks"] as? [[String: Any]] ?? []).compactMap { $0["host"] as? String })
+        #expect(hosts.count >= 2 && hosts.allSatisfy { $0.hasPrefix("127.0.2.") }, "the burst ran on the scripts' hosts: \(hosts)")
+        let after = try await Self.waitSource(server, "vms") { ($0["hosts"] as? [Any])?.isEmpty == true && $0["releasing"] as? Int == 0 }
+        let usage = after["usage"] as? [String: Any] ?? [:]
+        #expect((2...3).contains((usage["acquisitions"] as? [String: Int])?["joined"] ?? 0), "\(usage)")
+        #expect(((usage["acquisitions"] as? [String: Int])?["evicted"] ?? 0) == 0, "the list showed every host it held")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: root + "/hosts")) ?? []).isEmpty, "every host was released")
+        let left = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
+            guard let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), let pid = Int32(entry), Self.isAlive(pid) else { return false }
+            return String(decoding: raw, as: UTF8.self).contains(root + "/agent-")
+        }
+        #expect(left.isEmpty, "no agent process left: \(left)")
+        #expect(await server.terminate() == 0)
+    }
 }
