@@ -27,20 +27,20 @@ extension RESTAPI {
         }
         route(.get, "nodesources/:name") { request, context in
             let admin = try authenticate(request).admin
-            let name = context.parameters.get("name") ?? ""
+            let name = (context.parameters.get("name") ?? "").removingPercentEncoding ?? ""
             if let own = await grid.nodeSources().first(where: { $0.name == name }) { return try jsonObject(Self.view(own)) }
             let status = try await manage { try await grid.nodeSourceManager.status(name) }
             return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: false, admin: admin))
         }
         route(.get, "nodesources/:name/usage") { request, context in
             let admin = try authenticate(request).admin
-            let name = context.parameters.get("name") ?? ""
+            let name = (context.parameters.get("name") ?? "").removingPercentEncoding ?? ""
             let status = try await manage { try await grid.nodeSourceManager.status(name) }
             return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: true, admin: admin))
         }
         route(.put, "nodesources/:name") { request, context in
             try requireAdmin(request, "edit node sources")
-            let name = context.parameters.get("name") ?? ""
+            let name = (context.parameters.get("name") ?? "").removingPercentEncoding ?? ""
             let spec = try await spec(of: request, name: name)
             let status = try await manage { try await grid.nodeSourceManager.edit(name, spec) }
             return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: false))
@@ -48,14 +48,14 @@ extension RESTAPI {
         for (path, flag) in [("deploy", true), ("undeploy", false)] {
             route(.put, "nodesources/:name/\(path)") { request, context in
                 try requireAdmin(request, "\(path) node sources")
-                let name = context.parameters.get("name") ?? ""
+                let name = (context.parameters.get("name") ?? "").removingPercentEncoding ?? ""
                 let status = try await manage { try await grid.nodeSourceManager.setDeployed(name, flag) }
                 return try jsonObject(Self.view(status, nodes: await grid.nodes(), history: false))
             }
         }
         route(.delete, "nodesources/:name") { request, context in
             try requireAdmin(request, "remove node sources")
-            let name = context.parameters.get("name") ?? ""
+            let name = (context.parameters.get("name") ?? "").removingPercentEncoding ?? ""
             let force: Bool
             switch request.uri.queryParameters.get("force") {
             case nil, "false": force = false
@@ -115,6 +115,7 @@ extension RESTAPI {
         case .exists: APIError(.conflict, "node_source_exists", "\(error)")
         case .busy: APIError(.conflict, "node_source_busy", "\(error)")
         case .unavailable: APIError(.conflict, "node_sources_unavailable", "\(error)")
+        case .tooMany: APIError(.conflict, "too_many_node_sources", "\(error)")
         }
     }
 

@@ -258,9 +258,20 @@ import Testing
         #expect(defaults.rank == 10 && defaults.users == nil && defaults.deploymentTimeout == .seconds(120))
     }
 
+    /// Nine levels of nine aliases: 9⁹ strings once expanded, from under a kilobyte.
+    static var aliasBomb: String {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+        for level in 1...9 { lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]") }
+        return lines.joined(separator: "\n") + "\nname: x\ninfrastructure: {type: processes}\npolicy: {type: static}\n"
+    }
+
     @Test func aBadSpec_namesTheField() {
         let cases: [(String, String)] = [
             (#"{"name": "a b", "infrastructure": {"type": "processes"}, "policy": {"type": "static"}}"#, "name"),
+            (#"{"name": "..", "infrastructure": {"type": "processes"}, "policy": {"type": "static"}}"#, "name"),
+            (#"{"name": ".hidden", "infrastructure": {"type": "processes"}, "policy": {"type": "static"}}"#, "name"),
+            (#"{"name": "-rf", "infrastructure": {"type": "processes"}, "policy": {"type": "static"}}"#, "name"),
+            (Self.aliasBomb, "(body)"),
             (#"{"name": "a", "infrastructure": {"type": "processes", "nodesPerHost": 0}, "policy": {"type": "static"}}"#, "infrastructure.nodesPerHost"),
             (#"{"name": "a", "infrastructure": {"type": "processes", "bootDelay": "2s-1s"}, "policy": {"type": "static"}}"#, "infrastructure.bootDelay"),
             (#"{"name": "a", "infrastructure": {"type": "processes"}, "policy": {"type": "static", "maxNodes": 3}}"#, "policy.maxNodes"),

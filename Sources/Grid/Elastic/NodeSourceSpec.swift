@@ -6,7 +6,7 @@ import Yams
 /// YAML (`serve --config`, the CLI) by ``init(parsing:)``, which checks every field and its bound and names the
 /// first one that is wrong.
 ///
-/// Bounds: a name of 1–64 characters `[A-Za-z0-9._-]`; rank 0–1000; at most 1,000 users; 1–4,096 nodes per host;
+/// Bounds: a name of 1–64 characters `[A-Za-z0-9._-]` that starts with a letter or a digit; rank 0–1000; at most 1,000 users; 1–4,096 nodes per host;
 /// at most 1,000 hosts (`maxNodes` ≤ 1,000 × `nodesPerHost`); durations from 1 ms to 7 days (refresh ≥ 100 ms);
 /// commands of at most 4,096 bytes; a budget and a price of at most 10⁹.
 public struct NodeSourceSpec: Sendable {
@@ -124,7 +124,18 @@ extension NodeSourceSpec {
         guard text.utf8.count <= 256 * 1024 else { throw .invalid(field: "(body)", "is larger than 256 KiB") }
         var loaded: Any?
         do {
+            // Sized before anything expands it: a few hundred bytes of nested aliases would otherwise take gigabytes.
+            if let node = try Yams.compose(yaml: text) {
+                var limits = InputLimits.default
+                limits.yamlAliases = 16
+                limits.yamlNodes = 10_000
+                if let problem = WorkflowYAMLReader.sizeProblem(of: node, limits: limits) {
+                    throw ElasticConfigError.invalid(field: "(body)", "\(problem.message) (a node source allows 16 aliases and 10,000 nodes)")
+                }
+            }
             loaded = try Yams.load(yaml: text)
+        } catch let error as ElasticConfigError {
+            throw error
         } catch {
             throw .invalid(field: "(body)", "is not JSON or YAML: \(error)")
         }
@@ -147,8 +158,10 @@ extension NodeSourceSpec {
         ])
         let name = try reader.string(top, "name", max: 64) ?? ""
         guard !name.isEmpty else { throw .invalid(field: "name", "is required") }
-        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
-            throw .invalid(field: "name", "'\(name)' may hold only letters, digits, '.', '_' and '-'")
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }),
+            let first = name.first, first.isLetter || first.isNumber
+        else {
+            throw .invalid(field: "name", "'\(name)' must start with a letter or a digit and hold only letters, digits, '.', '_' and '-'")
         }
         guard !Self.reservedNames.contains(name) else { throw .invalid(field: "name", "'\(name)' is the grid's own source") }
 

@@ -64,7 +64,17 @@ public actor ElasticNodeSource {
     }
 
     /// Replaces the spec (the same infrastructure type; its parameters and the policy may change).
-    func edit(_ spec: NodeSourceSpec) {
+    ///
+    /// Checked here, in the actor, so that no acquisition can slip in between the check and the edit.
+    func edit(_ spec: NodeSourceSpec) throws(NodeSourceError) {
+        guard core.spec.infrastructure.type == spec.infrastructure.type else {
+            throw .invalid(field: "infrastructure.type", "a source keeps its infrastructure type (\(core.spec.infrastructure.type)); add a new one instead")
+        }
+        guard core.spec.nodesPerHost == spec.nodesPerHost || core.hosts.isEmpty else {
+            throw .invalid(
+                field: "infrastructure.nodesPerHost",
+                "its \(core.hosts.count) host(s) have \(core.spec.nodesPerHost) nodes each: undeploy it, or wait until it holds none, to change it")
+        }
         infrastructure = makeInfrastructure(spec)
         perform(core.edit(spec, now: now))
     }
@@ -97,7 +107,16 @@ public actor ElasticNodeSource {
         stopped = true
         wakeTask?.cancel()
         if releasing { perform(core.releaseAll(reason: "the grid stops", now: now)) }
-        while let task = work.values.first { await task.value }
+        // At most 30 s: a release command that hangs must not hold the grid's stop past a supervisor's patience
+        // (what is still being released is listed, and released again, at the next start).
+        let pending = Array(work.values)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for task in pending { await task.value } }
+            group.addTask { try? await Task.sleep(for: .seconds(30)) }
+            await group.next()
+            group.cancelAll()
+        }
+        if !work.isEmpty { logger.warning("the grid stops with releases still under way", metadata: ["grid.releasing": "\(self.releasing.keys.sorted())"]) }
     }
 
     /// Whether the source stopped (an acquisition in flight then releases what it started).
@@ -207,7 +226,11 @@ public actor ElasticNodeSource {
                     // the next list of the infrastructure (which still shows the host) releases it again.
                     var failure: (any Error)?
                     for attempt in 0..<4 {
-                        if attempt > 0 { try? await clock.sleep(for: .seconds(1 << (attempt - 1))) }
+                        // A stopping grid tries once.
+                        if attempt > 0 {
+                            if await source.isStopped { break }
+                            try? await clock.sleep(for: .seconds(1 << (attempt - 1)))
+                        }
                         do {
                             try await infrastructure.release(host)
                             failure = nil

@@ -137,8 +137,10 @@ public struct ProcessesInfrastructure: NodeInfrastructure {
         let pid = host.handle.flatMap { Int32($0) } ?? (try? String(contentsOfFile: directory + "/pid", encoding: .utf8)).flatMap { Int32($0) }
         if let pid, Self.isAgent(pid, folder: directory) {
             kill(pid, SIGTERM)
-            // A graceful stop takes well under a second; past 10 s it is killed.
-            for _ in 0..<200 where Self.isAgent(pid, folder: directory) { try? await Task.sleep(for: .milliseconds(50)) }
+            // A graceful stop takes well under a second; past 10 s (by the clock, however loaded the machine) it is
+            // killed.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while Self.isAgent(pid, folder: directory) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
             if Self.isAgent(pid, folder: directory) { kill(pid, SIGKILL) }
         }
         try? FileManager.default.removeItem(atPath: directory)
@@ -283,9 +285,14 @@ public struct CommandInfrastructure: NodeInfrastructure {
         var environment = ProcessInfo.processInfo.environment
         environment["TESSERA_JOIN_TOKEN"] = host?.token ?? ""
         environment["TESSERA_SOURCE"] = source
-        let expanded = expand(command, host: host, count: count)
+        // The command goes in a file only this account reads, not on a command line every local user (and every
+        // user's task) can read: it may hold an operator's secrets, and the join token.
+        let script = "\(folder)/.\(what)-\(stamp).sh"
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        guard FileManager.default.createFile(atPath: script, contents: Data(expand(command, host: host, count: count).utf8), attributes: [.posixPermissions: 0o600])
+        else { throw .startFailed("cannot write \(script)") }
         let run = await ProcessLauncher.run(
-            ["/bin/sh", "-c", expanded], environment: environment, workingDirectory: folder, stdout: out, stderr: err, walltime: timeout,
+            ["/bin/sh", script], environment: environment, workingDirectory: folder, stdout: out, stderr: err, walltime: timeout,
             clock: clock, logQuota: 1 << 20, keepsLeftovers: true, started: { _ in })
         let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         let stderr = String(((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").suffix(2000)).trimmingCharacters(in: .whitespacesAndNewlines)

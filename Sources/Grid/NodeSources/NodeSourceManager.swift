@@ -13,6 +13,8 @@ public enum NodeSourceError: Error, Sendable, Hashable, CustomStringConvertible 
     case busy(String)
     /// The grid cannot run managed sources: it has no cluster for agents to join (409).
     case unavailable(String)
+    /// The grid holds as many sources as it may (409).
+    case tooMany(Int)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum NodeSourceError: Error, Sendable, Hashable, CustomStringConvertible 
         case .exists(let name): "a node source named '\(name)' exists already"
         case .busy(let name): "node source '\(name)' holds running work: remove it with force=true to drain it first"
         case .unavailable(let why): why
+        case .tooMany(let limit): "the grid holds \(limit) node sources already (the most it takes): remove one first"
         }
     }
 }
@@ -93,7 +96,7 @@ public actor NodeSourceManager {
     public func add(_ spec: NodeSourceSpec) async throws(NodeSourceError) -> NodeSourceStatus {
         guard let make = makeInfrastructure else { throw .unavailable(unavailable) }
         guard sources[spec.name] == nil else { throw .exists(spec.name) }
-        guard sources.count < Self.maxSources else { throw .invalid(field: "name", "the grid holds \(Self.maxSources) node sources already") }
+        guard sources.count < Self.maxSources else { throw .tooMany(Self.maxSources) }
         let source = ElasticNodeSource(
             core: ElasticSourceCore(spec: spec, seed: Self.seed(spec), tokens: Self.token), grid: grid, makeInfrastructure: make)
         sources[spec.name] = source
@@ -106,16 +109,7 @@ public actor NodeSourceManager {
     public func edit(_ name: String, _ spec: NodeSourceSpec) async throws(NodeSourceError) -> NodeSourceStatus {
         guard let source = sources[name], !(await source.removing) else { throw .notFound(name) }
         guard spec.name == name else { throw .invalid(field: "name", "a source keeps its name ('\(name)'); add a new one instead") }
-        let current = await source.status()
-        guard current.spec.infrastructure.type == spec.infrastructure.type else {
-            throw .invalid(field: "infrastructure.type", "a source keeps its infrastructure type (\(current.spec.infrastructure.type)); add a new one instead")
-        }
-        guard current.spec.nodesPerHost == spec.nodesPerHost || current.hosts.isEmpty else {
-            throw .invalid(
-                field: "infrastructure.nodesPerHost",
-                "its \(current.hosts.count) host(s) have \(current.spec.nodesPerHost) nodes each: undeploy it, or wait until it holds none, to change it")
-        }
-        await source.edit(spec)
+        try await source.edit(spec)
         logger.notice("node source edited", metadata: ["grid.source": "\(name)"])
         return await source.status()
     }
