@@ -128,12 +128,11 @@ extension RESTAPI {
 
     private static let states = ["DEPLOYING", "CONFIGURING", "FREE", "BUSY", "TO_BE_REMOVED", "DOWN", "LOST"]
 
+    /// A node as ``NodeView`` encodes it (the same fields as `GET /api/v1/nodes`).
     static func nodeJSON(_ entry: ResourceLedger.Entry) -> [String: Any] {
-        let view = NodeView(entry)
-        return [
-            "id": view.id, "node": view.node, "host": view.host, "source": view.source, "state": view.state, "locked": view.locked,
-            "labels": view.labels, "running": view.running, "capacity": view.capacity,
-        ]
+        guard let data = try? JSONEncoder().encode(NodeView(entry)), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [:] }
+        return object
     }
 
     /// One of the grid's own sources.

@@ -41,25 +41,7 @@ struct AgentNamespaceTests {
         if let lines {
             let pipe = Pipe()
             process.standardOutput = pipe
-            let pending = Mutex("")
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                guard !data.isEmpty else {
-                    handle.readabilityHandler = nil
-                    lines.finish()
-                    return
-                }
-                let complete: [String] = pending.withLock { text in
-                    text += String(decoding: data, as: UTF8.self)
-                    var found: [String] = []
-                    while let newline = text.firstIndex(of: "\n") {
-                        found.append(String(text[..<newline]))
-                        text = String(text[text.index(after: newline)...])
-                    }
-                    return found
-                }
-                for line in complete { lines.yield(line) }
-            }
+            streamLines(of: pipe, into: lines)
         } else {
             _ = FileManager.default.createFile(atPath: output, contents: nil)
             process.standardOutput = FileHandle(forWritingAtPath: output)

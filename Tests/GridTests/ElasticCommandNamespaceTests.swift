@@ -79,25 +79,7 @@ struct ElasticCommandNamespaceTests {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
-        let pending = Mutex("")
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                lines.finish()
-                return
-            }
-            let complete: [String] = pending.withLock { text in
-                text += String(decoding: data, as: UTF8.self)
-                var found: [String] = []
-                while let newline = text.firstIndex(of: "\n") {
-                    found.append(String(text[..<newline]))
-                    text = String(text[text.index(after: newline)...])
-                }
-                return found
-            }
-            for line in complete { lines.yield(line) }
-        }
+        streamLines(of: pipe, into: lines)
         try process.run()
         return process
     }

@@ -1,5 +1,6 @@
 import Foundation
 import CShims
+import Synchronization
 import Grid
 import TesseraTestSupport
 import Testing
@@ -65,5 +66,28 @@ func waitForFile(_ name: String, in directory: String, milliseconds: Int32 = 30_
         DispatchQueue.global().async {
             continuation.resume(returning: tessera_wait_file(directory, name, milliseconds) == 1)
         }
+    }
+}
+
+/// Hands what a pipe's reader gets to `lines`, a line at a time (without the newline); finishes it at the end.
+func streamLines(of pipe: Pipe, into lines: AsyncStream<String>.Continuation) {
+    let pending = Mutex("")
+    pipe.fileHandleForReading.readabilityHandler = { handle in
+        let data = handle.availableData
+        guard !data.isEmpty else {
+            handle.readabilityHandler = nil
+            lines.finish()
+            return
+        }
+        let complete: [String] = pending.withLock { text in
+            text += String(decoding: data, as: UTF8.self)
+            var found: [String] = []
+            while let newline = text.firstIndex(of: "\n") {
+                found.append(String(text[..<newline]))
+                text = String(text[text.index(after: newline)...])
+            }
+            return found
+        }
+        for line in complete { lines.yield(line) }
     }
 }

@@ -76,16 +76,6 @@ public struct ElasticSourceCore: Sendable {
         public var evicted = 0
 
         public init() {}
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            joined = try container.decodeIfPresent(Int.self, forKey: .joined) ?? 0
-            failed = try container.decodeIfPresent(Int.self, forKey: .failed) ?? 0
-            timedOut = try container.decodeIfPresent(Int.self, forKey: .timedOut) ?? 0
-            adopted = try container.decodeIfPresent(Int.self, forKey: .adopted) ?? 0
-            cancelled = try container.decodeIfPresent(Int.self, forKey: .cancelled) ?? 0
-            evicted = try container.decodeIfPresent(Int.self, forKey: .evicted) ?? 0
-        }
     }
 
     /// One sample of the nodes by state.
@@ -153,7 +143,7 @@ public struct ElasticSourceCore: Sendable {
     private var nextDecision: Duration = .zero
     private var nextSample: Duration?
     private var armed: Duration?
-    private var random: UInt64
+    private var random: SplitMix
     private var out: [Directive] = []
     /// The wall time of the input being handled: the time of the steps it logs (the shell sets it before each input
     /// that does not carry one).
@@ -166,7 +156,7 @@ public struct ElasticSourceCore: Sendable {
     public init(spec: NodeSourceSpec, seed: UInt64, tokens: (@Sendable () -> String)? = nil) {
         self.spec = spec
         self.policy = spec.makePolicy()
-        self.random = seed
+        self.random = SplitMix(seed: seed)
         self.tokens = tokens
     }
 
@@ -303,7 +293,7 @@ public struct ElasticSourceCore: Sendable {
         guard let index = hosts.firstIndex(where: { $0.id == id }) else { return take() }
         let host = hosts[index]
         fail("acquiring \(host.name) failed: \(error)", now: now)
-        release(id, reason: "its acquisition failed", outcome: \.failed, now: now, stop: host.handle != nil)
+        release(id, reason: "its acquisition failed", outcome: \.failed, now: now)
         return take()
     }
 
@@ -502,7 +492,7 @@ public struct ElasticSourceCore: Sendable {
         var delay = Duration.zero
         if case .processes(let boot?, _, _) = spec.infrastructure {
             let span = (boot.upperBound - boot.lowerBound) / .nanoseconds(1)
-            delay = boot.lowerBound + .nanoseconds(span > 0 ? Int64(Self.next(&random) % UInt64(span + 1)) : 0)
+            delay = boot.lowerBound + .nanoseconds(span > 0 ? Int64(random.next() % UInt64(span + 1)) : 0)
         }
         out.append(.acquire(host, count: hosts.count, after: delay))
         out.append(.save)
@@ -527,7 +517,7 @@ public struct ElasticSourceCore: Sendable {
 
     /// Takes the host out: it leaves the scheduler (when joined) and the infrastructure stops it.
     private mutating func release(
-        _ id: Int, reason: String, outcome: WritableKeyPath<Outcomes, Int>?, now: Duration, stop: Bool = true, leaveScheduler: Bool = false
+        _ id: Int, reason: String, outcome: WritableKeyPath<Outcomes, Int>?, now: Duration, leaveScheduler: Bool = false
     ) {
         guard let index = hosts.firstIndex(where: { $0.id == id }) else { return }
         let host = hosts.remove(at: index)
@@ -594,17 +584,9 @@ public struct ElasticSourceCore: Sendable {
 
     static func day(_ wall: Date) -> Int { Int((wall.timeIntervalSince1970 / 86_400).rounded(.down)) }
 
-    /// SplitMix64.
-    static func next(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// 128 random bits as hex.
-    static func token(_ state: inout UInt64) -> String {
-        String(format: "%016llx%016llx", next(&state), next(&state))
+    /// 128 random bits as hex (tests' tokens; the shell's come from the system's generator).
+    static func token(_ random: inout SplitMix) -> String {
+        let high = random.next()
+        return String(format: "%016llx%016llx", high, random.next())
     }
 }

@@ -116,9 +116,8 @@ actor SchedulerActor {
     /// The nodes holding work on each session of `source`.
     func busyBySession(source: String) -> [Int: Int] {
         var busy: [Int: Int] = [:]
-        for (session, host) in remoteHosts {
+        for session in remoteHosts.keys {
             guard let ids = core.resources.nodes(ofSession: session), let first = ids.first, core.ledger.entry(first)?.source == source else { continue }
-            _ = host
             busy[session] = ids.reduce(0) { $0 + ((core.ledger.entry($1)?.assigned ?? 0) > 0 ? 1 : 0) }
         }
         return busy
